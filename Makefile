@@ -1,0 +1,43 @@
+# The two commands: `make study` (run the study on the quick profile) and `make test` (the test suite).
+# Each sets itself up on a fresh machine through `make setup` (idempotent: nothing happens when the
+# environment is up to date with pyproject.toml and constraints.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.setup-stamp
+PROFILE ?= params/profiles/quick.yaml
+JOBS   ?= 2
+
+.PHONY: setup study smoke test test-slow verify bench clean-data kernel
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	touch $(STAMP)
+
+## Run the whole study on the quick profile into reports/quick/
+study: setup
+	$(PY) -m landslide_utils run --profile $(PROFILE)
+
+## Run the whole study on the smoke profile into reports/smoke/ (minutes)
+smoke: setup
+	$(PY) -m landslide_utils run --profile params/profiles/smoke.yaml
+
+## The test suite (under 15 minutes on 2 cores)
+test: setup
+	$(PY) -m pytest -n $(JOBS) --durations=15 -q
+
+## Slow checks on the quick profile
+test-slow: setup
+	$(PY) -m pytest -m slow -q
+
+bench: setup
+	$(PY) -m landslide_utils.bench
+
+clean-data:
+	rm -rf data/

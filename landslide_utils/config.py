@@ -1,0 +1,349 @@
+"""Parameter files: schemas, loading and validation.
+
+A *profile* (``params/profiles/*.yaml``) is a whole study: where the data come from (the embedded synthetic
+area or the user's own files), tiling, factor classes, background enhancement, model sizes, training budgets,
+evaluation, device and seed. An *experiment* (``params/experiments/*.yaml``) is one row of Yang et al. (2022)
+Tables 6/7: model, input channels, training data.
+
+Every file is validated with a strict schema: an unknown key, a wrong type or an impossible value stops with
+a :class:`ConfigError` naming the file and the dotted key. Relative paths inside a profile are resolved against
+the directory of the profile file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "ConfigError",
+    "Profile",
+    "Experiment",
+    "load_profile",
+    "load_experiment",
+    "CHANNEL_SETS",
+]
+
+
+class ConfigError(ValueError):
+    """A parameter file is missing, unreadable or invalid. The message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+PosInt = int
+Bounds = tuple[float, float, float, float]
+
+
+class SyntheticSpec(_Strict):
+    """Settings of the embedded synthetic study area (METHODS.md section 3), a stand-in for Ludian."""
+
+    width_px: int = Field(gt=31, description="scene width in image pixels")
+    height_px: int = Field(gt=31, description="scene height in image pixels")
+    pixel_size_m: float = Field(gt=0, description="ground resolution of the image (metres)")
+    dem_pixel_size_m: float = Field(gt=0, description="DEM resolution (metres); coarser than the image")
+    crs: str = Field(default="EPSG:32648", description="projected CRS of every layer (UTM 48N as Ludian)")
+    origin_x: float = Field(default=370000.0, description="easting of the scene's upper-left corner")
+    origin_y: float = Field(default=3003000.0, description="northing of the scene's upper-left corner")
+    n_landslides: int = Field(gt=0, description="number of landslides to place")
+    landslide_median_area_m2: float = Field(default=600.0, gt=0, description="median of the log-normal areas")
+    landslide_area_sigma: float = Field(default=0.8, gt=0, description="sigma of log(area)")
+    base_elevation_m: float = Field(default=1500.0, description="elevation of the lowest valley floor")
+    relief_m: float = Field(default=900.0, gt=0, description="elevation range of the terrain")
+    n_tributaries: int = Field(default=3, ge=0, description="tributary rivers joining the main river")
+    n_roads: int = Field(default=2, ge=0, description="roads (confusers)")
+    n_fields: int = Field(default=6, ge=0, description="bare fields on flat ground (confusers)")
+    n_buildings: int = Field(default=20, ge=0, description="buildings (confusers)")
+    revegetated_share: float = Field(default=0.4, ge=0, le=1, description="share of landslides re-vegetated at t2")
+
+
+class InputFiles(_Strict):
+    """The user's own inputs (METHODS.md section 1, "Inputs of a study area")."""
+
+    image_t1: Path
+    dem: Path
+    rivers: Path
+    inventory: Path
+    image_t2: Path | None = None
+    areas: Path | None = None
+
+
+class DataSpec(_Strict):
+    source: Literal["synthetic", "files"]
+    synthetic: SyntheticSpec | None = None
+    files: InputFiles | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DataSpec":
+        if self.source == "synthetic" and self.synthetic is None:
+            raise ValueError("source is 'synthetic' but the 'synthetic' section is missing")
+        if self.source == "files" and self.files is None:
+            raise ValueError("source is 'files' but the 'files' section is missing")
+        return self
+
+
+class AreaSpec(_Strict):
+    name: str = Field(min_length=1)
+    split: Literal["train", "test"]
+    bounds: Bounds = Field(description="xmin, ymin, xmax, ymax in the image CRS")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AreaSpec":
+        xmin, ymin, xmax, ymax = self.bounds
+        if not (xmax > xmin and ymax > ymin):
+            raise ValueError(f"area '{self.name}': bounds must be xmin < xmax and ymin < ymax")
+        return self
+
+
+class TilingSpec(_Strict):
+    tile_size: int = Field(gt=0, description="tile edge in pixels (1024 in the paper)")
+
+
+class FactorSpec(_Strict):
+    elevation_bin_m: float = Field(default=100.0, gt=0)
+    slope_bin_deg: float = Field(default=10.0, gt=0)
+    river_buffer_m: float = Field(default=30.0, gt=0, description="river surface half-width (level 0)")
+    river_ring_edges_m: tuple[float, ...] = Field(default=(200.0, 500.0, 1000.0, 2000.0))
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "FactorSpec":
+        e = self.river_ring_edges_m
+        if len(e) == 0 or any(b <= a for a, b in zip(e, e[1:])) or e[0] <= 0:
+            raise ValueError("river_ring_edges_m must be positive and strictly increasing")
+        return self
+
+
+class EnhanceSpec(_Strict):
+    """Background enhancement (Yang et al. 2022, section 3.3)."""
+
+    n_samples: int | None = Field(default=None, ge=0, description="number of BE samples (wins over ratio)")
+    ratio: float = Field(default=600 / 531, ge=0, description="BE samples per original training tile")
+    splice_share: float = Field(default=0.5, ge=0, le=1, description="share of splicing (rest is CutMix)")
+    splice_mode: Literal["resize", "crop"] = "resize"
+    seed: int = 0
+
+
+class MaskRCNNSpec(_Strict):
+    backbone: str = "resnet18"
+    trainable_layers: int = Field(default=5, ge=0, le=5)
+    pretrained_weights: Path | None = None
+    anchor_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)
+    box_detections_per_img: int = Field(default=100, gt=0)
+
+
+class SegmentationSpec(_Strict):
+    encoder: str = "resnet18"
+    pretrained_weights: Path | None = None
+
+
+class ModelsSpec(_Strict):
+    maskrcnn: MaskRCNNSpec = MaskRCNNSpec()
+    unet: SegmentationSpec = SegmentationSpec()
+    pspnet: SegmentationSpec = SegmentationSpec()
+
+
+class TrainingSpec(_Strict):
+    """Optimiser and budget. The paper: SGD, lr 0.001, momentum 0.9, weight decay 0.005, clip 5, 20 x 1000."""
+
+    steps: int = Field(gt=0)
+    batch_size: int = Field(default=2, gt=0)
+    learning_rate: float = Field(default=0.001, gt=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    weight_decay: float = Field(default=0.005, ge=0)
+    grad_clip: float = Field(default=5.0, gt=0)
+    checkpoint_every: int = Field(default=50, gt=0)
+    augment: bool = True
+    num_threads: int | None = Field(default=None, gt=0)
+
+
+class EvaluationSpec(_Strict):
+    score_threshold: float = Field(default=0.5, ge=0, le=1)
+    mask_threshold: float = Field(default=0.5, ge=0, le=1)
+    size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+
+
+class MultitemporalSpec(_Strict):
+    finetune_tiles: int = Field(default=4, ge=0)
+    finetune_steps: int = Field(default=20, ge=0)
+
+
+class Profile(_Strict):
+    """A whole study. See ``params/profiles/*.yaml`` for annotated examples."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    data: DataSpec
+    areas: tuple[AreaSpec, ...] | None = None
+    tiling: TilingSpec
+    factors: FactorSpec = FactorSpec()
+    enhance: EnhanceSpec = EnhanceSpec()
+    models: ModelsSpec = ModelsSpec()
+    training: TrainingSpec
+    evaluation: EvaluationSpec = EvaluationSpec()
+    multitemporal: MultitemporalSpec = MultitemporalSpec()
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Profile":
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise ValueError("name may contain only letters, digits, '_', '-' and '.' (it names folders)")
+        if self.areas is not None:
+            splits = [a.split for a in self.areas]
+            if "train" not in splits or "test" not in splits:
+                raise ValueError("areas need at least one 'train' and one 'test' area")
+            names = [a.name for a in self.areas]
+            if len(set(names)) != len(names):
+                raise ValueError("area names must be unique")
+            if self.data.synthetic is not None and self.data.source == "synthetic":
+                sx0, sy0, sx1, sy1 = synthetic_bounds(self.data.synthetic)
+                for i, a in enumerate(self.areas):
+                    xmin, ymin, xmax, ymax = a.bounds
+                    if xmin < sx0 or ymin < sy0 or xmax > sx1 or ymax > sy1:
+                        raise _KeyedError(
+                            f"areas.{i}.bounds",
+                            f"area '{a.name}' {a.bounds} lies outside the synthetic scene "
+                            f"({sx0}, {sy0}, {sx1}, {sy1})",
+                        )
+        return self
+
+
+class Experiment(_Strict):
+    """One experiment of Yang et al. (2022), Tables 3/4/6/7 (METHODS.md section 1, "Experiments")."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    model: str
+    channels: Literal["rgb", "rgb+factors"]
+    training_data: Literal["original", "original+be"]
+    training: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's training keys")
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Experiment":
+        unknown = set(self.training) - set(TrainingSpec.model_fields)
+        if unknown:
+            raise _KeyedError(f"training.{sorted(unknown)[0]}", "unknown training key; valid keys: "
+                              + ", ".join(TrainingSpec.model_fields))
+        return self
+
+
+CHANNEL_SETS: dict[str, tuple[str, ...]] = {
+    "rgb": ("red", "green", "blue"),
+    "rgb+factors": ("red", "green", "blue", "dem", "slope", "river_level"),
+}
+
+
+class _KeyedError(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def synthetic_bounds(spec: SyntheticSpec) -> Bounds:
+    """(xmin, ymin, xmax, ymax) of the synthetic scene in its CRS."""
+    xmax = spec.origin_x + spec.width_px * spec.pixel_size_m
+    ymin = spec.origin_y - spec.height_px * spec.pixel_size_m
+    return (spec.origin_x, ymin, xmax, spec.origin_y)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found. Give the path of a YAML parameter file "
+                          f"(examples in params/profiles/ and params/experiments/).")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return data
+
+
+def _format_validation(path: Path, exc: ValidationError) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<top level>"
+        msg = err["msg"]
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _KeyedError):
+            loc = ".".join(filter(None, [loc if loc != "<top level>" else "", ctx_err.key]))
+            msg = ctx_err.message
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see params/profiles/paper.yaml for every key)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        got = err.get("input")
+        if err["type"] not in ("extra_forbidden", "missing") and not isinstance(got, dict):
+            msg += f" (got {got!r})"
+        lines.append(f"  key '{loc}': {msg}")
+    return ConfigError(f"{path}: invalid parameters:\n" + "\n".join(lines))
+
+
+def _coerce(data: Any) -> Any:
+    """YAML gives lists; the schema's tuples are strict. Paths arrive as strings."""
+    if isinstance(data, dict):
+        return {k: _coerce(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return tuple(_coerce(v) for v in data)
+    return data
+
+
+_PATH_FIELDS = {"pretrained_weights"}
+
+
+def _resolve_paths(data: Any, base: Path, key: str | None = None, in_files: bool = False) -> Any:
+    if isinstance(data, dict):
+        return {k: _resolve_paths(v, base, k, in_files or k == "files") for k, v in data.items()}
+    if isinstance(data, str) and (in_files or key in _PATH_FIELDS):
+        p = Path(data).expanduser()
+        return p if p.is_absolute() else (base / p)
+    return data
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Load and validate a profile; relative input paths are resolved against the profile's folder.
+
+    Raises:
+        ConfigError: naming the file and every offending key.
+    """
+    path = Path(path)
+    data = _coerce(_read_yaml(path))
+    data = _resolve_paths(data, path.resolve().parent)
+    try:
+        prof = Profile.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation(path, exc) from None
+    return prof.model_copy(update={"source_path": path})
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load and validate an experiment file (``params/experiments/*.yaml``).
+
+    Raises:
+        ConfigError: naming the file and every offending key.
+    """
+    path = Path(path)
+    data = _coerce(_read_yaml(path))
+    try:
+        exp = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation(path, exc) from None
+    return exp.model_copy(update={"source_path": path})
+
+
+def training_for(profile: Profile, experiment: Experiment) -> TrainingSpec:
+    """The profile's training settings with the experiment's overrides applied (validated)."""
+    merged = {**profile.training.model_dump(), **dict(experiment.training)}
+    try:
+        return TrainingSpec.model_validate(merged)
+    except ValidationError as exc:
+        raise _format_validation(experiment.source_path or Path("<experiment>"), exc) from None
