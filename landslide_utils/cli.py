@@ -1,0 +1,88 @@
+"""Command line: ``python -m landslide_utils {run,synth,check}``.
+
+* ``run --profile P.yaml [--steps 01,02] [--experiments I,IV] [--force]``: execute the study's notebooks.
+* ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
+* ``check --profile P.yaml [--experiment E.yaml ...]``: validate parameter files and exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_experiment, load_profile
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m landslide_utils", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the numbered notebooks with papermill into reports/<profile>/")
+    run.add_argument("--profile", required=True, type=Path, help="a profile, e.g. params/profiles/quick.yaml")
+    run.add_argument("--steps", help="comma-separated step numbers (default: all), e.g. 01,02")
+    run.add_argument("--experiments", help="experiments for step 04 (default: all), e.g. I,IV")
+    run.add_argument("--force", action="store_true", help="rerun steps even when nothing changed")
+    run.add_argument("--root", type=Path, default=None, help="project root (default: found from the cwd)")
+    run.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
+    run.add_argument("--no-html", action="store_true", help="skip the HTML export of executed notebooks")
+
+    syn = sub.add_parser("synth", help="generate the synthetic study area of a profile")
+    syn.add_argument("--profile", required=True, type=Path)
+    syn.add_argument("--out", required=True, type=Path, help="output folder (created)")
+
+    chk = sub.add_parser("check", help="validate a profile (and experiment files) and exit")
+    chk.add_argument("--profile", required=True, type=Path)
+    chk.add_argument("--experiment", type=Path, action="append", default=[])
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from .paths import find_root
+            from .pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
+
+            root = args.root or find_root()
+            try:
+                results = run_pipeline(
+                    profile_path=args.profile,
+                    steps=normalise_steps(parse_list(args.steps)),
+                    experiments=parse_list(args.experiments),
+                    force=args.force,
+                    root=root,
+                    kernel_name=args.kernel,
+                    html=not args.no_html,
+                )
+            except StepFailed as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            ran = sum(1 for _, s in results if s == "ran")
+            print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
+            return 0
+        if args.command == "synth":
+            from .synthetic import generate_from_profile
+
+            profile = load_profile(args.profile)
+            if profile.data.source != "synthetic":
+                print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
+                      "there is nothing to generate", file=sys.stderr)
+                return 2
+            files = generate_from_profile(profile, args.out)
+            for name, p in files.items():
+                print(f"{name}: {p}")
+            return 0
+        if args.command == "check":
+            prof = load_profile(args.profile)
+            print(f"{args.profile}: valid profile '{prof.name}'")
+            for e in args.experiment:
+                exp = load_experiment(e)
+                print(f"{e}: valid experiment '{exp.name}'")
+            return 0
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2

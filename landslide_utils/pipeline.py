@@ -1,0 +1,289 @@
+"""The papermill runner: executes the numbered notebooks of the study in order for one profile.
+
+``python -m landslide_utils run --profile params/profiles/P.yaml [--steps 01,02] [--experiments I,IV] [--force]``
+
+* Notebooks ``notebooks/NN_*.ipynb`` run with papermill into ``reports/<profile>/``, the working directory being
+  the project root; the profile path (and for step 04 the experiment path) is injected as a parameter.
+  Step 04 is a template executed once per experiment into ``04_run_experiment_<EXP>.ipynb``.
+* Outputs are atomic: a notebook executes into a temporary file that is renamed on success. A failed
+  notebook is kept as ``<name>.failed.ipynb`` for inspection and the run stops with a non-zero exit naming the
+  notebook and the failing cell.
+* A step is skipped when its notebook, parameter files, package code and inputs (the stamps of the steps it
+  depends on, or the user's input files for step 01) are unchanged since its last successful run. The
+  record lives in ``data/<profile>/.stamps/``; ``--force`` reruns.
+* Each executed notebook is also exported to HTML in ``reports/<profile>/html/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import ConfigError, Profile, load_experiment, load_profile
+from .io import atomic_path, write_json, write_text
+from .paths import StudyPaths
+
+__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files"]
+
+# What each step reads from earlier steps (DESIGN.md, "Data flow"). Steps not listed depend on all earlier ones.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "01": (),
+    "02": ("01",),
+    "03": ("01",),
+    "04": ("01", "03"),
+    "05": ("04",),
+    "06": ("01", "04"),
+}
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+class StepFailed(RuntimeError):
+    """A notebook failed; the message names the notebook and the failing cell."""
+
+
+@dataclass
+class Step:
+    """One notebook execution: a numbered notebook, optionally bound to an experiment file."""
+
+    number: str
+    notebook: Path
+    output_name: str
+    experiment: Path | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def _roman_key(name: str) -> tuple[int, str]:
+    total, prev = 0, 0
+    for ch in reversed(name.upper()):
+        v = _ROMAN.get(ch)
+        if v is None:
+            return (10**6, name)
+        total += -v if v < prev else v
+        prev = max(prev, v)
+    return (total, name)
+
+
+def experiment_files(root: Path, names: list[str] | None = None) -> list[Path]:
+    """The experiment files to run, in the paper's order (I, II, ..., VIII, then others by name)."""
+    folder = root / "params" / "experiments"
+    available = {p.stem: p for p in folder.glob("*.yaml")}
+    if names is None:
+        return [available[k] for k in sorted(available, key=_roman_key)]
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise ConfigError(
+            f"unknown experiment(s) {', '.join(missing)}; available in {folder}: "
+            + ", ".join(sorted(available, key=_roman_key))
+        )
+    return [available[n] for n in names]
+
+
+def plan_steps(
+    *, root: Path, profile_path: Path, steps: list[str] | None = None, experiments: list[str] | None = None
+) -> list[Step]:
+    """The notebook executions for the chosen step numbers (all by default), in order."""
+    nb_dir = root / "notebooks"
+    notebooks = sorted(p for p in nb_dir.glob("[0-9][0-9]_*.ipynb"))
+    by_number: dict[str, Path] = {p.name[:2]: p for p in notebooks}
+    if steps is not None:
+        unknown = [s for s in steps if s not in by_number]
+        if unknown:
+            raise ConfigError(
+                f"unknown step(s) {', '.join(unknown)}; available: {', '.join(sorted(by_number))} (notebooks/)"
+            )
+    chosen = sorted(by_number) if steps is None else sorted(set(steps))
+    rel_profile = _rel(profile_path, root)
+    plan: list[Step] = []
+    for num in chosen:
+        nb = by_number[num]
+        if "{experiment}" in nb.read_text(encoding="utf-8") or num == "04":
+            for exp in experiment_files(root, experiments):
+                plan.append(
+                    Step(num, nb, f"{nb.stem}_{exp.stem}.ipynb", exp,
+                         {"profile": rel_profile, "experiment": _rel(exp, root)})
+                )
+        else:
+            plan.append(Step(num, nb, nb.name, None, {"profile": rel_profile}))
+    return plan
+
+
+def _rel(path: Path, root: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _package_sha() -> str:
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(pkg.rglob("*.py")):
+        h.update(p.relative_to(pkg).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _input_signature(profile: Profile) -> dict[str, object]:
+    """Size and modification time of the user's input files (content hashes of GB rasters are too slow)."""
+    if profile.data.source != "files" or profile.data.files is None:
+        return {}
+    sig: dict[str, object] = {}
+    for key, p in profile.data.files.model_dump().items():
+        if p is None:
+            continue
+        p = Path(p)
+        sig[key] = [str(p), p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [str(p), None, None]
+    return sig
+
+
+def _stamp_path(paths: StudyPaths, step: Step) -> Path:
+    return paths.stamps / (Path(step.output_name).stem + ".json")
+
+
+def _upstream_digests(paths: StudyPaths, step: Step, plan_numbers: set[str]) -> dict[str, str | None]:
+    deps = DEPENDS_ON.get(step.number, tuple(f"{i:02d}" for i in range(1, int(step.number))))
+    out: dict[str, str | None] = {}
+    for dep in deps:
+        stamps = sorted(paths.stamps.glob(f"{dep}_*.json"))
+        if dep == "04" and step.number == "06":
+            stamps = [s for s in stamps if s.stem.endswith("_IV")] or stamps
+        for s in stamps:
+            out[s.stem] = json.loads(s.read_text())["digest"]
+    return out
+
+
+def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths, plan_numbers: set[str]) -> dict:
+    record = {
+        "notebook": _sha(step.notebook.read_bytes()),
+        "profile": _sha(profile_path.read_bytes()),
+        "experiment": _sha(step.experiment.read_bytes()) if step.experiment else None,
+        "package": _package_sha(),
+        "inputs": _input_signature(profile) if step.number == "01" else {},
+        "upstream": _upstream_digests(paths, step, plan_numbers),
+    }
+    record["digest"] = _sha(json.dumps(record, sort_keys=True).encode())
+    return record
+
+
+def _export_html(nb_path: Path, html_path: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
+    write_text(html_path, body)
+
+
+def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None, progress: bool) -> None:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    with atomic_path(out_path, suffix=".ipynb") as tmp, contextlib.chdir(root):
+        try:
+            pm.execute_notebook(
+                str(step.notebook.relative_to(root)),
+                str(tmp.relative_to(root)) if tmp.is_relative_to(root) else str(tmp),
+                parameters=step.parameters,
+                cwd=str(root),
+                kernel_name=kernel_name,
+                progress_bar=progress,
+                request_save_on_cell_execute=True,
+            )
+        except PapermillExecutionError as exc:
+            failed = out_path.with_name(out_path.stem + ".failed.ipynb")
+            if tmp.exists():
+                tmp.replace(failed)
+            raise StepFailed(
+                f"notebook {step.notebook.name}"
+                + (f" (experiment {step.experiment.stem})" if step.experiment else "")
+                + f" failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
+                f"{exc.ename}: {exc.evalue}\n  the partly executed notebook is at {failed}"
+            ) from None
+
+
+def run_pipeline(
+    *,
+    profile_path: str | Path,
+    steps: list[str] | None = None,
+    experiments: list[str] | None = None,
+    force: bool = False,
+    root: str | Path = ".",
+    kernel_name: str | None = None,
+    html: bool = True,
+    progress: bool = True,
+) -> list[tuple[Step, str]]:
+    """Execute the planned notebooks; return (step, status) with status ``ran`` or ``skipped``.
+
+    Raises:
+        ConfigError: the profile or an experiment file is invalid, or a step/experiment name is unknown.
+        StepFailed: a notebook raised; names the notebook and the cell.
+    """
+    root = Path(root).resolve()
+    profile_path = Path(profile_path)
+    if not profile_path.is_absolute():
+        profile_path = (Path.cwd() / profile_path).resolve()
+    profile = load_profile(profile_path)
+    plan = plan_steps(root=root, profile_path=profile_path, steps=steps, experiments=experiments)
+    for st in plan:
+        if st.experiment is not None:
+            load_experiment(st.experiment)  # fail early on a broken experiment file
+    paths = StudyPaths(profile.name, root)
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    numbers = {s.number for s in plan}
+    results: list[tuple[Step, str]] = []
+    total = len(plan)
+    for i, st in enumerate(plan, start=1):
+        label = st.output_name.removesuffix(".ipynb")
+        out_path = paths.reports / st.output_name
+        record = _digest(st, profile_path, profile, paths, numbers)
+        stamp = _stamp_path(paths, st)
+        if not force and out_path.exists() and stamp.exists():
+            old = json.loads(stamp.read_text())
+            if old.get("digest") == record["digest"]:
+                print(f"[{i}/{total}] {label}: unchanged since its last successful run, skipped", flush=True)
+                results.append((st, "skipped"))
+                continue
+        print(f"[{i}/{total}] {label}: running ...", flush=True)
+        t0 = time.perf_counter()
+        stamp.unlink(missing_ok=True)
+        _execute(st, root=root, out_path=out_path, kernel_name=kernel_name, progress=progress)
+        if html:
+            _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))
+        # upstream digests may have changed while this step ran (it is their consumer); recompute
+        record = _digest(st, profile_path, profile, paths, numbers)
+        record["seconds"] = round(time.perf_counter() - t0, 1)
+        write_json(stamp, record)
+        print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {out_path.relative_to(root)}",
+              flush=True)
+        results.append((st, "ran"))
+    return results
+
+
+def parse_list(text: str | None) -> list[str] | None:
+    """'01,02' or '1 2' → ['01', '02'] for steps; experiment names are kept as given."""
+    if text is None:
+        return None
+    items = [t for t in re.split(r"[,\s]+", text.strip()) if t]
+    return items or None
+
+
+def normalise_steps(items: list[str] | None) -> list[str] | None:
+    if items is None:
+        return None
+    out = []
+    for it in items:
+        if not it.isdigit():
+            print(f"error: step '{it}' is not a number like 01", file=sys.stderr)
+            raise SystemExit(2)
+        out.append(f"{int(it):02d}")
+    return out

@@ -1,0 +1,135 @@
+"""Parameter schemas: every shipped file validates; broken files name the file and the key."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from landslide_utils.cli import main
+from landslide_utils.config import ConfigError, load_experiment, load_profile, training_for
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = sorted((ROOT / "params" / "profiles").glob("*.yaml"))
+EXPERIMENTS = sorted((ROOT / "params" / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_shipped_profiles_validate(path):
+    prof = load_profile(path)
+    assert prof.name == path.stem
+    assert prof.tiling.tile_size > 0
+
+
+def test_paper_profile_carries_the_papers_settings():
+    p = load_profile(ROOT / "params/profiles/paper.yaml")
+    assert p.tiling.tile_size == 1024
+    assert p.models.maskrcnn.backbone == "resnet101"
+    assert p.training.steps == 20 * 1000
+    assert (p.training.learning_rate, p.training.weight_decay, p.training.grad_clip) == (0.001, 0.005, 5.0)
+    assert p.training.momentum == 0.9
+
+
+def test_experiments_match_methods_table():
+    table = {
+        "I": ("maskrcnn", "rgb", "original"), "II": ("maskrcnn", "rgb+factors", "original"),
+        "III": ("maskrcnn", "rgb", "original+be"), "IV": ("maskrcnn", "rgb+factors", "original+be"),
+        "V": ("unet", "rgb", "original"), "VI": ("unet", "rgb+factors", "original+be"),
+        "VII": ("pspnet", "rgb", "original"), "VIII": ("pspnet", "rgb+factors", "original+be"),
+    }
+    got = {p.stem: load_experiment(p) for p in EXPERIMENTS}
+    assert set(got) == set(table)
+    for name, (model, ch, data) in table.items():
+        e = got[name]
+        assert (e.name, e.model, e.channels, e.training_data) == (name, model, ch, data)
+
+
+def _broken(tmp_path, edit):
+    data = yaml.safe_load((ROOT / "params/profiles/smoke.yaml").read_text())
+    edit(data)
+    p = tmp_path / "broken.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        (lambda d: d["tiling"].update(tile_sise=64), "tiling.tile_sise"),
+        (lambda d: d.update(colour="red"), "colour"),
+        (lambda d: d["tiling"].update(tile_size="big"), "tiling.tile_size"),
+        (lambda d: d["tiling"].update(tile_size=-64), "tiling.tile_size"),
+        (lambda d: d["training"].update(steps=2.5), "training.steps"),
+        (lambda d: d["enhance"].update(splice_mode="rotate"), "enhance.splice_mode"),
+        (lambda d: d["enhance"].update(splice_share=1.5), "enhance.splice_share"),
+        (lambda d: d["data"]["synthetic"].update(width_px=-10), "data.synthetic.width_px"),
+        (lambda d: d.update(device="tpu"), "device"),
+        (lambda d: d.pop("tiling"), "tiling"),
+        (lambda d: d.update(areas=[{"name": "a", "split": "train", "bounds": [0, 0, 10, 10]},
+                                   {"name": "t", "split": "test", "bounds": [0, 0, 10, 10]}]), "areas.0.bounds"),
+    ],
+)
+def test_broken_profile_names_file_and_key(tmp_path, edit, key):
+    p = _broken(tmp_path, edit)
+    with pytest.raises(ConfigError) as err:
+        load_profile(p)
+    msg = str(err.value)
+    assert str(p) in msg
+    assert f"'{key}'" in msg
+
+
+def test_test_area_outside_scene_is_rejected(tmp_path):
+    def edit(d):
+        d["areas"] = [
+            {"name": "train_a", "split": "train", "bounds": [370000.0, 3002000.0, 370500.0, 3003000.0]},
+            {"name": "test", "split": "test", "bounds": [390000.0, 3002000.0, 391000.0, 3003000.0]},
+        ]
+    with pytest.raises(ConfigError, match="outside the synthetic scene"):
+        load_profile(_broken(tmp_path, edit))
+
+
+def test_missing_and_non_mapping_files(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_profile(tmp_path / "nope.yaml")
+    bad = tmp_path / "list.yaml"
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_profile(bad)
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_profile(bad)
+
+
+def test_files_source_resolves_relative_paths(tmp_path):
+    data = yaml.safe_load((ROOT / "params/profiles/smoke.yaml").read_text())
+    data["data"] = {"source": "files", "files": {"image_t1": "in/img.tif", "dem": "/abs/dem.tif",
+                                                  "rivers": "in/r.geojson", "inventory": "in/i.gpkg"}}
+    p = tmp_path / "real.yaml"
+    p.write_text(yaml.safe_dump(data))
+    prof = load_profile(p)
+    assert prof.data.files.image_t1 == tmp_path / "in/img.tif"
+    assert prof.data.files.dem == Path("/abs/dem.tif")
+    data["data"] = {"source": "files"}
+    p.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="'files' section is missing"):
+        load_profile(p)
+
+
+def test_experiment_overrides_are_validated(tmp_path):
+    prof = load_profile(ROOT / "params/profiles/smoke.yaml")
+    e = tmp_path / "X.yaml"
+    e.write_text("name: X\nmodel: unet\nchannels: rgb\ntraining_data: original\ntraining: {steps: 7}\n")
+    assert training_for(prof, load_experiment(e)).steps == 7
+    e.write_text("name: X\nmodel: unet\nchannels: rgb\ntraining_data: original\ntraining: {stepz: 7}\n")
+    with pytest.raises(ConfigError, match="training.stepz"):
+        load_experiment(e)
+    e.write_text("name: X\nmodel: unet\nchannels: rgbn\ntraining_data: original\n")
+    with pytest.raises(ConfigError, match="'channels'"):
+        load_experiment(e)
+
+
+def test_cli_check_reports_errors(tmp_path, capsys):
+    assert main(["check", "--profile", str(ROOT / "params/profiles/smoke.yaml")]) == 0
+    p = _broken(tmp_path, lambda d: d["tiling"].update(tile_sise=64))
+    assert main(["check", "--profile", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "tile_sise" in err and str(p) in err
