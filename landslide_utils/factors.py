@@ -1,0 +1,141 @@
+"""Factor analysis: landslide area density per class of elevation, slope and distance from river.
+
+Yang et al. (2022), section 2.2 and Figures 12–14: the density of a class is the landslide area inside the class
+divided by the total area of the class. Computed over the valid pixels of every tile of the study areas, one
+tile at a time (no scene-sized array), from the factor layers that travel in the tiles.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import FactorSpec
+from .io import atomic_path
+from .tiles import read_tile
+
+__all__ = ["FactorTables", "factor_density", "river_level_labels", "slope_share", "write_tables"]
+
+COLUMNS = ["class", "class_area_m2", "landslide_area_m2", "density"]
+
+
+@dataclass
+class FactorTables:
+    """The three density tables and the share of landslide area on 20–50° slopes."""
+
+    elevation: pd.DataFrame
+    slope: pd.DataFrame
+    river: pd.DataFrame
+    share_20_50: float
+    landslide_area_m2: float
+    study_area_m2: float
+
+
+def river_level_labels(spec: FactorSpec) -> list[str]:
+    """Names of the river levels: 0 = river surface, then rings of distance from it (metres)."""
+    edges = [0.0, *spec.river_ring_edges_m]
+    labels = [f"0: river surface (<= {spec.river_buffer_m:g} m of the line)"]
+    for i in range(len(edges) - 1):
+        labels.append(f"{i + 1}: {edges[i]:g}-{edges[i + 1]:g} m")
+    labels.append(f"{len(edges)}: > {edges[-1]:g} m")
+    return labels
+
+
+def _table(cls: dict[int, float], ls: dict[int, float], labels: dict[int, str]) -> pd.DataFrame:
+    keys = sorted(cls)
+    area = np.array([cls[k] for k in keys], dtype=float)
+    land = np.array([ls.get(k, 0.0) for k in keys], dtype=float)
+    dens = np.divide(land, area, out=np.zeros_like(land), where=area > 0)
+    return pd.DataFrame({"class": [labels[k] for k in keys], "class_area_m2": area,
+                         "landslide_area_m2": land, "density": dens})
+
+
+def _accumulate(store: dict[int, float], keys: np.ndarray, weight: float) -> None:
+    if keys.size == 0:
+        return
+    uniq, counts = np.unique(keys, return_counts=True)
+    for k, c in zip(uniq.tolist(), counts.tolist()):
+        store[int(k)] += c * weight
+
+
+def factor_density(tile_paths: list[Path], *, spec: FactorSpec) -> FactorTables:
+    """Density tables over the valid pixels of the given tiles (Yang et al. 2022, Figures 12b/13b/14b).
+
+    Elevation bins are ``spec.elevation_bin_m`` wide, aligned to multiples of the width; slope bins are
+    ``spec.slope_bin_deg`` wide from 0° to the maximum slope present; river levels are the six levels of
+    the data preparation. Empty classes inside the range are kept (area 0, density 0).
+
+    Raises:
+        ValueError: no tile, or no valid pixel, or no landslide pixel in the tiles.
+    """
+    if not tile_paths:
+        raise ValueError("no tiles to analyse; run step 01 (data preparation) first")
+    e_cls: dict[int, float] = defaultdict(float)
+    e_ls: dict[int, float] = defaultdict(float)
+    s_cls: dict[int, float] = defaultdict(float)
+    s_ls: dict[int, float] = defaultdict(float)
+    r_cls: dict[int, float] = defaultdict(float)
+    r_ls: dict[int, float] = defaultdict(float)
+    in_20_50 = 0.0
+    total_ls = 0.0
+    total = 0.0
+    for path in tile_paths:
+        t = read_tile(path)
+        px = abs(t.transform.a * t.transform.e) or 1.0
+        dem, slope, river = t.factors
+        ok = t.valid & np.isfinite(dem) & np.isfinite(slope)
+        land = ok & (t.instances > 0)
+        e_idx = np.floor(dem / spec.elevation_bin_m).astype(np.int64)
+        s_idx = np.floor(np.clip(slope, 0, 90) / spec.slope_bin_deg).astype(np.int64)
+        r_idx = np.rint(river).astype(np.int64)
+        for store_c, store_l, idx in ((e_cls, e_ls, e_idx), (s_cls, s_ls, s_idx), (r_cls, r_ls, r_idx)):
+            _accumulate(store_c, idx[ok], px)
+            _accumulate(store_l, idx[land], px)
+        in_20_50 += float(((slope >= 20) & (slope < 50) & land).sum()) * px
+        total_ls += float(land.sum()) * px
+        total += float(ok.sum()) * px
+    if total == 0:
+        raise ValueError("the tiles hold no valid pixel; check the image nodata and the areas")
+    if total_ls == 0:
+        raise ValueError("the tiles hold no landslide pixel; check that the inventory overlaps the areas")
+    # fill empty classes inside the observed ranges so the plots show gaps honestly
+    for k in range(min(e_cls), max(e_cls) + 1):
+        e_cls.setdefault(k, 0.0)
+    for k in range(0, max(s_cls) + 1):  # slope classes always start at 0 degrees
+        s_cls.setdefault(k, 0.0)
+    n_levels = len(spec.river_ring_edges_m) + 2
+    for k in range(n_levels):
+        r_cls.setdefault(k, 0.0)
+    w, sw = spec.elevation_bin_m, spec.slope_bin_deg
+    e_labels = {k: f"{k * w:g}-{(k + 1) * w:g}" for k in e_cls}
+    s_labels = {k: f"{k * sw:g}-{(k + 1) * sw:g}" for k in s_cls}
+    r_names = river_level_labels(spec)
+    r_labels = {k: r_names[k] if 0 <= k < len(r_names) else str(k) for k in r_cls}
+    return FactorTables(
+        elevation=_table(e_cls, e_ls, e_labels),
+        slope=_table(s_cls, s_ls, s_labels),
+        river=_table(r_cls, r_ls, r_labels),
+        share_20_50=in_20_50 / total_ls,
+        landslide_area_m2=total_ls,
+        study_area_m2=total,
+    )
+
+
+def slope_share(tables: FactorTables) -> float:
+    """Share of landslide area on 20–50° slopes (Yang et al. 2022 report 80.35 % for Ludian)."""
+    return tables.share_20_50
+
+
+def write_tables(tables: FactorTables, *, out_dir: Path) -> dict[str, Path]:
+    """Write ``factor_density_{elevation,slope,river}.csv`` atomically; return their paths."""
+    out: dict[str, Path] = {}
+    for name in ("elevation", "slope", "river"):
+        path = Path(out_dir) / f"factor_density_{name}.csv"
+        with atomic_path(path, suffix=".csv") as tmp:
+            getattr(tables, name)[COLUMNS].to_csv(tmp, index=False, float_format="%.6g")
+        out[name] = path
+    return out

@@ -1,0 +1,198 @@
+"""Write the numbered notebooks of the study from the cell texts below (the single source of the notebooks).
+
+Run ``python tools/build_notebooks.py`` after editing; the notebooks stay thin: a ``parameters`` cell, calls into
+``landslide_utils``, and cells that show results. Cells tagged ``nbval-check-output`` hold the outputs that
+define the result and are compared by ``make verify`` / nbval; the rest are re-executed but not compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+CHECK = "nbval-check-output"
+
+SETUP = """\
+from landslide_utils.paths import use_project_root
+
+root = use_project_root()  # notebooks run from the project root (papermill and nbval alike)
+"""
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(text.strip())
+
+
+def code(text: str, *tags: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def params(text: str) -> nbformat.NotebookNode:
+    return code(text, "parameters")
+
+
+def write(name: str, cells: list) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, NB_DIR / name)
+
+
+PROFILE_PARAM = 'profile = "params/profiles/smoke.yaml"  # path of the study profile (relative to the project root)'
+
+NOTEBOOKS: dict[str, list] = {}
+
+NOTEBOOKS["01_prepare_data.ipynb"] = [
+    md("""
+# 01 · Data preparation
+
+Yang et al. (2022), *Landslide Extraction Using Mask R-CNN with Background-Enhancement Method*, sections 2–3.1.
+Reads the post-event image, DEM, rivers, landslide inventory and the train/test areas named by the profile (or
+generates the embedded synthetic study area), checks every layer, derives slope (Horn) and the six
+distance-from-river levels, aligns everything to the image grid and cuts georeferenced tiles with a tile index
+and COCO annotations. All work happens in `landslide_utils.prepare`.
+"""),
+    params(PROFILE_PARAM),
+    code(SETUP + """
+from landslide_utils.config import load_profile
+from landslide_utils.paths import StudyPaths
+from landslide_utils.prepare import prepare_data
+from landslide_utils.plots.data import plot_aligned_layers, plot_tile_grid
+
+prof = load_profile(profile)
+paths = StudyPaths(prof.name)
+result = prepare_data(prof)
+"""),
+    md("## Checks of the inputs\nProblems stop the step with a message naming the file; notes are listed here."),
+    code("for note in result.findings or ['all layers passed the checks']:\n    print('-', note)", CHECK),
+    md("## The study area"),
+    code("""
+if prof.data.source == "synthetic":
+    from landslide_utils.plots.area import plot_study_area
+    plot_study_area(paths.inputs, save=paths.figures / "study_area.png");
+"""),
+    md("## Aligned layers over the test area\nDEM and slope resampled bilinearly onto the image grid; river levels "
+       "and landslide instances on the image grid."),
+    code("plot_aligned_layers(result.aligned, result.areas, area='test', save=paths.figures / 'aligned_layers_test.png');"),
+    md("## Tile grid (cf. the paper's Figure 3)"),
+    code("plot_tile_grid(result.index, result.aligned.image, save=paths.figures / 'tile_grid.png');"),
+    md("## Tiles per split"),
+    code("result.counts", CHECK),
+]
+
+NOTEBOOKS["02_analyse_factors.ipynb"] = [
+    md("""
+# 02 · Factor analysis
+
+Landslide **area density** (landslide area in a class / area of the class) against elevation, slope and distance
+from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of all tiles.
+"""),
+    params(PROFILE_PARAM),
+    code(SETUP + """
+import geopandas as gpd
+
+from landslide_utils.config import load_profile
+from landslide_utils.factors import factor_density, write_tables
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.factors import plot_all_densities
+
+prof = load_profile(profile)
+paths = StudyPaths(prof.name)
+index = gpd.read_file(paths.tile_index)
+tables = factor_density([paths.tiles / p for p in index["path"]], spec=prof.factors)
+written = write_tables(tables, out_dir=paths.tables)
+"""),
+    md("## Density plots"),
+    code("plot_all_densities(tables, save=paths.figures / 'factor_density.png');"),
+    md("## Tables"),
+    code("tables.elevation.round(3)", CHECK),
+    code("tables.slope.round(3)", CHECK),
+    code("tables.river.round(3)", CHECK),
+    md("## Share of landslide area on 20–50° slopes\nThe paper reports 80.35 % for Ludian."),
+    code("print(f'landslide area on 20-50 degree slopes: {100 * tables.share_20_50:.1f} % '\n"
+         "      f'of {tables.landslide_area_m2 / 1e6:.3f} km2 of landslides in {tables.study_area_m2 / 1e6:.2f} km2')",
+         CHECK),
+]
+
+NOTEBOOKS["03_enhance_background.ipynb"] = [
+    md("""
+# 03 · Background enhancement
+
+Yang et al. (2022), section 3.3: **splicing** (one landslide tile and three non-landslide tiles in a 2 × 2 mosaic)
+and **modified CutMix** (the bounding box of one landslide pasted into a non-landslide tile). Applied to image,
+factor channels and labels alike, so every sample is a training tile of the same format.
+"""),
+    params(PROFILE_PARAM),
+    code(SETUP + """
+import geopandas as gpd
+
+from landslide_utils.config import load_profile
+from landslide_utils.enhance import enhance_from_index, enhancement_counts
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.enhance import plot_cutmix_gallery, plot_splice_gallery
+
+prof = load_profile(profile)
+paths = StudyPaths(prof.name)
+index = gpd.read_file(paths.tile_index)
+samples = enhance_from_index(index, paths.tiles, prof.enhance, out_dir=paths.enhanced)
+"""),
+    md("## Counts"),
+    code("enhancement_counts(samples)", CHECK),
+    md("## Splicing (cf. the paper's Figure 10)"),
+    code("plot_splice_gallery(samples, paths.enhanced, paths.tiles, index, n=3, save=paths.figures / 'be_splicing.png');"),
+    md("## Modified CutMix (cf. the paper's Figure 11)"),
+    code("plot_cutmix_gallery(samples, paths.enhanced, paths.tiles, index, n=3, save=paths.figures / 'be_cutmix.png');"),
+]
+
+NOTEBOOKS["04_run_experiment.ipynb"] = [
+    md("""
+# 04 · Experiment
+
+One experiment of Yang et al. (2022), Tables 3/4/6/7 (model × input channels × training data), trained on the
+training tiles and evaluated on the stitched test area. The runner executes this template once per
+`params/experiments/*.yaml` into `04_run_experiment_<EXP>.ipynb`.
+"""),
+    params(PROFILE_PARAM + '\nexperiment = "params/experiments/I.yaml"  # path of the experiment file'),
+    code(SETUP + """
+import pandas as pd
+
+from landslide_utils.config import load_experiment, load_profile
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
+from landslide_utils.predict import evaluate_test_area
+from landslide_utils.train import train_experiment
+
+prof = load_profile(profile)
+exp = load_experiment(experiment)
+paths = StudyPaths(prof.name)
+print(f"Experiment {exp.name}: {exp.description}")
+"""),
+    md("## Training"),
+    code("trained = train_experiment(prof, exp)"),
+    code("plot_training_curve(paths.experiment(exp.name) / 'loss.csv', save=paths.figures / f'loss_{exp.name}.png');"),
+    md("## Evaluation on the stitched test area"),
+    code("metrics = evaluate_test_area(prof, exp)"),
+    code("""
+keys = ["precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa"]
+pd.DataFrame([{k: round(metrics[k], 3) for k in keys}], index=[exp.name])
+""", CHECK),
+    code("pd.DataFrame(metrics['object_recall_by_size']).round(3)", CHECK),
+    md("## Error map (cf. the paper's Figure 16)\nTrue positive, false extraction (false positive) and missed "
+       "extraction (false negative) over the test area."),
+    code("plot_error_map(paths.experiment(exp.name) / 'error_map.tif', title=f'Experiment {exp.name}', "
+         "save=paths.figures / f'error_map_{exp.name}.png');"),
+    md("## Sample test tiles (cf. the paper's Figure 18)"),
+    code("plot_sample_tiles(prof, exp, n=5, save=paths.figures / f'samples_{exp.name}.png');"),
+]
+
+if __name__ == "__main__":
+    NB_DIR.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        write(name, cells)
+        print("wrote", NB_DIR / name)
