@@ -25,6 +25,8 @@ __all__ = [
     "METRICS",
     "TABLE6",
     "TABLE7",
+    "Comparison",
+    "run_comparison",
 ]
 
 METRICS = ("precision", "recall", "f1", "miou")
@@ -145,3 +147,39 @@ def check_claims(measured: pd.DataFrame) -> pd.DataFrame:
                    f"F1 {v('VII', 'f1'):.3f}->{v('VIII', 'f1'):.3f}, mIoU {v('VII', 'miou'):.3f}->"
                    f"{v('VIII', 'miou'):.3f}" if ok else "needs VII and VIII"))
     return pd.DataFrame([{"claim": c, "verdict": _verdict(t), "evidence": e} for c, t, e in claims])
+
+
+@dataclass
+class Comparison:
+    """Everything notebook 05 shows, written to ``reports/<profile>/tables/``."""
+
+    table6: pd.DataFrame
+    table7: pd.DataFrame
+    improvements: pd.DataFrame
+    claims: pd.DataFrame
+    missing: list[str]
+    reference: Reference
+
+
+def run_comparison(
+    *, metrics_dir: str | Path, tables_dir: str | Path, reference_path: str | Path = "params/reference/yang2022.yaml"
+) -> Comparison:
+    """Gather the metrics, build Tables 6 and 7 beside the paper, the improvements and the claim verdicts, and
+    write them as CSV (``table6_comparison.csv``, ``table7_comparison.csv``, ``improvements.csv``, ``claims.csv``)."""
+    from .io import atomic_path
+
+    ref = load_reference(reference_path)
+    measured, missing = gather_metrics(metrics_dir, TABLE6 + TABLE7)
+    comp = Comparison(
+        table6=comparison_table(measured, ref, TABLE6),
+        table7=comparison_table(measured, ref, TABLE7),
+        improvements=improvements(measured, ref),
+        claims=check_claims(measured),
+        missing=missing,
+        reference=ref,
+    )
+    for name, df, index in (("table6_comparison", comp.table6, True), ("table7_comparison", comp.table7, True),
+                            ("improvements", comp.improvements, False), ("claims", comp.claims, False)):
+        with atomic_path(Path(tables_dir) / f"{name}.csv", suffix=".csv") as tmp:
+            df.to_csv(tmp, index=index, float_format="%.3f")
+    return comp

@@ -97,7 +97,7 @@ def _resize_area(arr: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
 
 def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     """Source index of each output pixel for nearest-neighbour resizing (pixel centres, as PIL/'nearest-exact')."""
-    return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
+    return np.minimum(((np.arange(n_out) + 0.0) * n_in / n_out).astype(np.int64), n_in - 1)
 
 
 def _sample_transform(tile: TileData, scale: float) -> Affine:

@@ -191,6 +191,44 @@ pd.DataFrame([{k: round(metrics[k], 3) for k in keys}], index=[exp.name])
     code("plot_sample_tiles(prof, exp, n=5, save=paths.figures / f'samples_{exp.name}.png');"),
 ]
 
+NOTEBOOKS["05_compare_models.ipynb"] = [
+    md("""
+# 05 · Comparison with the paper
+
+The measured metrics of Experiments I–VIII beside the published Tables 6 (Mask R-CNN) and 7 (U-Net, PSPNet) of
+Yang et al. (2022), the relative improvements as the paper states them, and a verdict on each of the paper's
+qualitative claims. Published numbers: `params/reference/yang2022.yaml`. All values in percent.
+"""),
+    params(PROFILE_PARAM),
+    code(SETUP + """
+from landslide_utils.compare import TABLE6, TABLE7, run_comparison
+from landslide_utils.config import load_profile
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.compare import plot_error_maps_side_by_side, plot_metric_bars
+
+prof = load_profile(profile)
+paths = StudyPaths(prof.name)
+comp = run_comparison(metrics_dir=paths.metrics, tables_dir=paths.tables)
+print("source of the published numbers:", comp.reference.source)
+print("experiments without metrics:", ", ".join(comp.missing) or "none")
+"""),
+    md("## Table 6: Mask R-CNN (I–IV)"),
+    code("comp.table6.round(2)", CHECK),
+    code("plot_metric_bars(comp.table6, title='Table 6: Mask R-CNN, this run vs paper', "
+         "save=paths.figures / 'table6_bars.png');"),
+    md("## Table 7: U-Net (V, VI) and PSPNet (VII, VIII)"),
+    code("comp.table7.round(2)", CHECK),
+    code("plot_metric_bars(comp.table7, title='Table 7: U-Net and PSPNet, this run vs paper', "
+         "save=paths.figures / 'table7_bars.png');"),
+    md("## Relative improvements over the baseline, as the paper states them"),
+    code("comp.improvements.round(2)", CHECK),
+    md("## Error maps of Experiments I–IV (cf. the paper's Figure 16)"),
+    code("plot_error_maps_side_by_side({e: paths.experiment(e) / 'error_map.tif' for e in TABLE6}, "
+         "save=paths.figures / 'error_maps_I-IV.png');"),
+    md("## Do the paper's claims hold on this run?"),
+    code("import pandas as pd\n\nwith pd.option_context('display.max_colwidth', None):\n    display(comp.claims)", CHECK),
+]
+
 if __name__ == "__main__":
     NB_DIR.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():

@@ -1,0 +1,357 @@
+"""Read, check and align the inputs of a study area to the image grid (step 01, METHODS.md section 1).
+
+The same code path serves the embedded synthetic area and the user's own GeoTIFFs and vector files:
+
+1. :func:`load_inputs` finds the input files of a profile.
+2. :func:`check_inputs` checks every file *before anything is written* and returns findings (errors, warnings,
+   notes) whose messages name the file and say what to do; errors raise :class:`InputError`.
+3. :func:`align_layers` brings every layer onto the post-event image grid: the DEM (reprojected to the
+   image CRS first when it is geographic or rotated) gives the slope by Horn's method on its own grid, then DEM
+   and slope are resampled bilinearly onto the image grid; river levels and the landslide instance raster are
+   computed directly on the image grid; the valid-pixel mask joins image nodata/alpha and DEM nodata.
+   Everything is computed in memory first and written only when every check has passed.
+
+Yang et al. (2022) stack DEM, slope and the distance-from-river level behind RGB (their section 2.2).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.features import rasterize
+from rasterio.transform import Affine
+from rasterio.errors import RasterioError
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds, transform_geom
+from rasterio.windows import Window
+from shapely.geometry import box, mapping, shape as to_shape
+
+from .config import Profile
+from .io import write_geotiff, write_json, write_vector
+from .paths import StudyPaths
+from .terrain import linear_unit_m, river_levels, slope_degrees
+
+__all__ = [
+    "InputPaths",
+    "Finding",
+    "InputError",
+    "AlignedLayers",
+    "SYNTHETIC_FILES",
+    "load_inputs",
+    "check_inputs",
+    "align_layers",
+]
+
+SYNTHETIC_FILES: dict[str, str] = {
+    "image_t1": "image_t1.tif",
+    "image_t2": "image_t2.tif",
+    "dem": "dem.tif",
+    "rivers": "rivers.geojson",
+    "inventory": "inventory.gpkg",
+    "areas": "areas.geojson",
+}
+
+
+@dataclass(frozen=True)
+class InputPaths:
+    """The input files of a study area (METHODS.md, "Inputs of a study area").
+
+    ``areas`` is None when the profile gives the areas as bounds; ``image_t2`` is None without a second date.
+    """
+
+    image_t1: Path
+    dem: Path
+    rivers: Path
+    inventory: Path
+    image_t2: Path | None = None
+    areas: Path | None = None
+    source: Literal["synthetic", "files"] = "files"
+
+    def items(self) -> list[tuple[str, Path]]:
+        """(key, path) of every given file, in checking order."""
+        keys = ("image_t1", "image_t2", "dem", "rivers", "inventory", "areas")
+        return [(k, getattr(self, k)) for k in keys if getattr(self, k) is not None]
+
+
+@dataclass(frozen=True)
+class AlignedLayers:
+    """Layers on the image grid written by :func:`align_layers` (all share ``crs``, ``transform``, shape).
+
+    Attributes:
+        image: the post-event image itself (it defines the grid; not copied).
+        image_bands: 1-based indexes of the image's non-alpha bands (RGB first).
+        dem, slope: float32 GeoTIFFs (m, degrees), NaN = no value.
+        river_level: uint8 levels 0..5. instances: int32 ids (0 = background, i = inventory row i - 1).
+        valid: uint8 1 = usable pixel. areas / inventory: GeoPackages in the image CRS (the inventory gains
+        ``instance_id``). image_t2: the second-date image on the same grid (the original file when it already
+        matched the grid), or None.
+    """
+
+    image: Path
+    image_bands: tuple[int, ...]
+    dem: Path
+    slope: Path
+    river_level: Path
+    instances: Path
+    valid: Path
+    areas: Path
+    inventory: Path
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+    image_t2: Path | None = None
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "AlignedLayers":
+        """Reopen the layers written by :func:`align_layers` into ``out_dir`` (reads ``layers.json``)."""
+        out_dir = Path(out_dir)
+        meta_path = out_dir / "layers.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path}: no aligned layers here; run step 01 (prepare data) first")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        with rasterio.open(out_dir / "valid.tif") as src:
+            crs, transform, width, height = src.crs, src.transform, src.width, src.height
+        return cls(
+            image=Path(meta["image"]),
+            image_bands=tuple(meta["image_bands"]),
+            **{k: out_dir / f"{k}.tif" for k in ("dem", "slope", "river_level", "instances", "valid")},
+            areas=out_dir / "areas.gpkg",
+            inventory=out_dir / "inventory.gpkg",
+            crs=crs,
+            transform=transform,
+            width=width,
+            height=height,
+            image_t2=Path(meta["image_t2"]) if meta.get("image_t2") else None,
+            findings=tuple(Finding(**f) for f in meta.get("findings", [])),
+        )
+
+
+def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> InputPaths:
+    """The input files of a profile.
+
+    For ``data.source: synthetic`` the files are those the generator writes into ``input_dir`` (default
+    ``StudyPaths(profile.name).inputs``); for ``files`` they are the profile's ``data.files`` paths. The areas
+    file is used only when the profile has no ``areas`` bounds. Nothing is opened here; see :func:`check_inputs`.
+    """
+    if profile.data.source == "synthetic":
+        d = Path(input_dir) if input_dir is not None else StudyPaths(profile.name).inputs
+        t2 = d / SYNTHETIC_FILES["image_t2"]
+        return InputPaths(
+            image_t1=d / SYNTHETIC_FILES["image_t1"],
+            dem=d / SYNTHETIC_FILES["dem"],
+            rivers=d / SYNTHETIC_FILES["rivers"],
+            inventory=d / SYNTHETIC_FILES["inventory"],
+            image_t2=t2 if t2.exists() else None,
+            areas=None if profile.areas else d / SYNTHETIC_FILES["areas"],
+            source="synthetic",
+        )
+    f = profile.data.files
+    assert f is not None  # guaranteed by the schema
+    return InputPaths(
+        image_t1=Path(f.image_t1),
+        dem=Path(f.dem),
+        rivers=Path(f.rivers),
+        inventory=Path(f.inventory),
+        image_t2=Path(f.image_t2) if f.image_t2 else None,
+        areas=None if profile.areas else (Path(f.areas) if f.areas else None),
+        source="files",
+    )
+
+
+def check_inputs(paths: InputPaths, *, profile: Profile | None = None, raise_errors: bool = True) -> list[Finding]:
+    """Check every input file before anything is computed or written.
+
+    Checks: files exist and open (a corrupt GeoTIFF: "re-export it"); rasters and vectors have a CRS; the
+    image has >= 3 bands and a projected, north-up grid; nodata is known (else a warning: no pixel is treated
+    as nodata); the DEM and the second image overlap the image; the DEM covers every area; rivers are lines;
+    the inventory has valid polygons on the image; the areas have a ``split`` of train/test with at least one
+    of each, lie on the image and train and test do not overlap. Vectors in another CRS are reprojected.
+
+    Args:
+        paths: from :func:`load_inputs`.
+        profile: gives the area bounds (``areas``) when the profile has them, and the river settings.
+        raise_errors: raise :class:`InputError` when any finding is an error (else only return them).
+
+    Returns:
+        The findings (warnings and notes; errors too when ``raise_errors`` is False).
+    """
+    insp = inspect_inputs(paths, profile_areas=profile.areas if profile is not None else None)
+    if raise_errors:
+        insp.raise_if_errors()
+    return list(insp.findings)
+
+
+def _warp_dem_to_work_grid(insp: Inspection) -> tuple[np.ndarray, Affine, CRS]:
+    """The DEM as float64 with NaN nodata on a projected, north-up grid (its own unless it must be warped)."""
+    with rasterio.open(insp.dem_path) as src:
+        band = src.read(1, masked=True)
+        dem = band.filled(np.nan).astype(np.float64)
+        dem[~np.isfinite(dem)] = np.nan
+        src_crs, src_transform, w, h, bounds = src.crs, src.transform, src.width, src.height, src.bounds
+    rotated = src_transform.b != 0 or src_transform.d != 0
+    if not (src_crs.is_geographic or rotated):
+        return dem, src_transform, src_crs
+    dst_crs = insp.image_crs
+    dst_transform, dw, dh = calculate_default_transform(src_crs, dst_crs, w, h, *bounds)
+    out = np.full((dh, dw), np.nan, dtype=np.float64)
+    reproject(dem, out, src_transform=src_transform, src_crs=src_crs, dst_transform=dst_transform,
+              dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+    return out, dst_transform, dst_crs
+
+
+def _to_image_grid(arr: np.ndarray, transform: Affine, crs: CRS, insp: Inspection) -> np.ndarray:
+    out = np.full((insp.height, insp.width), np.nan, dtype=np.float32)
+    reproject(arr.astype(np.float32), out, src_transform=transform, src_crs=crs, dst_transform=insp.image_transform,
+              dst_crs=insp.image_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+    return out
+
+
+def _image_valid(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        valid = src.dataset_mask() > 0
+        if np.dtype(src.dtypes[0]).kind == "f":
+            bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
+            for b in bands:
+                valid &= np.isfinite(src.read(b))
+    return valid
+
+
+def _image_t2_on_grid(insp: Inspection) -> np.ndarray | None:
+    """The second-date image resampled (bilinear) onto the image grid, or None when it already matches."""
+    with rasterio.open(insp.image_t2_path) as src:
+        same = (src.crs == insp.image_crs and src.transform == insp.image_transform
+                and (src.height, src.width) == (insp.height, insp.width))
+        if same:
+            return None
+        data = src.read()
+        out = np.zeros((src.count, insp.height, insp.width), dtype=data.dtype)
+        nodata = src.nodata
+        for i in range(src.count):
+            reproject(data[i], out[i], src_transform=src.transform, src_crs=src.crs,
+                      dst_transform=insp.image_transform, dst_crs=insp.image_crs,
+                      resampling=Resampling.bilinear, src_nodata=nodata, dst_nodata=nodata if nodata is not None else 0)
+        return out
+
+
+def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) -> AlignedLayers:
+    """Check the inputs, bring every layer onto the image grid and write them to ``out_dir``.
+
+    Writes ``dem.tif``, ``slope.tif`` (float32, NaN nodata), ``river_level.tif`` (uint8), ``instances.tif``
+    (int32, 1..N in inventory order, ``rasterize`` with ``all_touched=False``), ``valid.tif`` (uint8),
+    ``areas.gpkg``, ``inventory.gpkg`` (image CRS, with ``instance_id``), ``image_t2.tif`` (only when the second
+    image is on another grid) and ``layers.json``. Nothing is written when a check fails.
+
+    Raises:
+        InputError: any input problem (the message lists every problem, naming the file and the fix).
+    """
+    out_dir = Path(out_dir)
+    insp = inspect_inputs(paths, profile_areas=profile.areas)
+    insp.raise_if_errors()
+    findings = list(insp.findings)
+
+    # DEM -> slope on the DEM's own (projected) grid -> both bilinear onto the image grid.
+    dem_work, dem_tr, dem_crs = _warp_dem_to_work_grid(insp)
+    unit = linear_unit_m(dem_crs)
+    slope_work = slope_degrees(dem_work, xres=abs(dem_tr.a) * unit, yres=abs(dem_tr.e) * unit)
+    dem = _to_image_grid(dem_work, dem_tr, dem_crs, insp)
+    slope = _to_image_grid(slope_work.astype(np.float64), dem_tr, dem_crs, insp)
+    del dem_work, slope_work
+
+    shape = (insp.height, insp.width)
+    levels = river_levels(insp.rivers, shape=shape, transform=insp.image_transform,
+                          buffer_m=profile.factors.river_buffer_m, ring_edges_m=profile.factors.river_ring_edges_m,
+                          crs=insp.image_crs)
+    inventory = insp.inventory.copy()
+    inventory["instance_id"] = np.arange(1, len(inventory) + 1, dtype=np.int64)
+    instances = rasterize(zip(inventory.geometry, inventory["instance_id"].astype(int)), out_shape=shape,
+                          transform=insp.image_transform, fill=0, all_touched=False, dtype="int32")
+    present = np.unique(instances[instances > 0]).size
+    if present < len(inventory):
+        findings.append(Finding("info", insp.inventory_path,
+                                f"{len(inventory) - present} of {len(inventory)} landslide polygons cover no image "
+                                "pixel centre (outside the image, smaller than a pixel, or hidden by a later "
+                                "overlapping polygon); they are absent from the instance raster"))
+
+    image_valid = _image_valid(insp.image_path)
+    has_dem = np.isfinite(dem) & np.isfinite(slope)
+    valid = image_valid & has_dem
+
+    # Checks that need the aligned layers, still before writing anything.
+    errors: list[Finding] = []
+    areas = insp.areas
+    for name, geom in zip(areas["name"], areas.geometry):
+        inside = rasterize([(geom, 1)], out_shape=shape, transform=insp.image_transform, fill=0,
+                           all_touched=False, dtype="uint8").astype(bool)
+        n = int(inside.sum())
+        if n == 0:
+            errors.append(Finding("error", insp.areas_source,
+                                  f"area '{name}' covers no pixel centre of the image {insp.image_path}; "
+                                  "check its coordinates and CRS"))
+            continue
+        no_dem = int((inside & image_valid & ~has_dem).sum())
+        share = no_dem / n
+        if share > 0.05:
+            errors.append(Finding("error", insp.dem_path,
+                                  f"the DEM leaves {100 * share:.1f} % of area '{name}' without elevation or slope "
+                                  "(outside the DEM or nodata); supply a DEM covering the areas with a margin of "
+                                  "a few DEM pixels, or fill its voids (gdal_fillnodata.py)"))
+        elif no_dem:
+            findings.append(Finding("warning", insp.dem_path,
+                                    f"{no_dem} pixels of area '{name}' ({100 * share:.2f} %) have no elevation or "
+                                    "slope; they are marked invalid"))
+        if not (inside & valid).any():
+            errors.append(Finding("error", insp.image_path,
+                                  f"area '{name}' has no valid pixel (image nodata everywhere); check the image's "
+                                  "nodata value and the area's position"))
+    if errors:
+        raise InputError(errors)
+    image_t2 = _image_t2_on_grid(insp) if insp.image_t2_path is not None else None
+
+    # Write (each file atomically).
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grid = {"transform": insp.image_transform, "crs": insp.image_crs}
+    write_geotiff(out_dir / "dem.tif", dem, nodata=float("nan"), band_names=["dem"], **grid)
+    write_geotiff(out_dir / "slope.tif", slope, nodata=float("nan"), band_names=["slope"], **grid)
+    write_geotiff(out_dir / "river_level.tif", levels, band_names=["river_level"], **grid)
+    write_geotiff(out_dir / "instances.tif", instances, band_names=["instance_id"], **grid)
+    write_geotiff(out_dir / "valid.tif", valid.astype(np.uint8), band_names=["valid"], **grid)
+    write_vector(out_dir / "areas.gpkg", areas)
+    write_vector(out_dir / "inventory.gpkg", inventory)
+    t2_path = insp.image_t2_path
+    if image_t2 is not None:
+        t2_path = write_geotiff(out_dir / "image_t2.tif", image_t2, **grid)
+    write_json(out_dir / "layers.json", {
+        "image": str(insp.image_path),
+        "image_bands": list(insp.image_bands),
+        "image_t2": str(t2_path) if t2_path is not None else None,
+        "inputs": {k: str(p) for k, p in paths.items()},
+        "findings": [f.as_dict() for f in findings],
+    })
+    return AlignedLayers(
+        image=insp.image_path,
+        image_bands=tuple(insp.image_bands),
+        **{k: out_dir / f"{k}.tif" for k in ("dem", "slope", "river_level", "instances", "valid")},
+        areas=out_dir / "areas.gpkg",
+        inventory=out_dir / "inventory.gpkg",
+        crs=insp.image_crs,
+        transform=insp.image_transform,
+        width=insp.width,
+        height=insp.height,
+        image_t2=t2_path,
+        findings=tuple(findings),
+    )
