@@ -91,19 +91,26 @@ def _area_1d(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
 
 def _resize_area(arr: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     """Area-average resize of a (C, H, W) array; an exact 2 x 2 block mean when the size halves evenly."""
+    c, h, w = arr.shape
+    if h == 2 * out_h and w == 2 * out_w:
+        return arr.reshape(c, out_h, 2, out_w, 2).mean(axis=(2, 4), dtype=np.float64).astype(np.float32)
     out = _area_1d(_area_1d(arr, out_h, axis=1), out_w, axis=2)
     return out.astype(np.float32)
 
 
 def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     """Source index of each output pixel for nearest-neighbour resizing (pixel centres, as PIL/'nearest-exact')."""
-    return np.minimum(((np.arange(n_out) + 0.0) * n_in / n_out).astype(np.int64), n_in - 1)
+    return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
 
 
 def _sample_transform(tile: TileData, scale: float) -> Affine:
-    """A location-free transform keeping the ground pixel size (times ``scale``) of the source tile."""
+    """A location-free transform keeping the ground pixel size (times ``scale``) of the source tile.
+
+    The sample lies in a local frame with its lower-left corner at (0, 0) (never the identity, which GDAL
+    would not store).
+    """
     a, e = abs(tile.transform.a) or 1.0, abs(tile.transform.e) or 1.0
-    return Affine(a * scale, 0.0, 0.0, 0.0, -e * scale, 0.0)
+    return Affine(a * scale, 0.0, 0.0, 0.0, -e * scale, tile.shape[0] * e * scale)
 
 
 def _check_same(tiles: Sequence[TileData], what: str) -> None:
@@ -289,6 +296,33 @@ def _fmt_box(b: Box) -> str:
     return ",".join(str(int(v)) for v in b)
 
 
+def _one_sample(method: str, load: _Loader, land: np.ndarray, back: np.ndarray, rng: np.random.Generator,
+                spec: EnhanceSpec) -> tuple[TileData, dict[str, Any], dict[str, Any], list[int]]:
+    row: dict[str, Any] = {c: None for c in INDEX_COLUMNS}
+    if method == "splice":
+        for _ in range(_SPLICE_TRIES):
+            li = int(rng.choice(land))
+            bi = [int(b) for b in rng.choice(back, 3, replace=False)]
+            names = ", ".join(str(load.tiles[k][0]) for k in [li, *bi])
+            try:
+                sample, info = splice(load(li), [load(b) for b in bi], rng=rng, mode=spec.splice_mode)
+            except EnhanceError as exc:
+                raise EnhanceError(f"tiles {names}: {exc}") from exc
+            if info["n_instances"] > 0:
+                break
+        row.update(landslide_quadrant=info["landslide_quadrant"], splice_mode=spec.splice_mode,
+                   windows=";".join(_fmt_box(b) for b in info["windows"]))
+        return sample, info, row, [li, *bi]
+    li, bi0 = int(rng.choice(land)), int(rng.choice(back))
+    try:
+        sample, info = cutmix(load(li), load(bi0), rng=rng)
+    except EnhanceError as exc:
+        raise EnhanceError(f"tiles {load.tiles[li][0]}, {load.tiles[bi0][0]}: {exc}") from exc
+    row.update(offset_row=info["offset_row"], offset_col=info["offset_col"],
+               instance_id=info["instance_id"], b1=_fmt_box(info["b1"]), b2=_fmt_box(info["b2"]))
+    return sample, info, row, [li, bi0]
+
+
 def generate_enhanced(
     tiles: Sequence[tuple[str, TileSource]],
     spec: EnhanceSpec,
@@ -303,7 +337,8 @@ def generate_enhanced(
 
     N = ``spec.n_samples`` if set, else ``round(spec.ratio * n_original)`` (the paper: 600 from 531 tiles);
     ``round(N * spec.splice_share)`` of them are spliced (:func:`splice`), the rest CutMix (:func:`cutmix`), in
-    a random order. Every draw comes from ``np.random.default_rng(spec.seed)``: the same seed and tiles give
+    a random order (Python's ``round``: halves go to the even number). A resized splice whose landslides all
+    vanish is drawn again (up to 20 times). Every draw comes from ``np.random.default_rng(spec.seed)``: the same seed and tiles give
     byte-identical files. Samples go to ``out_dir/be_00000.tif`` ... with ``out_dir/index.csv`` (columns
     :data:`INDEX_COLUMNS`); older ``be_*.tif`` files not in the new index are removed.
 
@@ -355,23 +390,10 @@ def generate_enhanced(
     methods = np.array(["splice"] * n_splice + ["cutmix"] * n_cut)[rng.permutation(n_total)]
     rows, written = [], set()
     for i, method in enumerate(tqdm(methods, desc="background enhancement", unit="sample", disable=not progress)):
-        row: dict[str, Any] = {c: None for c in INDEX_COLUMNS}
-        if method == "splice":
-            for _ in range(_SPLICE_TRIES):
-                li = int(rng.choice(land))
-                bi = [int(b) for b in rng.choice(back, 3, replace=False)]
-                sample, info = splice(load(li), [load(b) for b in bi], rng=rng, mode=spec.splice_mode)
-                if info["n_instances"] > 0:
-                    break
-            row.update(landslide_quadrant=info["landslide_quadrant"], splice_mode=spec.splice_mode,
-                       windows=";".join(_fmt_box(b) for b in info["windows"]))
-            src_ids = [li, *bi]
-        else:
-            li, bi0 = int(rng.choice(land)), int(rng.choice(back))
-            sample, info = cutmix(load(li), load(bi0), rng=rng)
-            row.update(offset_row=info["offset_row"], offset_col=info["offset_col"],
-                       instance_id=info["instance_id"], b1=_fmt_box(info["b1"]), b2=_fmt_box(info["b2"]))
-            src_ids = [li, bi0]
+        try:
+            sample, info, row, src_ids = _one_sample(str(method), load, land, back, rng, spec)
+        except EnhanceError as exc:
+            raise EnhanceError(f"sample {i}: {exc}; if the tile index is stale, rerun step 01 (tiling)") from exc
         name = f"be_{i:05d}"
         write_tile(out_dir / f"{name}.tif", sample)
         written.add(f"{name}.tif")

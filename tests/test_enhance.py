@@ -38,6 +38,11 @@ def make_tile(rng: np.random.Generator, h: int, w: int, *, landslides: bool, n_i
         valid[h - int(rng.integers(1, h // 3)):, :] = False
     if rng.random() < 0.3:
         valid[:, w - int(rng.integers(1, w // 3)):] = False
+    if rng.random() < 0.5:  # a nodata hole inside
+        r, c = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
+        valid[r:r + int(rng.integers(1, 8)), c:c + int(rng.integers(1, 8))] = False
+    if rng.random() < 0.5:  # scattered nodata pixels
+        valid &= rng.random((h, w)) > 0.05
     inst = np.zeros((h, w), np.int32)
     if landslides:
         for k in range(1, int(rng.integers(1, 5)) + 1):
@@ -258,6 +263,8 @@ def test_generate_errors(tmp_path):
     assert len(generate_enhanced(lands + backs[:1], only_cut, out_dir=tmp_path, progress=False)) == 4
     with pytest.raises(EnhanceError, match="CutMix needs at least one non-landslide tile"):
         generate_enhanced(lands, only_cut, out_dir=tmp_path, progress=False)
+    with pytest.raises(EnhanceError, match=r"sample 0: tiles b0.*no valid landslide pixel.*stale"):
+        generate_enhanced(backs, only_cut, out_dir=tmp_path, progress=False, has_landslide=[True, False, False, False])
     odd = [("odd", make_tile(rng, 18, 16, landslides=False))]
     with pytest.raises(EnhanceError, match="different sizes"):
         generate_enhanced(lands + backs + odd, spec, out_dir=tmp_path, progress=False)

@@ -17,7 +17,7 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from ..enhance import QUADRANT_NAMES
 from ..tiles import TileData, read_tile
 
-__all__ = ["plot_splice_gallery", "plot_cutmix_gallery", "rgb_stretch"]
+__all__ = ["plot_splice_gallery", "plot_cutmix_gallery", "rgb_stretch", "display_range"]
 
 OUTLINE = "#ffe600"  # landslide outlines
 B1_COLOUR = "#ff2d2d"
@@ -26,16 +26,27 @@ QUAD_COLOUR = "#ff3cf0"
 INVALID_GREY = 0.82
 
 
-def rgb_stretch(tile: TileData, *, low: float = 2.0, high: float = 98.0) -> np.ndarray:
-    """(H, W, 3) display RGB in 0..1: per-band percentile stretch over valid pixels; invalid pixels grey."""
+def display_range(tiles: list[TileData], *, low: float = 2.0, high: float = 98.0) -> tuple[float, float]:
+    """One (low, high) percentile range over the RGB values of the valid pixels of several tiles.
+
+    A range shared by the panels of a row keeps a pasted patch the same colour as in its source tile, and
+    one range for all bands keeps the hue (landslide colour matters, Yang et al. 2022 section 3.3).
+    """
+    vals = [t.image[:3][:, t.valid].ravel() for t in tiles if t.valid.any()]
+    if not vals:
+        return 0.0, 255.0
+    lo, hi = np.percentile(np.concatenate(vals), [low, high])
+    return float(lo), float(hi if hi > lo else lo + 1.0)
+
+
+def rgb_stretch(tile: TileData, value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """(H, W, 3) display RGB in 0..1: linear stretch of the raw values (default: the tile's own 2-98 %
+    percentiles over valid pixels); invalid pixels light grey."""
+    lo, hi = value_range or display_range([tile])
     img = tile.image[:3].astype(np.float64)
     if img.shape[0] < 3:
         img = np.repeat(img[:1], 3, axis=0)
-    valid = tile.valid if tile.valid.any() else np.ones(tile.shape, bool)
-    out = np.empty(img.shape, np.float64)
-    for b in range(3):
-        lo, hi = np.percentile(img[b][valid], [low, high])
-        out[b] = np.clip((img[b] - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    out = np.clip((img - lo) / (hi - lo), 0, 1)
     out[:, ~tile.valid] = INVALID_GREY
     return out.transpose(1, 2, 0)
 
@@ -64,13 +75,15 @@ def _scalebar(ax, tile: TileData) -> None:
     px = abs(tile.transform.a) or 1.0
     metres = _nice(tile.shape[1] * px / 4)
     label = f"{metres:g} m" if metres < 1000 else f"{metres / 1000:g} km"
-    ax.add_artist(AnchoredSizeBar(ax.transData, metres / px, label, loc="lower right", color="white",
-                                  frameon=False, size_vertical=max(tile.shape[0] / 80, 0.5), pad=0.3,
-                                  fontproperties={"size": 7}))
+    bar = AnchoredSizeBar(ax.transData, metres / px, label, loc="lower right", color="white", frameon=True,
+                          size_vertical=max(tile.shape[0] / 80, 0.5), pad=0.25, borderpad=0.3,
+                          fontproperties={"size": 7})
+    bar.patch.set(facecolor="black", alpha=0.45, edgecolor="none")
+    ax.add_artist(bar)
 
 
-def _show(ax, tile: TileData, title: str, *, outlines: bool = True) -> None:
-    ax.imshow(rgb_stretch(tile), interpolation="nearest")
+def _show(ax, tile: TileData, title: str, value_range: tuple[float, float], *, outlines: bool = True) -> None:
+    ax.imshow(rgb_stretch(tile, value_range), interpolation="nearest")
     if outlines:
         _outlines(ax, np.where(tile.valid, tile.instances, 0))
     _scalebar(ax, tile)
@@ -107,9 +120,7 @@ def _empty(message: str, save: Path | None) -> Figure:
 
 def _finish(fig: Figure, handles: list, title: str, save: Path | None) -> Figure:
     fig.suptitle(title, fontsize=11)
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(save, dpi=150, bbox_inches="tight")
@@ -134,20 +145,22 @@ def plot_splice_gallery(
     if rows.empty:
         return _empty("no spliced samples (enhance.splice_share is 0)", save)
     load = _tile_loader(Path(tiles_dir), tile_index_gdf)
-    fig, axes = plt.subplots(len(rows), 5, figsize=(13, 2.75 * len(rows) + 0.5), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 5, figsize=(13, 2.9 * len(rows) + 0.6), squeeze=False,
+                             layout="constrained")
     crop = False
     for ax_row, (_, row) in zip(axes, rows.iterrows()):
         ids = str(row["source_tiles"]).split(";")
         windows = str(row["windows"]).split(";") if pd.notna(row.get("windows")) else []
         crop = crop or row.get("splice_mode") == "crop"
-        for k, (ax, tid) in enumerate(zip(ax_row[:4], ids)):
-            src = load(tid)
-            _show(ax, src, ("landslide tile\n" if k == 0 else f"non-landslide tile {k}\n") + tid)
+        srcs = [load(tid) for tid in ids]
+        sample = read_tile(Path(enhanced_dir) / str(row["path"]))
+        vr = display_range([*srcs, sample])
+        for k, (ax, tid, src) in enumerate(zip(ax_row[:4], ids, srcs)):
+            _show(ax, src, ("landslide tile\n" if k == 0 else f"non-landslide tile {k}\n") + tid, vr)
             if row.get("splice_mode") == "crop" and len(windows) == 4:
                 _box(ax, _parse_box(windows[k]), B2_COLOUR, ls="--")
-        sample = read_tile(Path(enhanced_dir) / str(row["path"]))
         q = int(row["landslide_quadrant"])
-        _show(ax_row[4], sample, f"spliced sample {row['sample_id']}\nlandslide {QUADRANT_NAMES[q]}")
+        _show(ax_row[4], sample, f"spliced sample {row['sample_id']}\nlandslide {QUADRANT_NAMES[q]}", vr)
         h, w = sample.shape
         ax_row[4].axhline(h // 2 - 0.5, color=QUAD_COLOUR, lw=1.2, ls="--")
         ax_row[4].axvline(w // 2 - 0.5, color=QUAD_COLOUR, lw=1.2, ls="--")
@@ -176,7 +189,8 @@ def plot_cutmix_gallery(
     if rows.empty:
         return _empty("no CutMix samples (enhance.splice_share is 1)", save)
     load = _tile_loader(Path(tiles_dir), tile_index_gdf)
-    fig, axes = plt.subplots(len(rows), 4, figsize=(10.5, 2.8 * len(rows) + 0.5), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 4, figsize=(10.5, 2.9 * len(rows) + 0.6), squeeze=False,
+                             layout="constrained")
     cmap = ListedColormap(["black", *plt.get_cmap("tab20").colors])
     for ax_row, (_, row) in zip(axes, rows.iterrows()):
         s1_id, s2_id = str(row["source_tiles"]).split(";")[:2]
@@ -189,17 +203,17 @@ def plot_cutmix_gallery(
             b1 = (int(rr.min()), int(cc.min()), int(rr.max()) + 1, int(cc.max()) + 1)
         dr, dc = int(row["offset_row"]), int(row["offset_col"])
         b2 = (b1[0] + dr, b1[1] + dc, b1[2] + dr, b1[3] + dc)
-        _show(ax_row[0], s1, f"S1 landslide tile\n{s1_id} (instance {int(row['instance_id'])})")
+        vr = display_range([s1, s2, sample])
+        _show(ax_row[0], s1, f"S1 landslide tile\n{s1_id} (instance {int(row['instance_id'])})", vr)
         _box(ax_row[0], b1, B1_COLOUR)
-        _show(ax_row[1], s2, f"S2 non-landslide tile\n{s2_id}")
+        _show(ax_row[1], s2, f"S2 non-landslide tile\n{s2_id}", vr)
         _box(ax_row[1], b2, B2_COLOUR)
-        _show(ax_row[2], sample, f"CutMix sample {row['sample_id']}\noffset ({dr}, {dc}) px")
+        _show(ax_row[2], sample, f"CutMix sample {row['sample_id']}\noffset B2 - B1 = ({dr}, {dc}) px", vr)
         _box(ax_row[2], b2, B2_COLOUR, ls="--")
         lab = np.where(sample.instances > 0, (sample.instances - 1) % 20 + 1, 0).astype(float)
         lab[~sample.valid] = np.nan
         ax = ax_row[3]
-        cm = cmap.copy()
-        cm.set_bad((INVALID_GREY,) * 3)
+        cm = cmap.with_extremes(bad=(INVALID_GREY,) * 3)
         ax.imshow(lab, cmap=cm, vmin=0, vmax=20, interpolation="nearest")
         _box(ax, b2, B2_COLOUR, ls="--")
         ax.set_title(f"label of the sample\n{int(row['n_instances'])} instance(s)", fontsize=8)
