@@ -123,7 +123,8 @@ def write_vector(path: str | Path, gdf: "Any", *, layer: str | None = None) -> P
     if driver is None:
         raise ValueError(f"{path}: unsupported vector extension; use .gpkg or .geojson")
     with atomic_path(path, suffix=path.suffix) as tmp:
-        kwargs = {"layer": layer} if layer and driver == "GPKG" else {}
+        # GDAL would name the layer after the temporary file; keep the final file's stem instead
+        kwargs = {"layer": layer or path.stem} if driver == "GPKG" else {}
         gdf.to_file(tmp, driver=driver, **kwargs)
     return path
 

@@ -161,7 +161,7 @@ def river_distance_m(
     if factor == 1 and (pl, pr, pt, pb) == (0, 0, 0, 0):
         work = surface
     else:
-        wt = transform * Affine.translation(-pl * factor, -pt * factor) * Affine.scale(factor)
+        wt = transform @ Affine.translation(-pl * factor, -pt * factor) @ Affine.scale(factor)
         work = rasterize(((s, 1) for s in surfaces), out_shape=(crow, ccol), transform=wt, fill=0,
                          all_touched=factor > 1, dtype="uint8").astype(bool)
     if not work.any():

@@ -1,0 +1,155 @@
+"""Step 01, data preparation: the one call of notebook ``01_prepare_data`` (METHODS.md section 1).
+
+:func:`prepare_data` takes a profile from inputs to tiles, the same way for the embedded synthetic area and for
+the user's own GeoTIFFs and vectors:
+
+1. synthetic source: generate the area into ``data/<profile>/inputs`` when it is missing or was generated
+   with other settings (:mod:`landslide_utils.synthetic`);
+2. check the inputs and align DEM, slope, river levels and the landslide instances to the image grid
+   (:func:`landslide_utils.layers.align_layers`; nothing is written when a check fails);
+3. cut every area into tiles and write the tile index (:func:`landslide_utils.tiling.make_tiles`);
+4. write COCO annotations of the training tiles (:func:`landslide_utils.coco.write_coco`);
+5. count landslide / non-landslide tiles per split (Yang et al. 2022 had 531 training tiles).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from rasterio.features import rasterize
+
+from .coco import write_coco
+from .config import Profile
+from .io import write_json
+from .layers import SYNTHETIC_FILES, AlignedLayers, Finding, InputPaths, align_layers, load_inputs
+from .paths import StudyPaths
+from .tiling import make_tiles
+
+__all__ = ["PrepareResult", "prepare_data", "ensure_synthetic_inputs", "tile_counts"]
+
+_RECORD = ".generated_with.json"
+
+
+@dataclass
+class PrepareResult:
+    """What step 01 produced.
+
+    Attributes:
+        inputs: the input files used.
+        aligned: the layers on the image grid (paths and grid).
+        areas: the train/test areas (image CRS).
+        tiles: the tile index (also in ``tiles_dir/index.gpkg``).
+        counts: per split, landslide / non-landslide tile counts, landslides and area (see :func:`tile_counts`).
+        findings: warnings and notes of the input checks.
+        tiles_dir: the tiles folder. coco_train: COCO annotations of the training tiles.
+    """
+
+    inputs: InputPaths
+    aligned: AlignedLayers
+    areas: gpd.GeoDataFrame
+    tiles: gpd.GeoDataFrame
+    counts: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    tiles_dir: Path = Path(".")
+    coco_train: Path = Path(".")
+
+
+def _synthetic_record(profile: Profile) -> dict:
+    assert profile.data.synthetic is not None
+    return {"seed": profile.seed, "synthetic": profile.data.synthetic.model_dump(mode="json")}
+
+
+def ensure_synthetic_inputs(profile: Profile, input_dir: str | Path) -> bool:
+    """Generate the synthetic area into ``input_dir`` unless it is there and was made with the same settings.
+
+    Returns:
+        True when the area was (re)generated.
+    """
+    input_dir = Path(input_dir)
+    needed = ["image_t1", "dem", "rivers", "inventory"] + ([] if profile.areas else ["areas"])
+    record_path = input_dir / _RECORD
+    want = _synthetic_record(profile)
+    if all((input_dir / SYNTHETIC_FILES[k]).exists() for k in needed) and record_path.exists():
+        try:
+            if json.loads(record_path.read_text(encoding="utf-8")) == want:
+                return False
+        except json.JSONDecodeError:
+            pass
+    from .synthetic import generate_from_profile  # lazy: only the synthetic source needs the generator
+
+    input_dir.mkdir(parents=True, exist_ok=True)
+    generate_from_profile(profile, input_dir)
+    write_json(record_path, want)
+    return True
+
+
+def tile_counts(index: pd.DataFrame, *, aligned: AlignedLayers | None = None,
+                areas: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Tiles per split: ``landslide_tiles``, ``non_landslide_tiles``, ``tiles``; with ``aligned`` and ``areas`` also
+    ``landslides`` (inventory landslides with a valid pixel in the split's areas) and ``area_km2`` (valid area).
+
+    Rows: each split present (train first), then ``total``.
+    """
+    splits = [s for s in ("train", "test") if s in set(index["split"])]
+    splits += sorted(set(index["split"]) - set(splits))
+    table = pd.DataFrame(index=pd.Index(splits + ["total"], name="split"))
+    for s in splits:
+        sel = index[index["split"] == s]
+        table.loc[s, "landslide_tiles"] = int(sel["has_landslide"].sum())
+        table.loc[s, "non_landslide_tiles"] = int((~sel["has_landslide"].astype(bool)).sum())
+    table.loc["total"] = table.loc[splits].sum()
+    table["tiles"] = table["landslide_tiles"] + table["non_landslide_tiles"]
+    if aligned is not None and areas is not None:
+        with rasterio.open(aligned.instances) as src:
+            inst = src.read(1)
+        with rasterio.open(aligned.valid) as src:
+            valid = src.read(1) > 0
+        px_km2 = abs(aligned.transform.a * aligned.transform.e) / 1e6
+        all_ids: set[int] = set()
+        for s in splits:
+            geoms = list(areas.geometry[areas["split"] == s])
+            mask = rasterize([(g, 1) for g in geoms], out_shape=aligned.shape, transform=aligned.transform,
+                             fill=0, dtype="uint8").astype(bool) & valid if geoms else np.zeros(aligned.shape, bool)
+            ids = set(np.unique(inst[mask]).tolist()) - {0}
+            all_ids |= ids
+            table.loc[s, "landslides"] = len(ids)
+            table.loc[s, "area_km2"] = round(float(mask.sum()) * px_km2, 6)
+        table.loc["total", "landslides"] = len(all_ids)
+        table.loc["total", "area_km2"] = table.loc[splits, "area_km2"].sum()
+    for c in table.columns:
+        if c != "area_km2":
+            table[c] = table[c].astype(np.int64)
+    return table
+
+
+def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareResult:
+    """Step 01 of the study: inputs -> aligned layers -> tiles, tile index and COCO annotations.
+
+    Args:
+        profile: the study (``load_profile``). ``data.source: synthetic`` generates the area into
+            ``data/<name>/inputs`` when needed; ``files`` uses the profile's ``data.files``.
+        root: the project root (``data/<name>/`` is created below it).
+
+    Returns:
+        A :class:`PrepareResult`.
+
+    Raises:
+        InputError: an input problem (nothing of the aligned layers or tiles is written then).
+    """
+    sp = StudyPaths(profile.name, Path(root))
+    if profile.data.source == "synthetic":
+        ensure_synthetic_inputs(profile, sp.inputs)
+    inputs = load_inputs(profile, input_dir=sp.inputs)
+    aligned = align_layers(profile, inputs, out_dir=sp.aligned)
+    areas = gpd.read_file(aligned.areas)
+    index = make_tiles(profile, aligned, areas, out_dir=sp.tiles)
+    coco = write_coco(index, sp.tiles, out_path=sp.coco_train, split="train")
+    counts = tile_counts(index, aligned=aligned, areas=areas)
+    return PrepareResult(inputs=inputs, aligned=aligned, areas=areas, tiles=index, counts=counts,
+                         findings=list(aligned.findings), tiles_dir=sp.tiles, coco_train=coco)

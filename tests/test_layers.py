@@ -1,0 +1,240 @@
+"""Input checks and alignment to the image grid (step 01), on a tiny set of real-format input files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import Point, Polygon, box
+
+from landslide_utils.config import load_profile
+from landslide_utils.layers import InputError, align_layers, check_inputs, load_inputs
+from landslide_utils.prepare import prepare_data
+from landslide_utils.tiling import read_index
+from tests.data.tiny_files import make_data as md
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    return md.make_inputs(tmp_path / "in")
+
+
+def _pixel_centres(transform, shape):  # noqa: ANN001, ANN202
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return transform @ (cols + 0.5, rows + 0.5)
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def _align(inputs: dict[str, Path], out: Path):  # noqa: ANN202
+    profile = load_profile(inputs["profile"])
+    return align_layers(profile, load_inputs(profile), out_dir=out)
+
+
+def test_geographic_dem_is_reprojected_and_slope_is_right(inputs: dict[str, Path], tmp_path: Path) -> None:
+    aligned = _align(inputs, tmp_path / "aligned")
+    assert any("geographic" in f.message for f in aligned.findings)
+    slope, dem = _read(aligned.slope), _read(aligned.dem)
+    assert np.isfinite(slope).all() and np.isfinite(dem).all()
+    assert np.abs(slope - md.SLOPE_DEG).max() < 0.1
+    x, y = _pixel_centres(aligned.transform, aligned.shape)
+    assert np.abs(dem - md.plane(x, y)).max() < 0.05
+
+
+def test_shifted_coarser_projected_dem_is_aligned(inputs: dict[str, Path], tmp_path: Path) -> None:
+    # DEM on its own grid: 7 m x 5 m pixels, origin off the image grid, in the image CRS.
+    tr = from_origin(md.X0 - 43.3, md.Y0 + 37.9, 7.0, 5.0)
+    cols, rows = np.meshgrid(np.arange(45) + 0.5, np.arange(56) + 0.5)
+    x, y = tr @ (cols, rows)
+    md.write_raster(inputs["dem"], md.plane(x, y).astype(np.float32), transform=tr, crs=md.CRS, nodata=-9999.0)
+    aligned = _align(inputs, tmp_path / "aligned")
+    dem, slope = _read(aligned.dem), _read(aligned.slope)
+    xi, yi = _pixel_centres(aligned.transform, aligned.shape)
+    assert np.abs(dem - md.plane(xi, yi)).max() < 1e-3  # bilinear is exact on a plane
+    assert np.abs(slope - md.SLOPE_DEG).max() < 0.1
+
+
+def test_dem_nodata_hole_becomes_invalid(inputs: dict[str, Path], tmp_path: Path) -> None:
+    tr = from_origin(md.X0 - 43.3, md.Y0 + 37.9, 7.0, 5.0)
+    cols, rows = np.meshgrid(np.arange(45) + 0.5, np.arange(56) + 0.5)
+    dem = md.plane(*(tr @ (cols, rows))).astype(np.float32)
+    dem[25:27, 30:32] = -9999.0  # a void under the test area (x ~ X0 + 170, y ~ Y0 - 90)
+    md.write_raster(inputs["dem"], dem, transform=tr, crs=md.CRS, nodata=-9999.0)
+    aligned = _align(inputs, tmp_path / "aligned")
+    valid = _read(aligned.valid).astype(bool)
+    col, row = ~aligned.transform @ (tr @ (31, 26))
+    assert not valid[int(row), int(col)]
+    assert 0 < (~valid[4:, 4:]).sum() < 0.05 * 96 * 48
+    assert any(f.level == "warning" and "no elevation" in f.message and "'test'" in f.message
+               for f in aligned.findings)
+
+
+def test_layers_and_valid_mask(inputs: dict[str, Path], tmp_path: Path) -> None:
+    aligned = _align(inputs, tmp_path / "aligned")
+    valid = _read(aligned.valid).astype(bool)
+    assert not valid[:4, :4].any() and valid.sum() == 96 * 96 - 16  # the image's nodata corner
+    inst = _read(aligned.instances)
+    assert inst.dtype == np.int32 and set(np.unique(inst)) == set(range(len(md.LANDSLIDES) + 1))
+    x0, y0, r = md.LANDSLIDES[2]
+    col, row = ~aligned.transform @ (x0, y0)
+    assert inst[int(row), int(col)] == 3  # ids follow the inventory order
+    levels = _read(aligned.river_level)
+    river_col = int((md.RIVER_X - md.X0) // md.RES)
+    assert (levels[:, river_col] == 0).all() and (levels[:, 0] == 1).all()  # 100 m from the river: ring 0-200 m
+    inv = gpd.read_file(aligned.inventory)
+    assert inv.crs == aligned.crs and list(inv["instance_id"]) == [1, 2, 3, 4, 5]
+
+
+def test_profile_area_bounds_and_nodata_warning(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_image(inputs["image_t1"], nodata=None)
+    extra = ("areas:\n  - {name: west, split: train, bounds: [370000, 3002808, 370096, 3003000]}\n"
+             "  - {name: east, split: test, bounds: [370096, 3002808, 370192, 3003000]}\n")
+    profile = load_profile(md.write_profile(inputs["profile"].parent, areas_file=False, extra=extra))
+    paths = load_inputs(profile)
+    assert paths.areas is None
+    findings = check_inputs(paths, profile=profile)
+    assert any(f.level == "warning" and "nodata" in f.message and f.file == str(inputs["image_t1"]) for f in findings)
+    aligned = align_layers(profile, paths, out_dir=tmp_path / "aligned")
+    assert list(gpd.read_file(aligned.areas)["name"]) == ["west", "east"]
+    assert _read(aligned.valid).all()
+
+
+def _expect_error(inputs: dict[str, Path], tmp_path: Path, file_key: str | None, *phrases: str) -> None:
+    root = tmp_path / "root"
+    profile = load_profile(inputs["profile"])
+    with pytest.raises(InputError) as info:
+        prepare_data(profile, root=root)
+    msg = str(info.value)
+    if file_key is not None:
+        assert str(inputs[file_key]) in msg, msg
+    for p in phrases:
+        assert p in msg, msg
+    assert "nothing was written" in msg
+    assert not root.exists() or not any(p.is_file() for p in root.rglob("*")), "files were written"
+
+
+def test_raster_without_crs(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_image(inputs["image_t1"], crs=None)
+    _expect_error(inputs, tmp_path, "image_t1", "has no CRS", "gdal_edit.py -a_srs")
+
+
+def test_dem_not_overlapping(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_dem_geographic(inputs["dem"], offset_m=50_000.0)
+    _expect_error(inputs, tmp_path, "dem", "does not overlap the image")
+
+
+def test_dem_not_covering_test_area(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_dem_geographic(inputs["dem"], xmax_m=md.X0 + 120.0)  # the test area spans x = X0 + 96 .. X0 + 192
+    _expect_error(inputs, tmp_path, "dem", "does not cover area 'test'")
+
+
+def test_empty_inventory(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_inventory(inputs["inventory"], polygons=[])
+    _expect_error(inputs, tmp_path, "inventory", "the inventory has no polygons")
+
+
+def test_invalid_bowtie_polygon(inputs: dict[str, Path], tmp_path: Path) -> None:
+    x, y = md.X0 + 50, md.Y0 - 50
+    bowtie = Polygon([(x, y), (x + 20, y - 20), (x + 20, y), (x, y - 20)])
+    md.make_inventory(inputs["inventory"], polygons=[Point(md.X0 + 30, md.Y0 - 30).buffer(8), bowtie])
+    _expect_error(inputs, tmp_path, "inventory", "feature 2 (landslide_id 2)", "Self-intersection", "make_valid",
+                  "Fix geometries")
+
+
+def test_corrupt_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
+    inputs["dem"].write_bytes(b"II*\x00" + np.random.default_rng(0).bytes(3000))
+    _expect_error(inputs, tmp_path, "dem", "cannot be read as a GeoTIFF", "re-export it")
+
+
+def test_truncated_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
+    data = inputs["image_t1"].read_bytes()
+    inputs["image_t1"].write_bytes(data[: len(data) // 2])
+    _expect_error(inputs, tmp_path, "image_t1", "re-export it")
+
+
+def test_missing_file(inputs: dict[str, Path], tmp_path: Path) -> None:
+    inputs["rivers"].unlink()
+    _expect_error(inputs, tmp_path, "rivers", "file not found", "data.files.rivers")
+
+
+def test_rivers_not_lines_and_image_with_two_bands(inputs: dict[str, Path], tmp_path: Path) -> None:
+    gpd.GeoDataFrame(geometry=[box(md.X0, md.Y0 - 50, md.X0 + 20, md.Y0)], crs=md.CRS).to_file(
+        inputs["rivers"], driver="GeoJSON")
+    md.make_image(inputs["image_t1"], bands=2)
+    _expect_error(inputs, tmp_path, "image_t1", "at least 3 bands", str(inputs["rivers"]), "river lines")
+
+
+def test_vector_without_crs(inputs: dict[str, Path], tmp_path: Path) -> None:
+    gdf = gpd.read_file(inputs["inventory"])
+    gdf.set_crs(None, allow_override=True).to_file(inputs["inventory"], driver="GPKG")
+    _expect_error(inputs, tmp_path, "inventory", "has no CRS", "set_crs")
+
+
+def test_areas_without_test_split(inputs: dict[str, Path], tmp_path: Path) -> None:
+    md.make_areas(inputs["areas"], splits=("train", "train", "train"))
+    _expect_error(inputs, tmp_path, "areas", "there is no 'test' area")
+
+
+def test_geographic_image_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
+    img = np.full((3, 20, 20), 100, np.uint8)
+    md.write_raster(inputs["image_t1"], img, transform=from_origin(103.6, 27.1, 1e-4, 1e-4), crs="EPSG:4326",
+                    nodata=0)
+    _expect_error(inputs, tmp_path, "image_t1", "projected CRS", "EPSG:32648")
+
+
+def test_second_image_on_other_grid_is_resampled(inputs: dict[str, Path], tmp_path: Path) -> None:
+    t2 = inputs["image_t1"].parent / "image_t2.tif"
+    img = np.full((3, 40, 40), 77, np.uint8)
+    md.write_raster(t2, img, transform=from_origin(md.X0 - 10, md.Y0 + 10, 5.5, 5.5), crs=md.CRS, nodata=0)
+    extra = "    image_t2: image_t2.tif\n"
+    text = inputs["profile"].read_text().replace("    areas: areas.geojson\n", "    areas: areas.geojson\n" + extra)
+    inputs["profile"].write_text(text)
+    aligned = _align(inputs, tmp_path / "aligned")
+    assert aligned.image_t2 == tmp_path / "aligned" / "image_t2.tif"
+    with rasterio.open(aligned.image_t2) as src:
+        assert src.transform == aligned.transform and src.shape == aligned.shape
+        assert (src.read(1)[:150 // 2, :150 // 2] == 77).all()
+
+
+def test_prepare_data_end_to_end_real_inputs(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """The real-input path: GeoTIFFs + vector files in several CRSs, ``data.source: files``."""
+    profile = load_profile(inputs["profile"])
+    res = prepare_data(profile, root=tmp_path)
+    tiles_dir = tmp_path / "data" / "tiny" / "tiles"
+    assert res.tiles_dir == tiles_dir and (tiles_dir / "index.gpkg").exists()
+    index = read_index(tiles_dir)
+    assert len(index) == len(res.tiles) == 14  # 2 x 2 tiles of 32 px in each train area, 2 x 3 in the test area
+    assert set(index["split"]) == {"train", "test"}
+    assert all((tiles_dir / p).exists() for p in index["path"])
+    counts = res.counts
+    assert counts.loc["total", "tiles"] == 14
+    assert counts.loc["train", "landslide_tiles"] + counts.loc["train", "non_landslide_tiles"] == 8
+    assert counts.loc["total", "landslides"] == len(md.LANDSLIDES)
+    assert math.isclose(counts.loc["test", "area_km2"], 48 * 96 * 4 / 1e6)
+    assert res.coco_train.exists()
+    # Rerunning over existing outputs works (atomic overwrites).
+    prepare_data(profile, root=tmp_path)
+    from landslide_utils.plots.data import plot_aligned_layers, plot_tile_grid
+
+    fig1 = plot_aligned_layers(res.aligned, res.areas, area="test", save=tmp_path / "layers.png")
+    fig2 = plot_tile_grid(index, res.aligned.image, save=tmp_path / "grid.png")
+    assert (tmp_path / "layers.png").stat().st_size > 0 and (tmp_path / "grid.png").stat().st_size > 0
+    import matplotlib.pyplot as plt
+
+    plt.close(fig1)
+    plt.close(fig2)
+
+
+def test_committed_fixture_prepares(tmp_path: Path) -> None:
+    """The committed files of tests/data/tiny_files (written by its make_data.py) run through step 01."""
+    profile = load_profile(Path(md.__file__).parent / "profile.yaml")
+    res = prepare_data(profile, root=tmp_path)
+    assert res.counts.loc["total", "tiles"] == 14 and not any(f.level == "error" for f in res.findings)
