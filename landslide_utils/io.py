@@ -20,7 +20,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-__all__ = ["atomic_path", "write_json", "write_text", "write_geotiff", "write_vector", "sha256_file"]
+__all__ = ["atomic_path", "write_csv", "write_json", "write_text", "write_geotiff", "write_vector", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -136,3 +136,10 @@ def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def write_csv(path: str | Path, df: "Any", *, index: bool = True, float_format: str = "%.6g") -> Path:
+    """Write a pandas DataFrame as CSV atomically."""
+    with atomic_path(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=index, float_format=float_format)
+    return Path(path)

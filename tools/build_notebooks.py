@@ -61,6 +61,7 @@ and COCO annotations. All work happens in `landslide_utils.prepare`.
     params(PROFILE_PARAM),
     code(SETUP + """
 from landslide_utils.config import load_profile
+from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.prepare import prepare_data
 from landslide_utils.plots.data import plot_aligned_layers, plot_tile_grid
@@ -81,9 +82,9 @@ if prof.data.source == "synthetic":
        "and landslide instances on the image grid."),
     code("plot_aligned_layers(result.aligned, result.areas, area='test', save=paths.figures / 'aligned_layers_test.png');"),
     md("## Tile grid (cf. the paper's Figure 3)"),
-    code("plot_tile_grid(result.index, result.aligned.image, save=paths.figures / 'tile_grid.png');"),
+    code("plot_tile_grid(result.tiles, result.aligned.image, save=paths.figures / 'tile_grid.png');"),
     md("## Tiles per split"),
-    code("result.counts", CHECK),
+    code("write_csv(paths.tables / 'tile_counts.csv', result.counts)\nresult.counts", CHECK),
 ]
 
 NOTEBOOKS["02_analyse_factors.ipynb"] = [
