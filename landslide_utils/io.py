@@ -123,9 +123,13 @@ def write_vector(path: str | Path, gdf: "Any", *, layer: str | None = None) -> P
     if driver is None:
         raise ValueError(f"{path}: unsupported vector extension; use .gpkg or .geojson")
     with atomic_path(path, suffix=path.suffix) as tmp:
-        # GDAL would name the layer after the temporary file; keep the final file's stem instead
-        kwargs = {"layer": layer or path.stem} if driver == "GPKG" else {}
-        gdf.to_file(tmp, driver=driver, **kwargs)
+        # GDAL would name the layer after the temporary file; keep the final file's stem instead, and pin
+        # the GeoPackage's last-change timestamp so the same data give the same bytes
+        kwargs = {"layer": layer or path.stem} if driver != "ESRI Shapefile" else {}
+        import pyogrio
+
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+        gdf.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
     return path
 
 

@@ -1,0 +1,410 @@
+"""Check the input files of a study area before anything is computed or written (step 01, METHODS.md section 1).
+
+The same checks serve the embedded synthetic area and the user's own GeoTIFFs and vector files.
+:func:`check_inputs` opens every file of an :class:`InputPaths` and returns :class:`Finding` objects (errors,
+warnings, notes) whose messages name the file and say what to do; errors raise :class:`InputError`.
+:func:`inspect_inputs` is its engine: it also keeps what it read (the image grid, the DEM footprint, the vectors
+in the image CRS) in an :class:`Inspection`, which :func:`landslide_utils.layers.align_layers` then aligns.
+
+Checked are exactly the layers Yang et al. (2022) stack for landslide extraction (their section 2.2): the
+post-event RGB image (and optionally the second-date image), the DEM from which slope is derived, the river
+lines that give the distance-from-river level, the landslide inventory and the train/test areas (their
+section 2.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
+from rasterio.errors import RasterioError
+from rasterio.transform import Affine
+from rasterio.warp import transform_geom
+from rasterio.windows import Window
+from shapely.geometry import box, mapping, shape as to_shape
+
+from .config import Profile
+
+__all__ = [
+    "InputPaths",
+    "Finding",
+    "InputError",
+    "Inspection",
+    "inspect_inputs",
+    "check_inputs",
+]
+
+
+@dataclass(frozen=True)
+class InputPaths:
+    """The input files of a study area (METHODS.md, "Inputs of a study area"), as listed by
+    :func:`landslide_utils.layers.load_inputs`.
+
+    ``areas`` is None when the profile gives the areas as bounds; ``image_t2`` is None without a second date.
+    """
+
+    image_t1: Path
+    dem: Path
+    rivers: Path
+    inventory: Path
+    image_t2: Path | None = None
+    areas: Path | None = None
+    source: Literal["synthetic", "files"] = "files"
+
+    def items(self) -> list[tuple[str, Path]]:
+        """(key, path) of every given file, in checking order."""
+        keys = ("image_t1", "image_t2", "dem", "rivers", "inventory", "areas")
+        return [(k, getattr(self, k)) for k in keys if getattr(self, k) is not None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of the input checks: ``level`` error / warning / info, the file concerned, and what to do."""
+
+    level: Literal["error", "warning", "info"]
+    file: str | None
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.file is not None and not isinstance(self.file, str):
+            object.__setattr__(self, "file", str(self.file))
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        return f"{self.level.upper()}: {where}{self.message}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"level": self.level, "file": self.file, "message": self.message}
+
+
+class InputError(ValueError):
+    """Input files that cannot be used. The message lists every problem, naming the file and the fix.
+
+    Attributes:
+        findings: the error findings.
+    """
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = [f for f in findings if f.level == "error"] or list(findings)
+        lines = "\n".join(f"  - {f.file}: {f.message}" if f.file else f"  - {f.message}" for f in self.findings)
+        super().__init__(f"{len(self.findings)} problem(s) with the input files; nothing was written:\n{lines}")
+
+
+@dataclass
+class Inspection:
+    """What :func:`inspect_inputs` learnt: findings, the image grid, and the vectors in the image CRS."""
+
+    findings: list[Finding] = field(default_factory=list)
+    source: Literal["synthetic", "files"] = "files"
+    image_path: Path | None = None
+    image_crs: CRS | None = None
+    image_transform: Affine | None = None
+    width: int = 0
+    height: int = 0
+    image_bands: tuple[int, ...] = ()
+    image_t2_path: Path | None = None
+    dem_path: Path | None = None
+    dem_footprint: object = None  # shapely polygon in the image CRS
+    rivers: gpd.GeoDataFrame | None = None
+    inventory: gpd.GeoDataFrame | None = None
+    inventory_path: Path | None = None
+    areas: gpd.GeoDataFrame | None = None
+    areas_source: str | None = None
+
+    def add(self, level: Literal["error", "warning", "info"], file: Path | str | None, message: str) -> None:
+        self.findings.append(Finding(level, str(file) if file is not None else None, message))
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InputError(self.errors)
+
+    @property
+    def image_box(self):  # noqa: ANN201 - shapely Polygon
+        if self.image_transform is None:
+            return None
+        x0, y0 = self.image_transform @ (0, 0)
+        x1, y1 = self.image_transform @ (self.width, self.height)
+        return box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _utm_epsg(lon: float, lat: float) -> int:
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def _open_raster(path: Path, insp: Inspection) -> dict | None:
+    """Metadata of a raster, or None (with an error finding) when it cannot be opened and read."""
+    try:
+        with rasterio.open(path) as src:
+            meta = {
+                "crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height,
+                "count": src.count, "dtype": src.dtypes[0], "nodata": src.nodata, "bounds": src.bounds,
+                "colorinterp": list(src.colorinterp), "mask_flags": list(src.mask_flag_enums),
+            }
+            w, h = min(16, src.width), min(16, src.height)
+            src.read(1, window=Window(0, 0, w, h))  # the first and the last block: catches truncated files
+            src.read(src.count, window=Window(src.width - w, src.height - h, w, h))
+    except (RasterioError, OSError, ValueError) as exc:
+        insp.add("error", path, f"cannot be read as a GeoTIFF ({str(exc).splitlines()[0]}); the file is corrupt or "
+                                "not a raster; re-export it (e.g. gdal_translate -of GTiff in.tif out.tif)")
+        return None
+    if meta["crs"] is None:
+        insp.add("error", path, f"has no CRS; assign one with gdal_edit.py -a_srs EPSG:<code> {path}")
+        return None
+    masked = any({"alpha", "per_dataset", "nodata"} & {f.name for f in flags} for flags in meta["mask_flags"])
+    if meta["nodata"] is None and not masked and np.dtype(meta["dtype"]).kind != "f":
+        level = "info" if insp.source == "synthetic" else "warning"  # the synthetic area has no empty pixels
+        insp.add(level, path, "has no nodata value, alpha band or mask; every pixel is treated as valid. If some "
+                              f"pixels are empty, declare their value with gdal_edit.py -a_nodata <value> {path}")
+    return meta
+
+
+def _raster_box(meta: dict, crs: CRS):  # noqa: ANN202 - shapely Polygon in ``crs``
+    """The raster's footprint (densified bounds) in ``crs``."""
+    b = meta["bounds"]
+    poly = box(b.left, b.bottom, b.right, b.top)
+    if meta["crs"] == crs:
+        return poly
+    poly = shapely.segmentize(poly, max(b.right - b.left, b.top - b.bottom) / 64.0)
+    return to_shape(transform_geom(meta["crs"], crs, mapping(poly)))
+
+
+def _check_image(path: Path, insp: Inspection) -> None:
+    meta = _open_raster(path, insp)
+    if meta is None:
+        return
+    crs, tr = meta["crs"], meta["transform"]
+    if crs.is_geographic:
+        b = meta["bounds"]
+        epsg = _utm_epsg((b.left + b.right) / 2, (b.bottom + b.top) / 2)
+        insp.add("error", path, f"is in a geographic CRS ({crs.to_string()}); the image defines the grid and must be "
+                                f"in a projected CRS in metres. Reproject it, e.g. gdalwarp -t_srs EPSG:{epsg} "
+                                f"-r bilinear {path} image_utm.tif (EPSG:{epsg} = the UTM zone of its centre)")
+        return
+    if tr.b != 0 or tr.d != 0:
+        insp.add("error", path, "has a rotated geotransform; warp it to a north-up grid (gdalwarp -t_srs <its CRS>)")
+        return
+    bands = tuple(i for i, ci in enumerate(meta["colorinterp"], start=1) if ci != ColorInterp.alpha)
+    if len(bands) < 3:
+        insp.add("error", path, f"has {len(bands)} image band(s); an image with at least 3 bands (red, green, blue "
+                                "first) is needed")
+        return
+    insp.image_path, insp.image_crs, insp.image_transform = path, crs, tr
+    insp.width, insp.height, insp.image_bands = meta["width"], meta["height"], bands
+
+
+def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
+    meta = _open_raster(path, insp)
+    if meta is None or insp.image_crs is None:
+        return
+    try:
+        foot = _raster_box(meta, insp.image_crs)
+    except Exception as exc:  # noqa: BLE001 - PROJ errors come in several types
+        insp.add("error", path, f"cannot be transformed to the image CRS ({exc}); check its CRS")
+        return
+    if not foot.intersects(insp.image_box) or foot.intersection(insp.image_box).area <= 0:
+        ib = tuple(round(v, 2) for v in insp.image_box.bounds)
+        fb = tuple(round(v, 2) for v in foot.bounds)
+        insp.add("error", path, f"does not overlap the image {insp.image_path} (its bounds {fb} vs the image's {ib} in "
+                                f"{insp.image_crs.to_string()}); check that both cover the same area and that their "
+                                "CRSs are right")
+        return
+    if key == "dem":
+        insp.dem_path, insp.dem_footprint = path, foot
+        if meta["crs"].is_geographic:
+            insp.add("info", path, f"is in a geographic CRS ({meta['crs'].to_string()}); it is reprojected to the "
+                                   "image CRS before the slope is computed")
+    else:
+        insp.image_t2_path = path
+
+
+def _feature(gdf: gpd.GeoDataFrame, i: int) -> str:
+    ident = f"feature {i + 1}"
+    for col in ("landslide_id", "id", "name"):
+        if col in gdf.columns:
+            return f"{ident} ({col} {gdf[col].iloc[i]})"
+    return ident
+
+
+def _list(items: list[str], n: int = 5) -> str:
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return "; ".join(items[:n]) + more
+
+
+def _read_vector(path: Path, insp: Inspection, kinds: tuple[str, ...], what: str) -> gpd.GeoDataFrame | None:
+    """Read a vector file and check CRS, geometry kind and validity; returns it in the image CRS."""
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - pyogrio/fiona raise many types
+        insp.add("error", path, f"cannot be read as a vector file ({str(exc).splitlines()[0]}); re-export it as "
+                                "GeoPackage or GeoJSON")
+        return None
+    if gdf.crs is None:
+        insp.add("error", path, "has no CRS; define it (QGIS: Layer > Set Layer CRS; geopandas: "
+                                "gdf.set_crs('EPSG:<code>')) and save it again")
+        return None
+    missing = [i for i, g in enumerate(gdf.geometry) if g is None or g.is_empty]
+    if missing:
+        insp.add("error", path, f"{len(missing)} {what} without geometry: "
+                                f"{_list([_feature(gdf, i) for i in missing])}; delete them or draw their geometry")
+        return None
+    wrong = sorted(set(gdf.geom_type) - set(kinds))
+    if wrong:
+        insp.add("error", path, f"holds {', '.join(wrong)} geometries; {what} must be {' or '.join(kinds)}")
+        return None
+    bad = [f"{_feature(gdf, i)}: {shapely.is_valid_reason(g)}" for i, g in enumerate(gdf.geometry) if not g.is_valid]
+    if bad:
+        insp.add("error", path, f"invalid {what}: {_list(bad)}. Repair them with shapely make_valid or QGIS "
+                                "Fix geometries")
+        return None
+    if insp.image_crs is None:
+        return None
+    if gdf.crs != insp.image_crs:
+        try:
+            src_crs = gdf.crs.to_string()
+            gdf = gdf.to_crs(insp.image_crs)
+        except Exception as exc:  # noqa: BLE001
+            insp.add("error", path, f"cannot be reprojected to the image CRS ({exc}); check its CRS")
+            return None
+        insp.add("info", path, f"reprojected from {src_crs} to the image CRS {insp.image_crs.to_string()}")
+    return gdf.reset_index(drop=True)
+
+
+def _areas_from_file(path: Path, insp: Inspection) -> gpd.GeoDataFrame | None:
+    gdf = _read_vector(path, insp, ("Polygon", "MultiPolygon"), "areas")
+    if gdf is None:
+        return None
+    if "split" not in gdf.columns:
+        insp.add("error", path, "has no 'split' column; add one with the value train or test for each polygon")
+        return None
+    split = gdf["split"].astype(str).str.strip().str.lower()
+    bad = sorted(set(split) - {"train", "test"})
+    if bad:
+        insp.add("error", path, f"column 'split' holds {bad}; each area must be 'train' or 'test'")
+        return None
+    default = pd.Series([f"area_{i + 1}" for i in range(len(gdf))])
+    names = gdf["name"].astype("string").fillna(default) if "name" in gdf.columns else default
+    return gpd.GeoDataFrame({"name": names.astype(str).to_numpy(), "split": split.to_numpy()},
+                            geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  # noqa: ANN001
+    if profile_areas:
+        src = "the profile's 'areas'"
+        if insp.image_crs is None:
+            return
+        areas = gpd.GeoDataFrame({"name": [a.name for a in profile_areas], "split": [a.split for a in profile_areas]},
+                                 geometry=[box(*a.bounds) for a in profile_areas], crs=insp.image_crs)
+    elif paths.areas is None:
+        insp.add("error", None, "no train/test areas: give 'areas' (bounds in the image CRS) in the profile or "
+                                "data.files.areas (a polygon file with a 'split' column of train/test)")
+        return
+    else:
+        src = str(paths.areas)
+        areas = _areas_from_file(paths.areas, insp)
+        if areas is None:
+            return
+    insp.areas_source = src
+    dup = sorted(set(areas["name"][areas["name"].duplicated()]))
+    if dup:
+        insp.add("error", src, f"area names {dup} occur more than once; names must be unique")
+    for s in ("train", "test"):
+        if s not in set(areas["split"]):
+            insp.add("error", src, f"there is no '{s}' area; mark at least one polygon with split = {s} "
+                                   "(the study needs train and test areas)")
+    image = insp.image_box
+    px = abs(insp.image_transform.a * insp.image_transform.e)
+    for name, geom in zip(areas["name"], areas.geometry):
+        on_image = geom.intersection(image).area
+        if on_image <= 0:
+            insp.add("error", src, f"area '{name}' does not overlap the image {insp.image_path}; check its "
+                                   "coordinates and CRS")
+            continue
+        if geom.area - on_image > px:
+            insp.add("warning", src, f"{100 * (1 - on_image / geom.area):.1f} % of area '{name}' lies outside the "
+                                     "image; that part is left out")
+        if insp.dem_footprint is not None:
+            part = geom.intersection(image)
+            outside = part.difference(insp.dem_footprint).area / part.area
+            if outside > 0.01:
+                insp.add("error", insp.dem_path, f"does not cover area '{name}' ({100 * outside:.1f} % of it lies "
+                                                 "outside the DEM); supply a DEM that covers every area")
+    train, test = areas[areas["split"] == "train"], areas[areas["split"] == "test"]
+    for a, ga in zip(train["name"], train.geometry):
+        for b, gb in zip(test["name"], test.geometry):
+            overlap = ga.intersection(gb).area
+            if overlap > px:
+                insp.add("error", src, f"train area '{a}' overlaps test area '{b}' ({overlap:.0f} m²); train and "
+                                       "test areas must be disjoint for a fair test")
+    insp.areas = areas
+
+
+def inspect_inputs(paths: InputPaths, *, profile_areas=None) -> Inspection:  # noqa: ANN001
+    """Run every input check and keep what was read (the engine of :func:`check_inputs`); writes nothing."""
+    insp = Inspection(source=paths.source)
+    present = {}
+    for key, path in paths.items():
+        if Path(path).exists():
+            present[key] = Path(path)
+            continue
+        hint = ("delete the inputs folder and rerun step 01 to regenerate the synthetic area"
+                if paths.source == "synthetic" else f"check data.files.{key} in the profile (relative paths are "
+                                                    "resolved against the profile's folder)")
+        insp.add("error", path, f"file not found ({key}); {hint}")
+    if "image_t1" in present:
+        _check_image(present["image_t1"], insp)
+    for key in ("image_t2", "dem"):
+        if key in present:
+            _check_other_raster(key, present[key], insp)
+    if "rivers" in present:
+        rivers = _read_vector(present["rivers"], insp, ("LineString", "MultiLineString"), "river lines")
+        if rivers is not None and len(rivers) == 0:
+            insp.add("warning", present["rivers"], "has no river lines; every pixel gets the farthest river level")
+        insp.rivers = rivers
+    if "inventory" in present:
+        path = present["inventory"]
+        inv = _read_vector(path, insp, ("Polygon", "MultiPolygon"), "landslide polygons")
+        if inv is not None and len(inv) == 0:
+            insp.add("error", path, "the inventory has no polygons; give one polygon per landslide")
+        elif inv is not None and not inv.intersects(insp.image_box).any():
+            insp.add("error", path, f"none of its {len(inv)} polygons overlaps the image {insp.image_path}; "
+                                    "check the inventory's CRS")
+        insp.inventory, insp.inventory_path = inv, path
+    if insp.image_crs is not None and ("areas" in present or paths.areas is None):
+        _check_areas(paths, insp, profile_areas)
+    return insp
+
+
+def check_inputs(paths: InputPaths, *, profile: Profile | None = None, raise_errors: bool = True) -> list[Finding]:
+    """Check every input file before anything is computed or written.
+
+    Checks: files exist and open (a corrupt GeoTIFF: "re-export it"); rasters and vectors have a CRS; the
+    image has >= 3 bands and a projected, north-up grid; nodata is known (else a warning: no pixel is treated
+    as nodata); the DEM and the second image overlap the image; the DEM covers every area; rivers are lines;
+    the inventory has valid polygons on the image; the areas have a ``split`` of train/test with at least one
+    of each, lie on the image and train and test do not overlap. Vectors in another CRS are reprojected.
+
+    Args:
+        paths: from :func:`landslide_utils.layers.load_inputs`.
+        profile: gives the area bounds (``areas``) when the profile has them, and the river settings.
+        raise_errors: raise :class:`InputError` when any finding is an error (else only return them).
+
+    Returns:
+        The findings (warnings and notes; errors too when ``raise_errors`` is False).
+    """
+    insp = inspect_inputs(paths, profile_areas=profile.areas if profile is not None else None)
+    if raise_errors:
+        insp.raise_if_errors()
+    return list(insp.findings)
