@@ -135,6 +135,8 @@ class MaskRCNNSpec(_Strict):
     pretrained_weights: Path | None = None
     anchor_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)
     box_detections_per_img: int = Field(default=100, gt=0)
+    rois_per_image: int = Field(default=200, gt=0, description="RoIs sampled per image in training (matterport: 200)")
+    proposals_test: int = Field(default=1000, gt=0, description="RPN proposals kept at inference (matterport: 1000)")
 
 
 class SegmentationSpec(_Strict):

@@ -1,0 +1,192 @@
+"""Mask R-CNN for landslide instances (He et al. 2017), as used by Yang et al. (2022), section 3.1.
+
+The paper used the matterport Keras implementation (ResNet-101 + FPN, COCO-pretrained). This is torchvision's
+Mask R-CNN with the same structure and matterport's training defaults where torchvision differs:
+
+* backbone: any torchvision ResNet/ResNeXt (``resnet18`` ... ``resnet152``, ``resnext50_32x4d`` ...) + FPN with
+  five levels P2-P6; one anchor size per level (``models.maskrcnn.anchor_sizes``), aspect ratios 0.5/1/2;
+* the first convolution takes any number of input channels (RGB + DEM, slope, river level = 6 for
+  Experiments II/IV), see :func:`widen_first_conv`;
+* no resizing: tiles keep their ground resolution (:class:`NoResizeTransform`); no mean/std inside the model,
+  because inputs arrive normalised with the training tiles' per-channel statistics;
+* two classes (background, landslide); 200 sampled RoIs per image with 33 % positives and 256 RPN anchors per
+  image (matterport ``TRAIN_ROIS_PER_IMAGE``, ``ROI_POSITIVE_RATIO``, ``RPN_TRAIN_ANCHORS_PER_IMAGE``).
+
+Without pretrained weights every layer trains and batch normalisation is ordinary ``BatchNorm2d`` (as
+torchvision does when training from scratch); with a local pretrained file batch norm is frozen and
+``trainable_layers`` counts the trainable ResNet stages from the top (5 = all).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from torch import nn
+from torchvision.models import resnet as tv_resnet
+from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+from ..config import MaskRCNNSpec
+
+__all__ = ["BACKBONES", "NoResizeTransform", "build_maskrcnn", "widen_first_conv", "first_conv", "PRETRAINED_PREFIXES",
+           "MATTERPORT_DEFAULTS"]
+
+BACKBONES: tuple[str, ...] = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "wide_resnet50_2",
+    "wide_resnet101_2",
+)
+
+#: where the keys of a local weights file may belong: a whole torchvision Mask R-CNN ("") or a plain
+#: torchvision ResNet/ResNeXt classification model ("backbone.body.").
+PRETRAINED_PREFIXES: tuple[str, ...] = ("", "backbone.body.")
+
+_FPN_LEVELS = 5
+
+#: matterport Mask R-CNN defaults (TRAIN_ROIS_PER_IMAGE, ROI_POSITIVE_RATIO, RPN_TRAIN_ANCHORS_PER_IMAGE,
+#: POST_NMS_ROIS_TRAINING, POST_NMS_ROIS_INFERENCE), the implementation Yang et al. (2022) used
+MATTERPORT_DEFAULTS: dict[str, float] = {"rois_per_image": 200, "positive_fraction": 0.33,
+                                         "rpn_anchors_per_image": 256, "proposals_train": 2000,
+                                         "proposals_test": 1000}
+
+
+class NoResizeTransform(GeneralizedRCNNTransform):
+    """torchvision's detection transform without the resize step: tiles keep their ground resolution.
+
+    Images are still padded to a multiple of 32 when batched; predictions come back at the input size.
+    """
+
+    def resize(self, image, target=None):  # type: ignore[override]
+        return image, target
+
+
+def widen_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    """A copy of ``conv`` with ``in_channels`` inputs (same kernel, stride, padding, bias), freshly initialised.
+
+    Pretrained filters, if any, are copied in later by :func:`landslide_utils.models.registry.load_pretrained`
+    (extra channels = mean of the RGB filters).
+    """
+    if conv.in_channels == in_channels:
+        return conv
+    new = nn.Conv2d(
+        in_channels,
+        conv.out_channels,
+        kernel_size=conv.kernel_size,  # type: ignore[arg-type]
+        stride=conv.stride,  # type: ignore[arg-type]
+        padding=conv.padding,  # type: ignore[arg-type]
+        dilation=conv.dilation,  # type: ignore[arg-type]
+        groups=conv.groups,
+        bias=conv.bias is not None,
+    )
+    nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
+    if new.bias is not None:
+        nn.init.zeros_(new.bias)
+    return new
+
+
+def build_maskrcnn(
+    in_channels: int,
+    *,
+    spec: MaskRCNNSpec,
+    num_classes: int = 2,
+    pretrained: bool = False,
+    rois_per_image: int | None = None,
+    positive_fraction: float | None = None,
+    rpn_anchors_per_image: int | None = None,
+    proposals_train: int | None = None,
+    proposals_test: int | None = None,
+) -> MaskRCNN:
+    """Build an (untrained) Mask R-CNN for ``in_channels``-band tiles.
+
+    Args:
+        in_channels: number of input channels (3 for ``rgb``, 6 for ``rgb+factors``).
+        spec: the profile's ``models.maskrcnn`` section (backbone, trainable_layers, anchor_sizes,
+            box_detections_per_img).
+        num_classes: including background (2 = background, landslide).
+        pretrained: weights will be loaded from a local file afterwards: freeze batch norm and honour
+            ``trainable_layers`` (without pretrained weights all layers train).
+        rois_per_image, positive_fraction, rpn_anchors_per_image, proposals_train, proposals_test: sampling
+            sizes. Each comes from this argument, else from a field of the same name in ``spec`` (should the
+            profile schema gain one), else matterport's default as in the paper's implementation
+            (200, 0.33, 256, 2000, 1000).
+
+    Raises:
+        ValueError: unknown backbone or wrong number of anchor sizes (names the profile key).
+    """
+    if spec.backbone not in BACKBONES or not hasattr(tv_resnet, spec.backbone):
+        raise ValueError(
+            f"models.maskrcnn.backbone: unknown backbone {spec.backbone!r}; valid: {', '.join(BACKBONES)}"
+        )
+    if len(spec.anchor_sizes) != _FPN_LEVELS:
+        raise ValueError(
+            f"models.maskrcnn.anchor_sizes: needs {_FPN_LEVELS} sizes (one per FPN level P2-P6), "
+            f"got {len(spec.anchor_sizes)}: {list(spec.anchor_sizes)}"
+        )
+    if in_channels < 1:
+        raise ValueError(f"in_channels must be positive, got {in_channels}")
+    sizes = {}
+    for key, given in (("rois_per_image", rois_per_image), ("positive_fraction", positive_fraction),
+                       ("rpn_anchors_per_image", rpn_anchors_per_image), ("proposals_train", proposals_train),
+                       ("proposals_test", proposals_test)):
+        sizes[key] = given if given is not None else getattr(spec, key, None)
+        if sizes[key] is None:
+            sizes[key] = MATTERPORT_DEFAULTS[key]
+    trainable = spec.trainable_layers
+    if not pretrained and trainable != 5:
+        warnings.warn(
+            f"models.maskrcnn.trainable_layers={trainable} has no effect without pretrained weights; "
+            "training all layers (as torchvision does)",
+            stacklevel=2,
+        )
+        trainable = 5
+    norm_layer = FrozenBatchNorm2d if pretrained else nn.BatchNorm2d
+    backbone = resnet_fpn_backbone(
+        backbone_name=spec.backbone, weights=None, trainable_layers=trainable, norm_layer=norm_layer
+    )
+    body = backbone.body
+    old = body.conv1
+    body.conv1 = widen_first_conv(old, in_channels)
+    # the widened first convolution always trains (its extra filters are new); otherwise follow the stages
+    body.conv1.requires_grad_(in_channels != 3 or trainable == 5)
+
+    anchors = AnchorGenerator(
+        sizes=tuple((int(s),) for s in spec.anchor_sizes),
+        aspect_ratios=((0.5, 1.0, 2.0),) * _FPN_LEVELS,
+    )
+    model = MaskRCNN(
+        backbone,
+        num_classes=num_classes,
+        rpn_anchor_generator=anchors,
+        image_mean=[0.0] * in_channels,
+        image_std=[1.0] * in_channels,
+        rpn_batch_size_per_image=int(sizes["rpn_anchors_per_image"]),
+        rpn_pre_nms_top_n_train=int(sizes["proposals_train"]),
+        rpn_post_nms_top_n_train=int(sizes["proposals_train"]),
+        rpn_pre_nms_top_n_test=int(sizes["proposals_test"]),
+        rpn_post_nms_top_n_test=int(sizes["proposals_test"]),
+        box_batch_size_per_image=int(sizes["rois_per_image"]),
+        box_positive_fraction=float(sizes["positive_fraction"]),
+        box_detections_per_img=spec.box_detections_per_img,
+    )
+    model.transform = NoResizeTransform(
+        min_size=1, max_size=1, image_mean=[0.0] * in_channels, image_std=[1.0] * in_channels, size_divisible=32
+    )
+    return model
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    """The first convolution of a Mask R-CNN built here (``backbone.body.conv1``)."""
+    conv = model.backbone.body.conv1  # type: ignore[union-attr]
+    assert isinstance(conv, nn.Conv2d)
+    return conv
+

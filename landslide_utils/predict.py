@@ -1,0 +1,325 @@
+"""Prediction of tiles and evaluation over the stitched test area (Yang et al. 2022, sections 4.1-4.2).
+
+Mask R-CNN's instances become a pixel mask as the union of instance masks with score >= ``score_threshold``
+and mask probability >= ``mask_threshold`` (both 0.5, METHODS.md "Metrics"); U-Net/PSPNet pixels are
+landslide where sigmoid(logit) >= ``mask_threshold``. Test-tile predictions are stitched into the test-area
+window of the image grid and evaluated there on valid pixels. Outputs of experiment ``EXP``:
+
+* ``data/<p>/experiments/EXP/prediction.tif``: uint8, 1 landslide, 0 background, 255 = nodata (invalid);
+* ``.../ground_truth.tif``: the same coding for the inventory;
+* ``.../error_map.tif``: uint8, 0 invalid, 1 TN, 2 TP, 3 FP (false extraction), 4 FN (missed extraction);
+* ``.../prediction.gpkg``: predicted landslide polygons with ``area_m2`` and ``score`` (mean of the highest
+  instance score over the polygon for Mask R-CNN, mean probability for U-Net/PSPNet);
+* ``reports/<p>/metrics/EXP.json``: pixel metrics (:mod:`landslide_utils.metrics`), object recall by size,
+  training seconds and steps.
+
+The window is held in memory (a few bytes per pixel of the test area); fine for every profile shipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from rasterio.transform import Affine
+from scipy import ndimage
+from torch import nn
+from tqdm import tqdm
+
+from .config import EvaluationSpec, Experiment, Profile
+from .datasets import tile_input
+from .io import write_geotiff, write_json, write_vector
+from .metrics import all_metrics, confusion_counts, object_recall_by_size
+from .paths import StudyPaths
+from .tiles import TileData, read_tile
+from .train import load_checkpoint, read_tile_index, resolve_device
+
+__all__ = ["TilePrediction", "predict_tiles", "evaluate_area", "evaluate_test_area", "error_codes",
+           "ERROR_CLASSES"]
+
+#: codes of error_map.tif
+ERROR_CLASSES: dict[int, str] = {0: "invalid", 1: "true negative", 2: "true positive",
+                                 3: "false extraction (FP)", 4: "missed extraction (FN)"}
+
+
+class TilePrediction(NamedTuple):
+    """Prediction of one tile.
+
+    Attributes:
+        tile_id: the tile's id (file stem for a path).
+        mask: (H, W) bool landslide pixels (False on invalid pixels).
+        instances: Mask R-CNN instances kept (dicts with ``score``, ``box`` [x0, y0, x1, y1], ``mask`` (H, W)
+            bool); empty for U-Net/PSPNet.
+        score: (H, W) float32: highest kept instance score (Mask R-CNN) or landslide probability (U-Net/PSPNet).
+    """
+
+    tile_id: str
+    mask: np.ndarray
+    instances: list[dict[str, Any]]
+    score: np.ndarray
+
+
+def _tiles(items: Iterable[str | Path | tuple[str, TileData]]) -> Iterator[tuple[str, str, TileData]]:
+    for item in items:
+        if isinstance(item, tuple):
+            yield item[0], item[0], item[1]
+        else:
+            yield Path(item).stem, str(item), read_tile(item)
+
+
+@torch.inference_mode()
+def _run(model: nn.Module, task: str, xs: list[torch.Tensor], dev: torch.device) -> list[Any]:
+    with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+        if task == "instance":
+            return [{k: v.float().cpu() for k, v in o.items()} for o in model(xs)]
+        return list(torch.sigmoid(model(torch.stack(xs))[:, 0].float()).cpu().numpy())
+
+
+def predict_tiles(
+    model: nn.Module,
+    meta: dict[str, Any],
+    tiles: Iterable[str | Path | tuple[str, TileData]],
+    *,
+    device: str | torch.device = "cpu",
+    evaluation: EvaluationSpec | None = None,
+    batch_size: int = 4,
+) -> Iterator[TilePrediction]:
+    """Predict tiles with a trained model (from :func:`landslide_utils.train.load_checkpoint`).
+
+    Args:
+        model: the model (moved to ``device`` and put in eval mode here).
+        meta: its checkpoint metadata (model, channels, mean, std).
+        tiles: tile paths, or ``(tile_id, TileData)`` pairs (e.g. second-date tiles made in memory).
+        device: ``cpu``, ``cuda`` or ``auto``.
+        evaluation: thresholds (``score_threshold``, ``mask_threshold``); defaults 0.5 / 0.5.
+        batch_size: tiles per forward pass.
+
+    Yields:
+        :class:`TilePrediction` per tile, in input order.
+
+    Raises:
+        ValueError: a tile does not give the channels the model was trained on.
+    """
+    evaluation = evaluation if evaluation is not None else EvaluationSpec()
+    dev = resolve_device(str(device)) if str(device) == "auto" else torch.device(device)
+    model.to(dev).eval()
+    task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    buf: list[tuple[str, TileData, torch.Tensor]] = []
+    heads = getattr(model, "roi_heads", None)
+    if heads is not None:  # detections below the score threshold are dropped anyway: skip pasting their masks
+        heads.score_thresh = max(float(heads.score_thresh), evaluation.score_threshold - 1e-6)
+
+    def flush() -> Iterator[TilePrediction]:
+        outs = _run(model, task, [x.to(dev) for _, _, x in buf], dev)
+        for (tid, tile, _), out in zip(buf, outs):
+            valid = tile.valid
+            if task == "instance":
+                keep = out["scores"] >= evaluation.score_threshold
+                probs = out["masks"][keep][:, 0].numpy()
+                scores = out["scores"][keep].numpy()
+                boxes = out["boxes"][keep].numpy()
+                mask = np.zeros(valid.shape, bool)
+                score = np.zeros(valid.shape, np.float32)
+                insts = []
+                for p, s, b in zip(probs, scores, boxes):
+                    m = (p >= evaluation.mask_threshold) & valid
+                    if not m.any():
+                        continue
+                    mask |= m
+                    score[m] = np.maximum(score[m], s)
+                    insts.append({"score": float(s), "box": [float(v) for v in b], "mask": m})
+                yield TilePrediction(tid, mask, insts, score)
+            else:
+                prob = np.where(valid, out, 0.0).astype(np.float32)
+                yield TilePrediction(tid, (prob >= evaluation.mask_threshold) & valid, [], prob)
+        buf.clear()
+
+    for tid, src, tile in _tiles(tiles):
+        x = tile_input(tile, meta["channels"], meta["mean"], meta["std"], path=src)
+        if x.shape[0] != int(meta["in_channels"]):
+            raise ValueError(f"{src}: tile gives {x.shape[0]} channels, the model expects {meta['in_channels']}")
+        buf.append((tid, tile, torch.from_numpy(x)))
+        if len(buf) >= batch_size:
+            yield from flush()
+    if buf:
+        yield from flush()
+
+
+def error_codes(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Error map codes: 0 invalid, 1 TN, 2 TP, 3 FP (false extraction), 4 FN (missed extraction)."""
+    codes = np.where(pred, np.where(truth, 2, 3), np.where(truth, 4, 1)).astype(np.uint8)
+    codes[~valid] = 0
+    return codes
+
+
+def _polygons(pred: np.ndarray, score: np.ndarray, transform: Affine, crs: Any, pixel_area: float) -> Any:
+    import geopandas as gpd
+    from rasterio.features import shapes
+    from shapely.geometry import shape
+
+    labels, n = ndimage.label(pred, structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    if n == 0:
+        return gpd.GeoDataFrame({"polygon_id": np.array([], int), "area_m2": np.array([], float),
+                                 "score": np.array([], float)}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    idx = np.arange(1, n + 1)
+    count = ndimage.sum_labels(np.ones_like(score), labels, idx)
+    mean_score = ndimage.mean(score, labels, idx)
+    geoms = {}
+    for geom, val in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=transform):
+        geoms.setdefault(int(val), []).append(shape(geom))
+    from shapely.ops import unary_union
+
+    rows = [(i, unary_union(geoms[i]) if len(geoms[i]) > 1 else geoms[i][0]) for i in idx if i in geoms]
+    return gpd.GeoDataFrame(
+        {"polygon_id": [i for i, _ in rows], "area_m2": [float(count[i - 1] * pixel_area) for i, _ in rows],
+         "score": [float(mean_score[i - 1]) for i, _ in rows]},
+        geometry=[g for _, g in rows], crs=crs,
+    )
+
+
+def evaluate_area(
+    model: nn.Module,
+    meta: dict[str, Any],
+    index: Any,
+    tiles_dir: str | Path,
+    *,
+    profile: Profile,
+    out_dir: str | Path,
+    label: str | None = None,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+) -> dict[str, Any]:
+    """Predict the test tiles of a tile index, stitch them and write the maps; return the metrics.
+
+    Writes ``prediction.tif``, ``ground_truth.tif``, ``error_map.tif`` and ``prediction.gpkg`` into ``out_dir``
+    (see the module docstring). Used for the first-date test area (:func:`evaluate_test_area`) and for the
+    second-date image of the multi-temporal test.
+
+    Args:
+        model, meta: from :func:`landslide_utils.train.load_checkpoint`.
+        index: tile index (GeoDataFrame or DataFrame with ``tile_id``, ``split``, ``path`` relative to
+            ``tiles_dir``, ``row_off``, ``col_off``, ``tile_size``); rows with ``split == 'test'`` are used.
+        tiles_dir: folder of the tiles.
+        profile: the study (evaluation thresholds and size classes, device).
+        out_dir: where the maps go.
+        label: name on the progress bar.
+        device: overrides ``profile.device``.
+
+    Returns:
+        model, channels, training_data, every pixel metric and the counts, object_recall_by_size,
+        eval_seconds, device, thresholds, test_tiles, valid_pixels, pixel_area_m2, window.
+    """
+    t0 = time.perf_counter()
+    tiles_dir, out = Path(tiles_dir), Path(out_dir)
+    dev = resolve_device(str(device or profile.device))
+    test = index[index["split"] == "test"].reset_index(drop=True)
+    if len(test) == 0:
+        raise ValueError(f"{tiles_dir}: the tile index has no tile with split == 'test'; check the profile's areas")
+    ts = test["tile_size"].astype(int)
+    r0, c0 = int(test["row_off"].min()), int(test["col_off"].min())
+    h, w = int((test["row_off"] + ts).max()) - r0, int((test["col_off"] + ts).max()) - c0
+    pred = np.zeros((h, w), bool)
+    truth = np.zeros((h, w), bool)
+    valid = np.zeros((h, w), bool)
+    inst = np.zeros((h, w), np.int32)
+    score = np.zeros((h, w), np.float32)
+    offsets = {str(r.tile_id): (int(r.row_off) - r0, int(r.col_off) - c0) for r in test.itertuples()}
+    first = read_tile(tiles_dir / test["path"].iloc[0])
+    dr, dc = offsets[str(test["tile_id"].iloc[0])]
+    transform = first.transform @ Affine.translation(-dc, -dr)
+    crs = first.crs
+    tiles_by_id: dict[str, TileData] = {}
+
+    def items() -> Iterator[tuple[str, TileData]]:
+        for r in test.itertuples():
+            tile = read_tile(tiles_dir / r.path)
+            tiles_by_id[str(r.tile_id)] = tile
+            yield str(r.tile_id), tile
+
+    bar = tqdm(total=len(test), desc=f"predict {label or meta.get('experiment', '')}", unit="tile",
+               disable=not progress)
+    for p in predict_tiles(model, meta, items(), device=dev, evaluation=profile.evaluation):
+        tile = tiles_by_id.pop(p.tile_id)
+        dr, dc = offsets[p.tile_id]
+        th, tw = tile.shape
+        v = tile.valid
+        sl = (slice(dr, dr + th), slice(dc, dc + tw))
+        pred[sl][v] = p.mask[v]
+        truth[sl][v] = tile.instances[v] > 0
+        inst[sl][v] = tile.instances[v]
+        score[sl][v] = p.score[v]
+        valid[sl] |= v
+        bar.update(1)
+    bar.close()
+
+    counts = confusion_counts(pred, truth, valid)
+    pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+    ev = profile.evaluation
+    write_geotiff(out / "prediction.tif", np.where(valid, pred, 255).astype(np.uint8), transform=transform,
+                  crs=crs, nodata=255, band_names=["landslide"])
+    write_geotiff(out / "ground_truth.tif", np.where(valid, truth, 255).astype(np.uint8), transform=transform,
+                  crs=crs, nodata=255, band_names=["landslide"])
+    write_geotiff(out / "error_map.tif", error_codes(pred, truth, valid), transform=transform, crs=crs,
+                  nodata=0, band_names=["error_class"])
+    write_vector(out / "prediction.gpkg", _polygons(pred & valid, score, transform, crs, pixel_area))
+    return {
+        "model": meta["model"],
+        "channels": meta["channels"],
+        "training_data": meta.get("training_data"),
+        **all_metrics(counts),
+        "object_recall_by_size": object_recall_by_size(inst, pred, valid, pixel_area_m2=pixel_area,
+                                                       size_classes_m2=ev.size_classes_m2),
+        "eval_seconds": time.perf_counter() - t0,
+        "device": str(dev),
+        "score_threshold": ev.score_threshold,
+        "mask_threshold": ev.mask_threshold,
+        "test_tiles": len(test),
+        "valid_pixels": int(valid.sum()),
+        "pixel_area_m2": pixel_area,
+        "window": {"row_off": r0, "col_off": c0, "height": h, "width": w},
+    }
+
+
+def evaluate_test_area(
+    profile: Profile,
+    experiment: Experiment,
+    *,
+    root: Path = Path("."),
+    device: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Step 04's evaluation: load the experiment's checkpoint, predict and stitch the test area
+    (:func:`evaluate_area`), write ``reports/<p>/metrics/<EXP>.json`` and return its content.
+
+    Raises:
+        FileNotFoundError: no checkpoint (run the experiment first) or no tile index (run step 01).
+        ValueError: the checkpoint belongs to another model or channel set than ``experiment``.
+    """
+    paths = StudyPaths(profile.name, Path(root))
+    out = paths.experiment(experiment.name)
+    dev = resolve_device(device or profile.device)
+    model, meta = load_checkpoint(out / "checkpoint.pt", device=dev)
+    for key in ("model", "channels"):
+        if meta[key] != getattr(experiment, key):
+            raise ValueError(
+                f"{out / 'checkpoint.pt'}: checkpoint has {key}={meta[key]!r} but experiment {experiment.name} "
+                f"asks for {getattr(experiment, key)!r}; retrain with train_experiment(..., force=True)"
+            )
+    index = read_tile_index(paths)
+    area = evaluate_area(model, meta, index, paths.tiles, profile=profile, out_dir=out, label=experiment.name,
+                         progress=progress, device=dev)
+    result: dict[str, Any] = {
+        "experiment": experiment.name,
+        "description": experiment.description,
+        "profile": profile.name,
+        **area,
+        "seed": meta["seed"],
+        "steps": meta["step"],
+        "train_seconds": meta["train_seconds"],
+    }
+    write_json(paths.metrics / f"{experiment.name}.json", result)
+    return result

@@ -1,0 +1,156 @@
+"""Prediction, stitching and the metrics file, with fake models that see the ground truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import torch
+from rasterio.transform import Affine
+from scipy import ndimage
+from torch import nn
+
+from landslide_utils import predict as predict_mod
+from landslide_utils.config import EvaluationSpec
+from landslide_utils.paths import StudyPaths
+from landslide_utils.tiles import read_tile
+from landslide_utils.train import train_experiment
+
+from .test_train import ORIGIN, PIX, exp, make_study
+
+REQUIRED = {"experiment", "model", "channels", "training_data", "precision", "recall", "f1", "miou",
+            "iou_landslide", "iou_background", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds",
+            "steps", "object_recall_by_size"}
+RED_THRESHOLD = 120.0  # landslide rectangles have red 170, background about 70
+
+
+class TruthSeg(nn.Module):
+    """A 'U-Net' whose logit is high where the (de-normalised) red channel shows a landslide."""
+
+    def __init__(self, mean: float, std: float) -> None:
+        super().__init__()
+        self.thr = (RED_THRESHOLD - mean) / std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x[:, :1] - self.thr) * 100.0
+
+
+class TruthInstances(nn.Module):
+    """A 'Mask R-CNN' returning one instance per landslide blob, score 0.9, plus one decoy with score 0.3."""
+
+    def __init__(self, mean: float, std: float) -> None:
+        super().__init__()
+        self.thr = (RED_THRESHOLD - mean) / std
+
+    def forward(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        outs = []
+        for x in images:
+            lab, n = ndimage.label((x[0] > self.thr).numpy())
+            masks = [torch.from_numpy(lab == i).float() for i in range(1, n + 1)]
+            decoy = torch.zeros(x.shape[-2:])
+            decoy[:4, :4] = 1.0
+            masks.append(decoy)
+            scores = [0.9] * n + [0.3]
+            outs.append({"boxes": torch.zeros(len(masks), 4), "labels": torch.ones(len(masks), dtype=torch.int64),
+                         "scores": torch.tensor(scores), "masks": torch.stack(masks)[:, None]})
+        return outs
+
+
+def _meta(model: str, mean: list[float], std: list[float]) -> dict:
+    return {"model": model, "task": "instance" if model == "maskrcnn" else "semantic", "channels": "rgb",
+            "in_channels": 3, "mean": mean, "std": std, "training_data": "original", "seed": 0, "step": 0,
+            "train_seconds": 1.5}
+
+
+@pytest.mark.parametrize("model", ["unet", "maskrcnn"])
+def test_stitching_with_a_perfect_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    profile = make_study(tmp_path)
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    fake = TruthSeg(mean[0], std[0]) if model == "unet" else TruthInstances(mean[0], std[0])
+    monkeypatch.setattr(predict_mod, "load_checkpoint", lambda path, device: (fake, _meta(model, mean, std)))
+    e = exp(model)
+    m = predict_mod.evaluate_test_area(profile, e, root=tmp_path, progress=False)
+    assert m["precision"] == 1.0 and m["recall"] == 1.0 and m["fp"] == 0 and m["fn"] == 0
+    assert m["tp"] == 14 * 14 + 20 * 10 + 12 * 12 + 6 * 6
+    assert m["valid_pixels"] == 4 * 64 * 64 - 16 * 64
+    assert REQUIRED <= m.keys()
+    assert m["object_recall_by_size"][-1] == {"class": "all", "n": 4, "hit": 4, "recall": 1.0}
+    on_disk = json.loads((StudyPaths("tiny", tmp_path).metrics / f"{e.name}.json").read_text())
+    assert REQUIRED <= on_disk.keys()
+
+    out = StudyPaths("tiny", tmp_path).experiment(e.name)
+    with rasterio.open(out / "prediction.tif") as src:
+        pred = src.read(1)
+        assert src.crs.to_epsg() == 32648 and src.nodata == 255
+        assert src.transform == Affine(PIX, 0, ORIGIN[0], 0, -PIX, ORIGIN[1] - 128 * PIX)
+        assert src.shape == (128, 128)
+    # tile test_r003_c001 (row_off 192, col_off 64) sits at window offset (64, 64); its last 16 rows are padding
+    tile = read_tile(StudyPaths("tiny", tmp_path).tiles / "test" / "test_r003_c001.tif")
+    np.testing.assert_array_equal(pred[64:, 64:][tile.valid], (tile.instances > 0)[tile.valid])
+    assert (pred[64:, 64:][~tile.valid] == 255).all()
+    with rasterio.open(out / "error_map.tif") as src:
+        codes = src.read(1)
+        assert set(np.unique(codes)) == {0, 1, 2}
+    polys = gpd.read_file(out / "prediction.gpkg")
+    assert len(polys) == 4 and {"area_m2", "score"} <= set(polys.columns)
+    assert polys["area_m2"].sum() == pytest.approx(m["tp"] * PIX * PIX)
+    assert polys.area.sum() == pytest.approx(polys["area_m2"].sum())
+    assert (polys["score"] > 0.5).all()
+
+
+def test_predict_tiles_thresholds_and_channel_check(tmp_path: Path) -> None:
+    make_study(tmp_path)
+    tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "test").glob("*.tif"))
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    fake = TruthInstances(mean[0], std[0])
+    preds = list(predict_mod.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles, batch_size=3))
+    assert [p.tile_id for p in preds] == [t.stem for t in tiles]
+    assert all(not p.mask[:4, :4].any() or p.mask[:4, :4].all() for p in preds)  # decoy (0.3) dropped
+    assert all(all(i["score"] >= 0.5 for i in p.instances) for p in preds)
+    none = list(predict_mod.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles[:1],
+                                          evaluation=EvaluationSpec(score_threshold=0.95)))
+    assert not none[0].mask.any() and none[0].instances == []
+    six = _meta("maskrcnn", mean * 2, std * 2) | {"channels": "rgb+factors", "in_channels": 6}
+    with pytest.raises(ValueError, match="statistics|channels"):
+        list(predict_mod.predict_tiles(fake, six | {"mean": mean, "std": std}, tiles[:1]))
+
+
+def test_evaluate_after_training_and_mismatch(tmp_path: Path) -> None:
+    profile = make_study(tmp_path, steps=1)
+    e = exp("pspnet", "rgb", name="VII")
+    with pytest.raises(FileNotFoundError, match="run the experiment first"):
+        predict_mod.evaluate_test_area(profile, e, root=tmp_path, progress=False)
+    train_experiment(profile, e, root=tmp_path, progress=False)
+    m = predict_mod.evaluate_test_area(profile, e, root=tmp_path, progress=False)
+    assert REQUIRED <= m.keys() and m["steps"] == 1 and m["model"] == "pspnet"
+    assert 0.0 <= m["f1"] <= 1.0 and m["tp"] + m["fp"] + m["fn"] + m["tn"] == m["valid_pixels"]
+    with pytest.raises(ValueError, match="channels='rgb'.*force=True"):
+        predict_mod.evaluate_test_area(profile, exp("pspnet", "rgb+factors", name="VII"), root=tmp_path,
+                                       progress=False)
+
+
+def test_result_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
+
+    profile = make_study(tmp_path)
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    monkeypatch.setattr(predict_mod, "load_checkpoint",
+                        lambda path, device: (TruthSeg(mean[0], std[0]), _meta("unet", mean, std)))
+    e = exp("unet", name="V")
+    predict_mod.evaluate_test_area(profile, e, root=tmp_path, progress=False)
+    out = StudyPaths("tiny", tmp_path).experiment("V")
+    (out / "loss.csv").write_text("step,loss,lr,seconds\n1,0.9,0.01,0.5\n2,0.7,0.01,1.0\n3,0.6,0.01,1.4\n")
+    figs = [plot_training_curve(out / "loss.csv", save=tmp_path / "f" / "curve.png"),
+            plot_error_map(out / "error_map.tif", title="Experiment V", save=tmp_path / "f" / "err.png"),
+            plot_sample_tiles(profile, [e, e], n=5, root=tmp_path, save=tmp_path / "f" / "tiles.png")]
+    assert all(isinstance(f, Figure) for f in figs)
+    assert len(figs[2].axes) == 3 * 4  # three test tiles hold landslides; image, truth, two predictions
+    assert all((tmp_path / "f" / n).stat().st_size > 0 for n in ("curve.png", "err.png", "tiles.png"))
+    with pytest.raises(FileNotFoundError, match="evaluate experiment W first"):
+        plot_sample_tiles(profile, exp("unet", name="W"), root=tmp_path)
