@@ -14,12 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..compare import METRICS
+from .results import ERROR_COLOURS, ERROR_LABELS
 
-__all__ = ["plot_metric_bars", "plot_error_maps_side_by_side", "ERROR_COLOURS"]
+__all__ = ["plot_metric_bars", "plot_error_maps_side_by_side"]
 
-# 0 invalid, 1 true negative, 2 true positive, 3 false extraction (FP), 4 missed extraction (FN)
-ERROR_COLOURS = ["#ffffff", "#e8e8e8", "#2ca02c", "#d62728", "#1f77b4"]
-ERROR_LABELS = ["outside test area", "background", "true positive", "false extraction", "missed extraction"]
 
 
 def plot_metric_bars(table: pd.DataFrame, *, title: str, save: Path | None = None) -> Figure:

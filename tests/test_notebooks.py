@@ -1,0 +1,54 @@
+"""Every notebook executed by the runner on the smoke profile, in a throw-away copy of the project; the outputs
+each step promises are checked (tile index, COCO, density tables, BE samples, per-experiment maps and metrics)."""
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import rasterio
+from pycocotools.coco import COCO
+
+from landslide_utils.pipeline import run_pipeline
+
+from .study_project import make_project
+
+METRIC_KEYS = {"experiment", "model", "channels", "training_data", "precision", "recall", "f1", "miou",
+               "iou_landslide", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds"}
+EXPERIMENTS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+
+
+def test_smoke_study_end_to_end(tmp_path):
+    root = make_project(tmp_path / "project")
+    results = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=True)
+    assert [s for _, s in results] == ["ran"] * 13
+    data, reports = root / "data/smoke", root / "reports/smoke"
+
+    index = gpd.read_file(data / "tiles/index.gpkg")
+    assert {"tile_id", "split", "area", "has_landslide", "landslide_pixels", "path"} <= set(index.columns)
+    assert set(index["split"]) == {"train", "test"}
+    coco = COCO(str(data / "tiles/coco_train.json"))
+    assert len(coco.getImgIds()) == int((index["split"] == "train").sum())
+    for name in ("elevation", "slope", "river"):
+        df = pd.read_csv(reports / f"tables/factor_density_{name}.csv")
+        assert list(df.columns) == ["class", "class_area_m2", "landslide_area_m2", "density"]
+    be = pd.read_csv(data / "enhanced/index.csv")
+    assert set(be["method"]) == {"splice", "cutmix"}
+    assert (reports / "figures/be_splicing.png").exists() and (reports / "figures/be_cutmix.png").exists()
+
+    for exp in EXPERIMENTS:
+        m = json.loads((reports / f"metrics/{exp}.json").read_text())
+        assert METRIC_KEYS <= set(m), METRIC_KEYS - set(m)
+        assert m["experiment"] == exp
+        assert m["tp"] + m["fp"] + m["fn"] + m["tn"] == m["valid_pixels"]
+        for k in ("precision", "recall", "f1", "miou", "oa"):
+            assert 0.0 <= m[k] <= 1.0
+        out = data / "experiments" / exp
+        with rasterio.open(out / "prediction.tif") as src:
+            assert src.crs is not None and src.crs.to_epsg() == 32648
+        assert gpd.read_file(out / "prediction.gpkg").crs is not None
+    for name in ("table6_comparison", "table7_comparison", "claims", "multitemporal"):
+        assert (reports / f"tables/{name}.csv").exists()
+    assert (reports / "html/05_compare_models.html").exists()
+
+    again = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=False)
+    assert [s for _, s in again] == ["skipped"] * 13
