@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke test test-slow verify bench clean-data kernel
+.PHONY: setup study smoke test verify clean-data
 
 setup: $(STAMP)
 
@@ -32,12 +32,10 @@ smoke: setup
 test: setup
 	$(PY) -m pytest -n $(JOBS) --durations=15 -q
 
-## Slow checks on the quick profile
-test-slow: setup
-	$(PY) -m pytest -m slow -q
-
-bench: setup
-	$(PY) -m landslide_utils.bench
+## Rerun the committed reports/quick/ notebooks and compare them with nbval (the reviewer's command)
+verify: setup
+	$(PY) -m pytest -p no:xdist -p no:cacheprovider -o addopts= --nbval-lax \
+		--nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=3600 reports/quick/*.ipynb
 
 clean-data:
 	rm -rf data/
