@@ -6,17 +6,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.figure import Figure
 
 __all__ = ["plot_density", "plot_all_densities"]
 
 
-def plot_density(table: pd.DataFrame, *, title: str, xlabel: str, ax: plt.Axes | None = None) -> plt.Axes:
-    """One factor: class area (km², grey bars) and landslide density (%, red line) per class."""
+def plot_density(
+    table: pd.DataFrame, *, title: str, xlabel: str, ax: plt.Axes | None = None, min_share: float = 0.01,
+    legend: bool = True,
+) -> plt.Axes:
+    """One factor: class area (km², grey bars) and landslide density (%, red line) per class.
+
+    Classes covering less than ``min_share`` of the analysed area give unreliable densities (a handful of
+    pixels); they are drawn as hollow markers off the line.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    x = range(len(table))
+    x = np.arange(len(table))
+    area = table["class_area_m2"].to_numpy(dtype=float)
+    big = area >= min_share * area.sum()
     ax.bar(x, table["class_area_m2"] / 1e6, color="0.75", label="class area")
     ax.set_ylabel("class area (km²)")
     ax.set_xticks(list(x))
@@ -24,23 +36,36 @@ def plot_density(table: pd.DataFrame, *, title: str, xlabel: str, ax: plt.Axes |
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax2 = ax.twinx()
-    ax2.plot(list(x), table["density"] * 100, color="tab:red", marker="o", label="landslide density")
+    dens = table["density"].to_numpy(dtype=float) * 100
+    ax2.plot(x[big], dens[big], color="tab:red", marker="o", label="landslide density")
+    if (~big).any():
+        ax2.plot(x[~big], dens[~big], linestyle="none", marker="o", markerfacecolor="none",
+                 markeredgecolor="tab:red", label=f"density of a class < {min_share:.0%} of the area")
     ax2.set_ylabel("landslide area density (%)", color="tab:red")
     ax2.tick_params(axis="y", colors="tab:red")
     ax2.set_ylim(bottom=0)
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles, ["class area", "landslide density"], loc="upper left", fontsize=8, frameon=False)
+    if legend:
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8, frameon=False)
     return ax
 
 
 def plot_all_densities(tables, *, save: Path | None = None) -> Figure:
     """The three factors side by side (elevation, slope, distance from river)."""
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.6), constrained_layout=True)
-    plot_density(tables.elevation, title="Elevation (cf. paper Fig. 12b)", xlabel="elevation (m)", ax=axes[0])
-    plot_density(tables.slope, title="Slope (cf. paper Fig. 13b)", xlabel="slope (°)", ax=axes[1])
+    plot_density(tables.elevation, title="Elevation (cf. paper Fig. 12b)", xlabel="elevation (m)", ax=axes[0],
+                 legend=False)
+    plot_density(tables.slope, title="Slope (cf. paper Fig. 13b)", xlabel="slope (°)", ax=axes[1], legend=False)
     river = tables.river.copy()
     river["class"] = [c.split(":")[0] + ":" + c.split(":")[1].replace(" (", "\n(") for c in river["class"]]
-    plot_density(river, title="Distance from river (cf. paper Fig. 14b)", xlabel="river level", ax=axes[2])
+    plot_density(river, title="Distance from river (cf. paper Fig. 14b)", xlabel="river level", ax=axes[2],
+                 legend=False)
+    handles = [Patch(color="0.75", label="class area (left axis)"),
+               Line2D([], [], color="tab:red", marker="o", label="landslide area density (right axis)"),
+               Line2D([], [], color="tab:red", marker="o", markerfacecolor="none", linestyle="none",
+                      label="density of a class covering < 1 % of the area (unreliable)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.1), frameon=False)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(save, dpi=150, bbox_inches="tight")
