@@ -54,6 +54,8 @@ class SyntheticSpec(_Strict):
     n_landslides: int = Field(gt=0, description="number of landslides to place")
     landslide_median_area_m2: float = Field(default=600.0, gt=0, description="median of the log-normal areas")
     landslide_area_sigma: float = Field(default=0.8, gt=0, description="sigma of log(area)")
+    landslide_free_share: float = Field(default=0.35, ge=0, lt=1,
+                                        description="approximate share of the scene where landslides cluster out")
     base_elevation_m: float = Field(default=1500.0, description="elevation of the lowest valley floor")
     relief_m: float = Field(default=900.0, gt=0, description="elevation range of the terrain")
     n_tributaries: int = Field(default=3, ge=0, description="tributary rivers joining the main river")

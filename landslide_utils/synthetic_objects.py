@@ -23,7 +23,7 @@ from shapely.geometry import LineString, Polygon, box
 from shapely.ops import substring
 
 from .config import SyntheticSpec, synthetic_bounds
-from .synthetic_terrain import _Grid
+from .synthetic_terrain import _smooth_noise, _Grid
 
 _SHAPES = ("oval", "tongue", "debris_flow")
 _SHAPE_P = (0.4, 0.4, 0.2)
@@ -93,6 +93,12 @@ def _place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid,
     elev, slope = terr["elev"], terr["slope"]
     e_n = (elev - elev.min()) / max(float(np.ptp(elev)), 1e-6)
     suit = np.clip((slope - 10) / 35, 0, 1) ** 1.5 * (0.15 + 0.85 * np.exp(-terr["d_any"] / 350.0)) * (1 - 0.7 * e_n)
+    if spec.landslide_free_share > 0:
+        # coseismic landslides cluster (shaking, rock strength): a smooth random field switches them off over
+        # about landslide_free_share of the scene, leaving stretches of valley with river, road, fields and
+        # buildings but no landslide, the non-landslide tiles background enhancement draws on
+        field = _smooth_noise(rng, suit.shape, sigma=max(suit.shape) / 8)
+        suit = suit * np.clip(field - np.quantile(field, spec.landslide_free_share), 0, None)
     smax = float(suit.max()) or 1.0
     amin = max(50.0, 16 * p * p)
     amax = max(min((xmax - xmin) * (ymax - ymin) / 100, 60 * spec.landslide_median_area_m2), 2 * amin)
