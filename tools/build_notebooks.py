@@ -16,8 +16,10 @@ CHECK = "nbval-check-output"
 
 SETUP = """\
 from landslide_utils.paths import use_project_root
+from landslide_utils.plots.style import use_notebook_style
 
 root = use_project_root()  # notebooks run from the project root (papermill and nbval alike)
+use_notebook_style()
 """
 
 

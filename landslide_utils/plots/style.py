@@ -1,0 +1,18 @@
+"""Figure settings shared by the notebooks: inline figures as compact JPEG (the committed reports and their HTML
+exports stay small), saved figures as PNG at 110 dpi by each plot function."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+
+__all__ = ["use_notebook_style"]
+
+
+def use_notebook_style(*, inline_dpi: int = 80, jpeg_quality: int = 85) -> None:
+    """Show inline figures as JPEG at ``inline_dpi`` (call once at the top of a notebook)."""
+    mpl.rcParams["figure.dpi"] = inline_dpi
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # not in a Jupyter kernel
+        return
+    set_matplotlib_formats("jpeg", pil_kwargs={"quality": jpeg_quality})
