@@ -243,7 +243,7 @@ def plot_study_area(input_dir: Path | str, *, save: Path | None = None) -> Figur
     fig.suptitle(f"Study area: {d.resolve().name}", fontsize=13)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 
@@ -291,5 +291,5 @@ def plot_second_date(input_dir: Path | str, *, save: Path | None = None) -> Figu
     fig.suptitle("Multi-temporal test: the same area at two dates", fontsize=13)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig

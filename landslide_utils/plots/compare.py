@@ -43,7 +43,7 @@ def plot_metric_bars(table: pd.DataFrame, *, title: str, save: Path | None = Non
     fig.suptitle(title)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 
@@ -70,5 +70,5 @@ def plot_error_maps_side_by_side(maps: dict[str, Path], *, save: Path | None = N
                loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.06), frameon=False)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig

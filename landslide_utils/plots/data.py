@@ -25,7 +25,7 @@ _SPLIT_COLOURS = {"train": "#1f77b4", "test": "#ff7f0e"}
 def _save(fig: Figure, save: str | Path | None) -> Figure:
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 

@@ -114,7 +114,7 @@ def _empty(message: str, save: Path | None) -> Figure:
     ax.set_axis_off()
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 
@@ -123,7 +123,7 @@ def _finish(fig: Figure, handles: list, title: str, save: Path | None) -> Figure
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 

@@ -33,7 +33,7 @@ _MODEL_NAMES = {"maskrcnn": "Mask R-CNN", "unet": "U-Net", "pspnet": "PSPNet"}
 def _save(fig: Figure, save: Path | None) -> Figure:
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save, dpi=110, bbox_inches="tight")
+        fig.savefig(save, dpi=100, bbox_inches="tight")
     return fig
 
 

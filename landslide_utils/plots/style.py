@@ -1,5 +1,5 @@
 """Figure settings shared by the notebooks: inline figures as compact JPEG (the committed reports and their HTML
-exports stay small), saved figures as PNG at 110 dpi by each plot function."""
+exports stay small), saved figures as PNG at 100 dpi by each plot function."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import matplotlib as mpl
 __all__ = ["use_notebook_style"]
 
 
-def use_notebook_style(*, inline_dpi: int = 80, jpeg_quality: int = 85) -> None:
+def use_notebook_style(*, inline_dpi: int = 72, jpeg_quality: int = 75) -> None:
     """Show inline figures as JPEG at ``inline_dpi`` (call once at the top of a notebook)."""
     mpl.rcParams["figure.dpi"] = inline_dpi
     try:
