@@ -24,6 +24,8 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from rasterio.windows import Window
 
+from .display import rgb_display
+
 __all__ = ["plot_study_area", "plot_second_date"]
 
 _MAX_PX = 1600
@@ -49,10 +51,8 @@ def _read_rgb(path: Path, window: Window | None = None, max_px: int = _MAX_PX):
              t.c + (win.col_off + win.width) * t.a, t.f + win.row_off * t.e)
     if arr.shape[0] < 3:
         arr = np.repeat(arr[:1], 3, axis=0)
-    if arr.dtype != np.uint8:  # real imagery: 2-98 % stretch per band
-        a = arr.astype(np.float32)
-        lo, hi = np.percentile(a, 2, axis=(1, 2))[:, None, None], np.percentile(a, 98, axis=(1, 2))[:, None, None]
-        arr = (np.clip((a - lo) / np.maximum(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+    if arr.dtype != np.uint8:  # real imagery: one 2-98 % stretch for the three bands
+        arr = (rgb_display(arr).transpose(2, 0, 1) * 255).astype(np.uint8)
     return arr.transpose(1, 2, 0), (b[0], b[2], b[1], b[3])
 
 

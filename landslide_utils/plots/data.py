@@ -17,6 +17,8 @@ from matplotlib.ticker import MaxNLocator
 from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
+from .display import rgb_display
+
 __all__ = ["plot_aligned_layers", "plot_tile_grid"]
 
 _SPLIT_COLOURS = {"train": "#1f77b4", "test": "#ff7f0e"}
@@ -41,15 +43,8 @@ def _rgb(path: Path, window: Window, factor: int) -> np.ndarray:
     with rasterio.open(path) as src:
         bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha][:3]
         dtype = np.dtype(src.dtypes[0])
-    arr = _read(path, window, factor, bands).astype(np.float64)
-    if dtype == np.uint8:
-        arr /= 255.0
-    else:
-        for k in range(arr.shape[0]):
-            finite = arr[k][np.isfinite(arr[k])]
-            lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 1.0)
-            arr[k] = (arr[k] - lo) / max(hi - lo, 1e-12)
-    return np.clip(np.nan_to_num(np.moveaxis(arr, 0, -1)), 0, 1)
+    arr = _read(path, window, factor, bands)
+    return rgb_display(arr, value_range=(0.0, 255.0) if dtype == np.uint8 else None)
 
 
 def _scalebar(ax: plt.Axes, extent: tuple[float, float, float, float]) -> None:

@@ -12,15 +12,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from rasterio.windows import from_bounds
 
+from .display import rgb_display
+
 __all__ = ["plot_multitemporal_panels"]
 
 
 def _rgb(path: Path, bounds) -> np.ndarray:
     with rasterio.open(path) as src:
         win = from_bounds(*bounds, transform=src.transform).round_offsets().round_lengths()
-        arr = src.read([1, 2, 3], window=win, boundless=True, fill_value=0).astype(np.float32)
-    lo, hi = np.percentile(arr[arr > 0], [2, 98]) if (arr > 0).any() else (0.0, 1.0)
-    return np.clip((arr - lo) / max(hi - lo, 1e-6), 0, 1).transpose(1, 2, 0)
+        arr = src.read([1, 2, 3], window=win, boundless=True, fill_value=0)
+    return rgb_display(arr)
 
 
 def plot_multitemporal_panels(

@@ -20,6 +20,7 @@ from scipy import ndimage
 from ..config import Experiment, Profile
 from ..paths import StudyPaths
 from ..tiles import read_tile
+from .display import rgb_display
 
 __all__ = ["plot_training_curve", "plot_error_map", "plot_sample_tiles", "ERROR_COLOURS", "ERROR_LABELS"]
 
@@ -98,15 +99,7 @@ def plot_error_map(error_map_tif: str | Path, *, title: str, save: Path | None =
 
 
 def _rgb(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float in 0..1, 2-98 % stretch over the valid pixels."""
-    a = image[:3].astype(np.float32)
-    out = np.zeros(a.shape, np.float32)
-    for c in range(3):
-        v = a[c][valid] if valid.any() else a[c].ravel()
-        lo, hi = np.percentile(v, 2), np.percentile(v, 98)
-        out[c] = np.clip((a[c] - lo) / max(hi - lo, 1e-6), 0, 1)
-    out[:, ~valid] = 1.0
-    return out.transpose(1, 2, 0)
+    return rgb_display(image, valid)
 
 
 def _boxes(ax, mask: np.ndarray, colour: str, min_px: int = 4) -> None:
