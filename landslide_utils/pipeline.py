@@ -151,7 +151,7 @@ def _stamp_path(paths: StudyPaths, step: Step) -> Path:
     return paths.stamps / (Path(step.output_name).stem + ".json")
 
 
-def _upstream_digests(paths: StudyPaths, step: Step, plan_numbers: set[str]) -> dict[str, str | None]:
+def _upstream_digests(paths: StudyPaths, step: Step) -> dict[str, str | None]:
     deps = DEPENDS_ON.get(step.number, tuple(f"{i:02d}" for i in range(1, int(step.number))))
     out: dict[str, str | None] = {}
     for dep in deps:
@@ -163,14 +163,14 @@ def _upstream_digests(paths: StudyPaths, step: Step, plan_numbers: set[str]) -> 
     return out
 
 
-def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths, plan_numbers: set[str]) -> dict:
+def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths) -> dict:
     record = {
         "notebook": _sha(step.notebook.read_bytes()),
         "profile": _sha(profile_path.read_bytes()),
         "experiment": _sha(step.experiment.read_bytes()) if step.experiment else None,
         "package": _package_sha(),
         "inputs": _input_signature(profile) if step.number == "01" else {},
-        "upstream": _upstream_digests(paths, step, plan_numbers),
+        "upstream": _upstream_digests(paths, step),
     }
     record["digest"] = _sha(json.dumps(record, sort_keys=True).encode())
     return record
@@ -239,13 +239,12 @@ def run_pipeline(
             load_experiment(st.experiment)  # fail early on a broken experiment file
     paths = StudyPaths(profile.name, root)
     paths.reports.mkdir(parents=True, exist_ok=True)
-    numbers = {s.number for s in plan}
     results: list[tuple[Step, str]] = []
     total = len(plan)
     for i, st in enumerate(plan, start=1):
         label = st.output_name.removesuffix(".ipynb")
         out_path = paths.reports / st.output_name
-        record = _digest(st, profile_path, profile, paths, numbers)
+        record = _digest(st, profile_path, profile, paths)
         stamp = _stamp_path(paths, st)
         if not force and out_path.exists() and stamp.exists():
             old = json.loads(stamp.read_text())
@@ -260,7 +259,7 @@ def run_pipeline(
         if html:
             _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))
         # upstream digests may have changed while this step ran (it is their consumer); recompute
-        record = _digest(st, profile_path, profile, paths, numbers)
+        record = _digest(st, profile_path, profile, paths)
         record["seconds"] = round(time.perf_counter() - t0, 1)
         write_json(stamp, record)
         print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {out_path.relative_to(root)}",
