@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke test verify clean-data
+.PHONY: setup study smoke test verify bench clean-data
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ test: setup
 verify: setup
 	$(PY) -m pytest -p no:xdist -p no:cacheprovider -o addopts= --nbval-lax \
 		--nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=3600 reports/quick/*.ipynb
+
+## Benchmark: projected quick-profile training time as a ratio of its 25-minute budget
+bench: setup
+	$(PY) benchmarks/bench_quick_budget.py
 
 clean-data:
 	rm -rf data/
