@@ -1,0 +1,74 @@
+"""Print the measured Tables 6 and 7 beside the paper's, the improvements, the claim verdicts and the
+multi-temporal table of a profile as Markdown, from the files the study wrote (for README.md).
+
+    .venv/bin/python tools/results_markdown.py quick
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in df.iterrows():
+        lines.append("| " + " | ".join(str(v) for v in row.tolist()) + " |")
+    return "\n".join(lines)
+
+
+def comparison(path: Path) -> str:
+    df = pd.read_csv(path)
+    rows = []
+    for _, r in df.iterrows():
+        row = {"exp.": r["experiment"], "model": r["model"], "channels": r["channels"], "training data": r["training_data"]}
+        for m, name in (("precision", "P"), ("recall", "R"), ("f1", "F1"), ("miou", "mIoU")):
+            row[name] = f"{r[m]:.2f} ({r[m + '_paper']:.2f})"
+        rows.append(row)
+    return table(pd.DataFrame(rows))
+
+
+def main(profile: str) -> None:
+    rep = ROOT / "reports" / profile
+    print("Measured on this run, the paper's value in brackets (percent):\n")
+    print("**Table 6 (Mask R-CNN)**\n")
+    print(comparison(rep / "tables/table6_comparison.csv"))
+    print("\n**Table 7 (U-Net, PSPNet)**\n")
+    print(comparison(rep / "tables/table7_comparison.csv"))
+    extra = []
+    for p in sorted(rep.glob("metrics/*.json")):
+        m = json.loads(p.read_text())
+        if "train_seconds" in m and not p.stem.startswith("multitemporal"):
+            extra.append({"exp.": m["experiment"], "OA": f"{m['oa']:.3f}", "kappa": f"{m['kappa']:.3f}",
+                          "landslide IoU": f"{m['iou_landslide']:.3f}",
+                          "object recall": f"{m['object_recall_by_size'][-1]['recall']:.3f}",
+                          "train s": f"{m['train_seconds']:.0f}", "steps": m["steps"]})
+    order = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+    extra.sort(key=lambda r: order.index(r["exp."]) if r["exp."] in order else 99)
+    print("\n**Beyond the paper** (overall accuracy, Cohen's kappa, object-level recall, CPU training time)\n")
+    print(table(pd.DataFrame(extra)))
+    imp = pd.read_csv(rep / "tables/improvements.csv")
+    imp["measured %"] = imp["measured_pct"].map(lambda v: f"{v:+.1f}")
+    imp["paper %"] = imp["paper_pct"].map(lambda v: f"{v:+.2f}")
+    print("\n**Relative improvements, as the paper states them**\n")
+    print(table(imp[["comparison", "metric", "measured %", "paper %"]]))
+    claims = pd.read_csv(rep / "tables/claims.csv")
+    print("\n**The paper's claims on this run**\n")
+    print(table(claims))
+    mt = rep / "tables/multitemporal.csv"
+    if mt.exists():
+        df = pd.read_csv(mt)
+        for c in df.columns[1:]:
+            df[c] = df[c].map(lambda v: f"{v:.3f}")
+        print("\n**Multi-temporal test (test area)**\n")
+        print(table(df))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "quick")
