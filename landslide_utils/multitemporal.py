@@ -28,10 +28,17 @@ from .predict import evaluate_area
 from .tiling import make_tiles, read_index
 from .train import _batch_plan, _rng_state, _save, _train_step, load_checkpoint, resolve_device
 
-__all__ = ["second_date_tiles", "select_finetune_tiles", "finetune_second_date", "evaluate_second_date",
+__all__ = ["has_second_date", "second_date_tiles", "select_finetune_tiles", "finetune_second_date", "evaluate_second_date",
            "run_multitemporal", "MultitemporalResult"]
 
 KEYS = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
+
+
+def has_second_date(profile: Profile) -> bool:
+    """Whether the study has a second-date image (always for the synthetic area; ``data.files.image_t2``)."""
+    if profile.data.source == "synthetic":
+        return True
+    return profile.data.files is not None and profile.data.files.image_t2 is not None
 
 
 def second_date_tiles(profile: Profile, *, root: Path = Path("."), rebuild: bool = False) -> tuple[Any, Path]:

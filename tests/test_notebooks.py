@@ -52,3 +52,25 @@ def test_smoke_study_end_to_end(tmp_path):
 
     again = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=False)
     assert [s for _, s in again] == ["skipped"] * 13
+
+
+def test_real_input_study_runs_and_skips_the_second_date(tmp_path):
+    """The user's-own-data path through the notebooks: GeoTIFF/vector fixtures, no second-date image."""
+    import shutil
+
+    from .study_project import ROOT
+
+    root = make_project(tmp_path / "project")
+    inputs = tmp_path / "mine"
+    shutil.copytree(ROOT / "tests/data/tiny_files", inputs, ignore=shutil.ignore_patterns("*.py"))
+    results = run_pipeline(profile_path=inputs / "profile.yaml", root=root, steps=["01", "02", "06"],
+                           progress=False, html=False)
+    assert [s for _, s in results] == ["ran"] * 3
+    reports = root / "reports/tiny"
+    assert (reports / "tables/factor_density_slope.csv").exists()
+    assert (root / "data/tiny/tiles/index.gpkg").exists()
+    import nbformat
+
+    nb = nbformat.read(reports / "06_test_multitemporal.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "no second-date image" in text

@@ -40,6 +40,8 @@ def params(text: str) -> nbformat.NotebookNode:
 
 def write(name: str, cells: list) -> None:
     nb = nbformat.v4.new_notebook()
+    for k, cell in enumerate(cells):
+        cell.id = f"{name[:2]}-{k:02d}"
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -239,31 +241,39 @@ NOTEBOOKS["06_test_multitemporal.ipynb"] = [
 Yang et al. (2022), Figure 19: the model of Experiment IV applied to a second-date image of the test area. The
 paper had no reliable ground truth there and shows panels only; the synthetic area keeps its inventory (the scars
 are partly re-vegetated), so metrics are reported too. The paper's suggested remedy, fine-tuning on a few
-second-date samples, is run on tiles of the *train* areas and evaluated before/after.
+second-date samples, is run on tiles of the *train* areas and evaluated before/after. A study without a
+second-date image (`data.files.image_t2` not set) skips this step.
 """),
     params(PROFILE_PARAM + '\nexperiment_name = "IV"  # the experiment whose checkpoint is applied'),
     code(SETUP + """
 from landslide_utils.config import load_profile
-from landslide_utils.layers import AlignedLayers
-from landslide_utils.multitemporal import run_multitemporal
-from landslide_utils.paths import StudyPaths
 from landslide_utils.io import write_csv
+from landslide_utils.layers import AlignedLayers
+from landslide_utils.multitemporal import has_second_date, run_multitemporal
+from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.multitemporal import plot_multitemporal_panels
 
 prof = load_profile(profile)
 paths = StudyPaths(prof.name)
-result = run_multitemporal(prof, experiment=experiment_name)
+result = run_multitemporal(prof, experiment=experiment_name) if has_second_date(prof) else None
 """),
     md("## Metrics on the test area"),
-    code("write_csv(paths.tables / 'multitemporal.csv', result.table)\nresult.table.round(3)", CHECK),
+    code("""
+if result is None:
+    print("this study has no second-date image (data.files.image_t2): nothing to test")
+else:
+    write_csv(paths.tables / "multitemporal.csv", result.table)
+    display(result.table.round(3))
+""", CHECK),
     md("## Panels (cf. the paper's Figure 19)"),
     code("""
-aligned = AlignedLayers.load(paths.aligned)
-plot_multitemporal_panels(
-    image_t1=aligned.image, image_t2=aligned.image_t2,
-    before=result.out_dir / "before" / "prediction.tif", after=result.out_dir / "after" / "prediction.tif",
-    truth=result.out_dir / "before" / "ground_truth.tif", save=paths.figures / "multitemporal.png",
-);
+if result is not None:
+    aligned = AlignedLayers.load(paths.aligned)
+    plot_multitemporal_panels(
+        image_t1=aligned.image, image_t2=aligned.image_t2,
+        before=result.out_dir / "before" / "prediction.tif", after=result.out_dir / "after" / "prediction.tif",
+        truth=result.out_dir / "before" / "ground_truth.tif", save=paths.figures / "multitemporal.png",
+    );
 """),
 ]
 
