@@ -128,7 +128,7 @@ class EnhanceSpec(_Strict):
     ratio: float = Field(default=600 / 531, ge=0, description="BE samples per original training tile")
     splice_share: float = Field(default=0.5, ge=0, le=1, description="share of splicing (rest is CutMix)")
     splice_mode: Literal["resize", "crop"] = "resize"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
 
 
 class MaskRCNNSpec(_Strict):
@@ -182,7 +182,7 @@ class Profile(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     data: DataSpec
     areas: tuple[AreaSpec, ...] | None = None

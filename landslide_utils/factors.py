@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import FactorSpec
+from .config import FactorSpec, Profile
 from .io import atomic_path
 from .tiles import read_tile
 
-__all__ = ["FactorTables", "factor_density", "river_level_labels", "slope_share", "write_tables"]
+__all__ = ["FactorTables", "analyse_study", "factor_density", "river_level_labels", "slope_share", "write_tables"]
 
 COLUMNS = ["class", "class_area_m2", "landslide_area_m2", "density"]
 
@@ -139,3 +139,19 @@ def write_tables(tables: FactorTables, *, out_dir: Path) -> dict[str, Path]:
             getattr(tables, name)[COLUMNS].to_csv(tmp, index=False, float_format="%.6g")
         out[name] = path
     return out
+
+
+def analyse_study(profile: Profile, *, root: Path = Path(".")) -> FactorTables:
+    """Step 02: density tables over every tile of the study, written to ``reports/<profile>/tables/``.
+
+    Raises:
+        FileNotFoundError: step 01 has not run (no tile index).
+    """
+    from .paths import StudyPaths
+    from .tiling import read_index
+
+    paths = StudyPaths(profile.name, Path(root))
+    index = read_index(paths.tile_index)
+    tables = factor_density([paths.tiles / p for p in index["path"]], spec=profile.factors)
+    write_tables(tables, out_dir=paths.tables)
+    return tables

@@ -76,13 +76,9 @@ def checkpoint_path(profile: Profile, experiment: Experiment, *, root: Path = Pa
 
 def read_tile_index(paths: StudyPaths) -> Any:
     """The tile index (GeoDataFrame) of a study; a clear error when step 01 has not run."""
-    import geopandas as gpd
+    from .tiling import read_index
 
-    if not paths.tile_index.is_file():
-        raise FileNotFoundError(
-            f"{paths.tile_index}: tile index not found; run step 01 (notebooks/01_prepare_data.ipynb) first"
-        )
-    return gpd.read_file(paths.tile_index)
+    return read_index(paths.tile_index)
 
 
 def training_tiles(

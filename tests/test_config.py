@@ -63,6 +63,7 @@ def _broken(tmp_path, edit):
         (lambda d: d["enhance"].update(splice_share=1.5), "enhance.splice_share"),
         (lambda d: d["data"]["synthetic"].update(width_px=-10), "data.synthetic.width_px"),
         (lambda d: d.update(device="tpu"), "device"),
+        (lambda d: d.update(seed=-1), "seed"),
         (lambda d: d.pop("tiling"), "tiling"),
         (lambda d: d.update(areas=[{"name": "a", "split": "train", "bounds": [0, 0, 10, 10]},
                                    {"name": "t", "split": "test", "bounds": [0, 0, 10, 10]}]), "areas.0.bounds"),

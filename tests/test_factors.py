@@ -71,3 +71,15 @@ def test_accumulates_over_tiles_and_rejects_empty(tmp_path):
         factor_density([b], spec=FactorSpec())
     with pytest.raises(ValueError, match="run step 01"):
         factor_density([], spec=FactorSpec())
+
+
+def test_analyse_study_without_tiles_says_run_step_01(tmp_path):
+    from landslide_utils.config import load_profile
+    from landslide_utils.factors import analyse_study
+
+    from .study_project import ROOT
+
+    prof = load_profile(ROOT / "params/profiles/smoke.yaml")
+    with pytest.raises(FileNotFoundError, match="run step 01"):
+        analyse_study(prof, root=tmp_path)
+    assert not (tmp_path / "reports").exists()

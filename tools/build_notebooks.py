@@ -100,18 +100,14 @@ from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over th
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-import geopandas as gpd
-
 from landslide_utils.config import load_profile
-from landslide_utils.factors import factor_density, write_tables
+from landslide_utils.factors import analyse_study
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.factors import plot_all_densities
 
 prof = load_profile(profile)
 paths = StudyPaths(prof.name)
-index = gpd.read_file(paths.tile_index)
-tables = factor_density([paths.tiles / p for p in index["path"]], spec=prof.factors)
-written = write_tables(tables, out_dir=paths.tables)
+tables = analyse_study(prof)
 """),
     md("## Density plots"),
     code("plot_all_densities(tables, save=paths.figures / 'factor_density.png');"),
@@ -135,16 +131,15 @@ factor channels and labels alike, so every sample is a training tile of the same
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-import geopandas as gpd
-
 from landslide_utils.config import load_profile
 from landslide_utils.enhance import enhance_from_index, enhancement_counts
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.enhance import plot_cutmix_gallery, plot_splice_gallery
+from landslide_utils.tiling import read_index
 
 prof = load_profile(profile)
 paths = StudyPaths(prof.name)
-index = gpd.read_file(paths.tile_index)
+index = read_index(paths.tile_index)
 samples = enhance_from_index(index, paths.tiles, prof.enhance, out_dir=paths.enhanced)
 """),
     md("## Counts"),

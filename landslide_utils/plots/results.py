@@ -131,9 +131,9 @@ def plot_sample_tiles(
     """
     exps = [experiment] if isinstance(experiment, Experiment) else list(experiment)
     paths = StudyPaths(profile.name, Path(root))
-    import geopandas as gpd
+    from ..tiling import read_index
 
-    index = gpd.read_file(_need(paths.tile_index, "run step 01 (prepare data) first"))
+    index = read_index(paths.tile_index)
     test = index[(index["split"] == "test") & (index["landslide_pixels"] > 0)]
     test = test.sort_values(["landslide_pixels", "tile_id"], ascending=[False, True]).head(n)
     if len(test) == 0:
