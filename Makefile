@@ -9,15 +9,16 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke test verify bench clean-data
+.PHONY: setup study smoke test verify bench sweep lab clean-data
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -c constraints.txt -e '.[dev]'
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null 2>&1
+	@echo "environment ready: $(VENV) (kernel python3)"
 	touch $(STAMP)
 
 ## Run the whole study on the quick profile into reports/quick/
@@ -40,6 +41,14 @@ verify: setup
 ## Benchmark: projected quick-profile training time as a ratio of its 25-minute budget
 bench: setup
 	$(PY) benchmarks/bench_quick_budget.py
+
+## The claims sweep: U-Net/PSPNet x factors x BE over 5 seeds, verdicts with intervals (reports/quick/sweeps/claims/)
+sweep: setup
+	$(PY) -m landslide_utils sweep --sweep params/sweeps/claims.yaml --workers $(JOBS)
+
+## Open JupyterLab on the project's kernel (teaching and exploring; notebooks/ holds the study's steps)
+lab: setup
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=.
 
 clean-data:
 	rm -rf data/

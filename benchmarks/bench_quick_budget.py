@@ -20,7 +20,7 @@ import torch
 
 from landslide_utils.config import load_experiment, load_profile
 from landslide_utils.models import build_model, model_task, spec_for
-from landslide_utils.train import _train_step
+from landslide_utils.train import train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 25 * 60
@@ -72,8 +72,8 @@ def main() -> None:
         model = build_model(exp.model, ch, spec=spec_for(prof, exp.model))
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
         xs, tg = _batch(task, bs, ch, size)
-        _train_step(model, task, xs, tg, opt, None, 5.0)  # warm-up
-        t_step = min(_timed(lambda: _train_step(model, task, xs, tg, opt, None, 5.0)) for _ in range(args.repeats))
+        train_step(model, task, xs, tg, opt, None, 5.0, {})  # warm-up
+        t_step = min(_timed(lambda: train_step(model, task, xs, tg, opt, None, 5.0, {})) for _ in range(args.repeats))
         model.eval()
         with torch.inference_mode():
             fwd = (lambda: model(xs[:1])) if task == "instance" else (lambda: model(torch.stack(xs[:1])))

@@ -1,4 +1,5 @@
-"""Check the input files of a study area before anything is computed or written (step 01, METHODS.md section 1).
+"""Check the input files of a study area before anything is computed or written (step 01, docs/methods.md,
+"Inputs of a study area").
 
 The same checks serve the embedded synthetic area and the user's own GeoTIFFs and vector files.
 :func:`check_inputs` opens every file of an :class:`InputPaths` and returns :class:`Finding` objects (errors,
@@ -8,8 +9,8 @@ in the image CRS) in an :class:`Inspection`, which :func:`landslide_utils.layers
 
 Checked are exactly the layers Yang et al. (2022) stack for landslide extraction (their section 2.2): the
 post-event RGB image (and optionally the second-date image), the DEM from which slope is derived, the river
-lines that give the distance-from-river level, the landslide inventory and the train/test areas (their
-section 2.1).
+lines that give the distance-from-river level (their section 3.4), the landslide inventory and the train/test
+areas (section 2.2).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class InputPaths:
-    """The input files of a study area (METHODS.md, "Inputs of a study area"), as listed by
+    """The input files of a study area (docs/methods.md, "Inputs of a study area"), as listed by
     :func:`landslide_utils.layers.load_inputs`.
 
     ``areas`` is None when the profile gives the areas as bounds; ``image_t2`` is None without a second date.

@@ -1,6 +1,8 @@
-"""Command line: ``python -m landslide_utils {run,synth,check}``.
+"""Command line: ``python -m landslide_utils {run,sweep,synth,check}``.
 
 * ``run --profile P.yaml [--steps 01,02] [--experiments I,IV] [--force]``: execute the study's notebooks.
+* ``sweep --sweep S.yaml [--workers N] [--scheduler tcp://HOST:PORT] [--force]``: notebook 04 over a grid of
+  settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster.
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
 * ``check --profile P.yaml [--experiment E.yaml ...]``: validate parameter files and exit.
 """
@@ -28,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--root", type=Path, default=None, help="project root (default: found from the cwd)")
     run.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML export of executed notebooks")
+
+    swp = sub.add_parser("sweep", help="train experiments over a grid of settings (params/sweeps/*.yaml) into "
+                                       "reports/<profile>/sweeps/<name>/")
+    swp.add_argument("--sweep", required=True, type=Path, help="a sweep file, e.g. params/sweeps/smoke.yaml")
+    swp.add_argument("--workers", type=int, default=None,
+                     help="local worker processes (default: the sweep's 'workers', else 1); each run gets "
+                          "cores // workers torch threads")
+    swp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="run every point on this dask.distributed scheduler instead of local processes")
+    swp.add_argument("--force", action="store_true", help="rerun runs and shared steps even when nothing changed")
+    swp.add_argument("--root", type=Path, default=None, help="project root (default: found from the sweep file)")
+    swp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
 
     syn = sub.add_parser("synth", help="generate the synthetic study area of a profile")
     syn.add_argument("--profile", required=True, type=Path)
@@ -62,6 +76,25 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             ran = sum(1 for _, s in results if s == "ran")
             print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
+            return 0
+        if args.command == "sweep":
+            from .sweep import run_sweep
+
+            if args.workers is not None and args.workers < 1:
+                print("error: --workers must be at least 1", file=sys.stderr)
+                return 2
+            res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                            root=args.root, kernel_name=args.kernel)
+            counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
+            print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
+                  f"analysis {res.analysis}", flush=True)
+            if res.failures or res.analysis.startswith("failed"):
+                for o in res.failures:
+                    where = f" in cell {o.cell}" if o.cell is not None else ""
+                    print(f"error: {o.point} {o.experiment} failed{where}: {o.message}", file=sys.stderr)
+                if res.analysis.startswith("failed"):
+                    print(f"error: notebook 07 {res.analysis}", file=sys.stderr)
+                return 1
             return 0
         if args.command == "synth":
             from .synthetic import generate_from_profile

@@ -114,7 +114,7 @@ def _verdict(test: bool | None) -> str:
 
 
 def check_claims(measured: pd.DataFrame) -> pd.DataFrame:
-    """The paper's qualitative claims (Yang et al. 2022, sections 4.3–4.4), checked on the measured numbers."""
+    """The paper's qualitative claims (Yang et al. 2022, section 4.3), checked on the measured numbers."""
 
     def have(*names: str) -> bool:
         return all(n in measured.index for n in names)

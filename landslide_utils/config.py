@@ -42,7 +42,8 @@ Bounds = tuple[float, float, float, float]
 
 
 class SyntheticSpec(_Strict):
-    """Settings of the embedded synthetic study area (METHODS.md section 3), a stand-in for Ludian."""
+    """Settings of the embedded synthetic study area, a stand-in for Ludian (docs/methods.md, "Synthetic study
+    area")."""
 
     width_px: int = Field(gt=31, description="scene width in image pixels")
     height_px: int = Field(gt=31, description="scene height in image pixels")
@@ -63,10 +64,12 @@ class SyntheticSpec(_Strict):
     n_fields: int = Field(default=6, ge=0, description="bare fields on flat ground (confusers)")
     n_buildings: int = Field(default=20, ge=0, description="buildings (confusers)")
     revegetated_share: float = Field(default=0.4, ge=0, le=1, description="share of landslides re-vegetated at t2")
+    seed: int = Field(default=0, ge=0, description="seed of the scene; the profile's seed (training, validation "
+                                                   "split) varies apart from it, so seeds of a sweep share one area")
 
 
 class InputFiles(_Strict):
-    """The user's own inputs (METHODS.md section 1, "Inputs of a study area")."""
+    """The user's own inputs (docs/methods.md, "Inputs of a study area")."""
 
     image_t1: Path
     dem: Path
@@ -129,6 +132,12 @@ class EnhanceSpec(_Strict):
     splice_share: float = Field(default=0.5, ge=0, le=1, description="share of splicing (rest is CutMix)")
     splice_mode: Literal["resize", "crop"] = "resize"
     seed: int = Field(default=0, ge=0)
+    budget: Literal["fixed_steps", "epoch_matched"] = Field(
+        default="fixed_steps", description="fixed_steps: BE samples take steps from the originals; epoch_matched: "
+                                           "steps grow so each original tile is seen as often as without BE")
+    cutmix_factors: Literal["landslide", "background"] = Field(
+        default="landslide", description="CutMix box carries the factor channels of the landslide's tile, or "
+                                         "keeps the background tile's factors (no DEM/slope edge)")
 
 
 class MaskRCNNSpec(_Strict):
@@ -164,12 +173,41 @@ class TrainingSpec(_Strict):
     checkpoint_every: int = Field(default=50, gt=0)
     augment: bool = True
     num_threads: int | None = Field(default=None, gt=0)
+    weight_decay_scope: Literal["all", "weights"] = Field(
+        default="all", description="decay every parameter, or only conv/linear weights (matterport: weights)")
+    validation_share: float = Field(
+        default=0.0, ge=0, lt=1, description="share of the training-area tiles held out as validation tiles "
+                                             "(stratified by landslide/non-landslide; never test tiles)")
+    loss: Literal["bce", "weighted_bce", "focal", "focal_dice", "bce_dice"] = Field(
+        default="bce", description="loss of the semantic models (U-Net, PSPNet); Mask R-CNN has its own")
+    pos_weight: float | None = Field(default=None, gt=0, description="weighted_bce: landslide weight "
+                                                                      "(default: background/landslide pixel ratio)")
+    focal_gamma: float = Field(default=2.0, ge=0, description="focal losses: focusing parameter gamma")
+    focal_alpha: float | None = Field(default=None, ge=0, le=1,
+                                      description="focal losses: landslide weight alpha (background 1 - alpha)")
 
 
 class EvaluationSpec(_Strict):
     score_threshold: float = Field(default=0.5, ge=0, le=1)
     mask_threshold: float = Field(default=0.5, ge=0, le=1)
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+
+
+class PathsSpec(_Strict):
+    """Where a study's files go, when not in the default ``data/<name>/`` and ``reports/<name>/``.
+
+    Relative paths are resolved against the profile file's folder, like every path of a profile. Used by the
+    sweep runner (each sweep point shares the tiles of step 01 and the samples of step 03) and by users who keep
+    generated data on another disk.
+    """
+
+    data: Path | None = Field(default=None, description="checkpoints, stamps, predictions (default data/<name>)")
+    reports: Path | None = Field(default=None, description="executed notebooks, metrics, figures (default "
+                                                            "reports/<name>)")
+    prepared: Path | None = Field(default=None, description="outputs of step 01: inputs/, aligned/, tiles/ "
+                                                             "(default: the data folder)")
+    enhanced: Path | None = Field(default=None, description="background-enhanced samples of step 03 (default "
+                                                             "<data>/enhanced)")
 
 
 class MultitemporalSpec(_Strict):
@@ -193,6 +231,10 @@ class Profile(_Strict):
     training: TrainingSpec
     evaluation: EvaluationSpec = EvaluationSpec()
     multitemporal: MultitemporalSpec = MultitemporalSpec()
+    paths: PathsSpec = PathsSpec()
+    experiments: tuple[str, ...] | None = Field(
+        default=None, description="experiments step 04 runs by default (names of params/experiments/*.yaml); "
+                                  "all when unset; --experiments overrides")
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -220,7 +262,7 @@ class Profile(_Strict):
 
 
 class Experiment(_Strict):
-    """One experiment of Yang et al. (2022), Tables 3/4/6/7 (METHODS.md section 1, "Experiments")."""
+    """One experiment of Yang et al. (2022), Tables 3/4/6/7 (docs/methods.md, "Experiments I–VIII")."""
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -306,7 +348,7 @@ _PATH_FIELDS = {"pretrained_weights"}
 
 def _resolve_paths(data: Any, base: Path, key: str | None = None, in_files: bool = False) -> Any:
     if isinstance(data, dict):
-        return {k: _resolve_paths(v, base, k, in_files or k == "files") for k, v in data.items()}
+        return {k: _resolve_paths(v, base, k, in_files or k in ("files", "paths")) for k, v in data.items()}
     if isinstance(data, str) and (in_files or key in _PATH_FIELDS):
         p = Path(data).expanduser()
         return p if p.is_absolute() else (base / p)

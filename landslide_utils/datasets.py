@@ -1,6 +1,6 @@
 """Training samples: tiles (and background-enhanced samples) as normalised tensors with their targets.
 
-Inputs are the channels of a tile (``rgb`` or ``rgb+factors``, Yang et al. 2022 section 3.2) normalised per
+Inputs are the channels of a tile (``rgb`` or ``rgb+factors``, Yang et al. 2022 sections 3.1 and 3.4) normalised per
 channel with the mean and standard deviation of the *original training tiles' valid pixels* (never a fixed
 /255; the statistics travel with the checkpoint). Invalid pixels (padding, nodata) are set to 0, i.e. the
 channel mean, and carry ``valid = False`` so the segmentation loss and the metrics ignore them.
@@ -10,7 +10,7 @@ Targets:
   ``masks`` (N, H, W) uint8; a tile without landslides gives empty targets (boxes of shape (0, 4)).
 * ``semantic`` (U-Net, PSPNet): ``mask`` (H, W) float32 landslide 0/1 and ``valid`` (H, W) bool.
 
-Augmentation: the eight rotations/flips of the square (rot90 x flip, as in seed 001), chosen by an integer
+Augmentation: the eight rotations/flips of the square (rot90 x flip, as in Liu et al. 2021), chosen by an integer
 code 0..7, so a training step is reproducible from its seed alone.
 """
 
@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 from .config import CHANNEL_SETS
 from .tiles import TileData, read_tile, tile_channels
 
-__all__ = ["channel_stats", "tile_input", "normalise", "augment_arrays", "instance_target", "TileDataset",
+__all__ = ["channel_stats", "landslide_prevalence", "tile_input", "normalise", "augment_arrays", "instance_target", "TileDataset",
            "check_channels"]
 
 Target = Literal["instance", "semantic"]
@@ -225,3 +225,16 @@ class TileDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, Any]]:
         return self.load(i, 0)
+
+
+def landslide_prevalence(paths: Sequence[str | Path]) -> float:
+    """Share of landslide pixels among the valid pixels of tiles (0 when none is valid).
+
+    The imbalance of the training data: ``(1 - p) / p`` is the imbalance ratio IR of Chen et al. (2022,
+    Remote Sens. 14, 5517, sec. 3.3)."""
+    pos = tot = 0
+    for p in paths:
+        tile = read_tile(p)
+        pos += int(((tile.instances > 0) & tile.valid).sum())
+        tot += int(tile.valid.sum())
+    return pos / tot if tot else 0.0

@@ -5,8 +5,8 @@ landslide-like background objects (rivers, roads, bare land, buildings) taken fr
 
 * **Splicing** (section 3.3.1, after the Mosaic idea of YOLOv4): one landslide tile and three different
   non-landslide tiles become the four quadrants of one sample of the tile size. ``resize`` (the paper) halves
-  every source; ``crop`` (an assumption, METHODS.md) cuts a random half-size window of each source instead and
-  keeps the ground resolution.
+  every source; ``crop`` (an assumption, docs/methods.md, "Background enhancement") cuts a random half-size
+  window of each source instead and keeps the ground resolution.
 * **Modified CutMix** (section 3.3.2, after Yun et al. 2019): the bounding box B1 of one random landslide of a
   landslide tile S1 replaces a box B2 of the same size at a random place in a non-landslide tile S2; the label
   is every landslide pixel of B1 shifted by B2 - B1.
@@ -215,7 +215,8 @@ def splice(
     return tile, info
 
 
-def cutmix(source: TileData, target: TileData, *, rng: np.random.Generator) -> tuple[TileData, dict[str, Any]]:
+def cutmix(source: TileData, target: TileData, *, rng: np.random.Generator,
+           factors_from: Literal["landslide", "background"] = "landslide") -> tuple[TileData, dict[str, Any]]:
     """Modified CutMix (Yang et al. 2022, 3.3.2, after Yun et al. 2019): paste one landslide's box elsewhere.
 
     B1 is the bounding box (over valid pixels) of one randomly chosen landslide instance of ``source`` (S1);
@@ -223,6 +224,10 @@ def cutmix(source: TileData, target: TileData, *, rng: np.random.Generator) -> t
     (image, factors, valid) replaces B2. The label is every landslide pixel inside B1 - the chosen instance and
     the visible parts of any other instance cut by the box - shifted by B2 - B1 and relabelled 1..K; the
     target has no landslides, so the label is 0 outside B2.
+
+    ``factors_from`` (``enhance.cutmix_factors``; the paper is silent): ``landslide`` pastes B1's factor channels
+    (DEM, slope, river level) with its image, as "all channels" reads; ``background`` keeps S2's factors under
+    the pasted image, so no DEM/slope step appears at the box edge (such an edge never occurs at test time).
 
     Returns:
         The sample (crs None, transform with the ground pixel size) and an info dict: ``instance_id`` (the
@@ -248,7 +253,10 @@ def cutmix(source: TileData, target: TileData, *, rng: np.random.Generator) -> t
     valid = target.valid.astype(bool, copy=True)
     instances = np.zeros((h, w), np.int32)
     image[(slice(None), *s2)] = source.image[(slice(None), *s1)]
-    factors[(slice(None), *s2)] = source.factors[(slice(None), *s1)]
+    if factors_from == "landslide":
+        factors[(slice(None), *s2)] = source.factors[(slice(None), *s1)]
+    elif factors_from != "background":
+        raise ValueError(f"unknown factors_from {factors_from!r}; valid: 'landslide', 'background'")
     valid[s2] = source.valid[s1]
     instances[s2] = np.where(lm[s1], source.instances[s1], 0)
     instances = _relabel(instances)
@@ -310,12 +318,14 @@ def _one_sample(method: str, load: _Loader, land: np.ndarray, back: np.ndarray, 
                 raise EnhanceError(f"tiles {names}: {exc}") from exc
             if info["n_instances"] > 0:
                 break
-        row.update(landslide_quadrant=info["landslide_quadrant"], splice_mode=spec.splice_mode,
+        else:  # every landslide vanished in each resized draw: a crop window always keeps one
+            sample, info = splice(load(li), [load(b) for b in bi], rng=rng, mode="crop")
+        row.update(landslide_quadrant=info["landslide_quadrant"], splice_mode=info["mode"],
                    windows=";".join(_fmt_box(b) for b in info["windows"]))
         return sample, info, row, [li, *bi]
     li, bi0 = int(rng.choice(land)), int(rng.choice(back))
     try:
-        sample, info = cutmix(load(li), load(bi0), rng=rng)
+        sample, info = cutmix(load(li), load(bi0), rng=rng, factors_from=spec.cutmix_factors)
     except EnhanceError as exc:
         raise EnhanceError(f"tiles {load.tiles[li][0]}, {load.tiles[bi0][0]}: {exc}") from exc
     row.update(offset_row=info["offset_row"], offset_col=info["offset_col"],

@@ -1,6 +1,6 @@
 """Factor analysis: landslide area density per class of elevation, slope and distance from river.
 
-Yang et al. (2022), section 2.2 and Figures 12–14: the density of a class is the landslide area inside the class
+Yang et al. (2022), section 3.4 and Figures 12–14: the density of a class is the landslide area inside the class
 divided by the total area of the class. Computed over the valid pixels of every tile of the study areas, one
 tile at a time (no scene-sized array), from the factor layers that travel in the tiles.
 """
@@ -150,7 +150,7 @@ def analyse_study(profile: Profile, *, root: Path = Path(".")) -> FactorTables:
     from .paths import StudyPaths
     from .tiling import read_index
 
-    paths = StudyPaths(profile.name, Path(root))
+    paths = StudyPaths.of(profile, Path(root))
     index = read_index(paths.tile_index)
     tables = factor_density([paths.tiles / p for p in index["path"]], spec=profile.factors)
     write_tables(tables, out_dir=paths.tables)

@@ -1,7 +1,7 @@
 """Atomic file output and small raster/vector writing helpers shared by every step.
 
 Every output is written under a temporary name in the destination folder and renamed into place, so an
-interrupted run never leaves a half-written file under the final name (DESIGN.md, "Data flow").
+interrupted run never leaves a half-written file under the final name (docs/architecture.md, "Principles").
 """
 
 from __future__ import annotations

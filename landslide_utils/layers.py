@@ -1,4 +1,4 @@
-"""Align the inputs of a study area to the image grid (step 01, METHODS.md section 1).
+"""Align the inputs of a study area to the image grid (step 01, docs/methods.md, "Data preparation").
 
 The same code path serves the embedded synthetic area and the user's own GeoTIFFs and vector files:
 
@@ -12,7 +12,7 @@ The same code path serves the embedded synthetic area and the user's own GeoTIFF
    Everything is computed in memory first and written only when every check has passed.
    :class:`AlignedLayers` describes (and reopens) what it wrote.
 
-Yang et al. (2022) stack DEM, slope and the distance-from-river level behind RGB (their section 2.2).
+Yang et al. (2022) stack DEM, slope and the distance-from-river level behind RGB (their sections 2.2 and 3.4).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .checks import Finding, InputError, InputPaths, Inspection, check_inputs, i
 from .config import Profile
 from .io import write_geotiff, write_json, write_vector
 from .paths import StudyPaths
+from .synthetic import SYNTHETIC_FILES
 from .terrain import linear_unit_m, river_levels, slope_degrees
 
 __all__ = [
@@ -47,16 +48,6 @@ __all__ = [
     "Inspection",
     "align_layers",
 ]
-
-SYNTHETIC_FILES: dict[str, str] = {
-    "image_t1": "image_t1.tif",
-    "image_t2": "image_t2.tif",
-    "dem": "dem.tif",
-    "rivers": "rivers.geojson",
-    "inventory": "inventory.gpkg",
-    "areas": "areas.geojson",
-}
-
 
 @dataclass(frozen=True)
 class AlignedLayers:
@@ -121,11 +112,11 @@ def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> Inp
     """The input files of a profile.
 
     For ``data.source: synthetic`` the files are those the generator writes into ``input_dir`` (default
-    ``StudyPaths(profile.name).inputs``); for ``files`` they are the profile's ``data.files`` paths. The areas
+    ``StudyPaths.of(profile).inputs``); for ``files`` they are the profile's ``data.files`` paths. The areas
     file is used only when the profile has no ``areas`` bounds. Nothing is opened here; see :func:`check_inputs`.
     """
     if profile.data.source == "synthetic":
-        d = Path(input_dir) if input_dir is not None else StudyPaths(profile.name).inputs
+        d = Path(input_dir) if input_dir is not None else StudyPaths.of(profile).inputs
         t2 = d / SYNTHETIC_FILES["image_t2"]
         return InputPaths(
             image_t1=d / SYNTHETIC_FILES["image_t1"],

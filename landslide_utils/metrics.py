@@ -95,17 +95,17 @@ def _ratio(num: float, den: float) -> float:
 
 
 def precision(c: Counts) -> float:
-    """TP / (TP + FP) (Yang et al. 2022, eq. 5); 0.0 when nothing is predicted."""
+    """TP / (TP + FP) (Yang et al. 2022, eq. 1); 0.0 when nothing is predicted."""
     return _ratio(c.tp, c.tp + c.fp)
 
 
 def recall(c: Counts) -> float:
-    """TP / (TP + FN) (Yang et al. 2022, eq. 6); 0.0 when there is no landslide pixel."""
+    """TP / (TP + FN) (Yang et al. 2022, eq. 2); 0.0 when there is no landslide pixel."""
     return _ratio(c.tp, c.tp + c.fn)
 
 
 def f1(c: Counts) -> float:
-    """2 P R / (P + R) = 2 TP / (2 TP + FP + FN) (Yang et al. 2022, eq. 7); 0.0 when P + R = 0."""
+    """2 P R / (P + R) = 2 TP / (2 TP + FP + FN) (Yang et al. 2022, eq. 3); 0.0 when P + R = 0."""
     return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
 
 
@@ -120,7 +120,7 @@ def iou_background(c: Counts) -> float:
 
 
 def miou(c: Counts) -> float:
-    """Mean of landslide and background IoU (Yang et al. 2022, eq. 8)."""
+    """Mean of landslide and background IoU (Yang et al. 2022, eq. 4)."""
     return 0.5 * (iou_landslide(c) + iou_background(c))
 
 

@@ -1,7 +1,7 @@
 """Where a study's files live: ``data/<profile>/`` (generated, never committed) and ``reports/<profile>/``.
 
 Paths are relative to the project root (the folder holding ``params/`` and ``notebooks/``), so executed
-notebooks record relative paths only and rerun anywhere (DESIGN.md, "Layout").
+notebooks record relative paths only and rerun anywhere (docs/architecture.md, "Layout of a study's files").
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["StudyPaths", "find_root", "use_project_root"]
 
@@ -33,28 +34,59 @@ def use_project_root(start: str | Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class StudyPaths:
-    """All paths of one profile's study, relative to ``root``."""
+    """All paths of one profile's study, relative to ``root``.
+
+    By default everything generated lives in ``data/<name>/`` and everything reported in ``reports/<name>/``;
+    the optional folders (a profile's ``paths`` section, see :meth:`of`) move the data, the reports, the
+    outputs of step 01 (``prepared``) or of step 03 (``enhanced``) elsewhere.
+    """
 
     name: str
     root: Path = Path(".")
+    data_dir: Path | None = None
+    reports_dir: Path | None = None
+    prepared_dir: Path | None = None
+    enhanced_dir: Path | None = None
+
+    @classmethod
+    def of(cls, profile: Any, root: str | Path = ".") -> "StudyPaths":
+        """The paths of a loaded profile, honouring its ``paths`` section."""
+        root = Path(root)
+        spec = getattr(profile, "paths", None)
+
+        def pick(key: str) -> Path | None:
+            value = getattr(spec, key, None) if spec is not None else None
+            return None if value is None else (Path(value) if Path(value).is_absolute() else root / value)
+
+        return cls(profile.name, root, pick("data"), pick("reports"), pick("prepared"), pick("enhanced"))
 
     @property
     def data(self) -> Path:
-        return self.root / "data" / self.name
+        return self.data_dir if self.data_dir is not None else self.root / "data" / self.name
+
+    @property
+    def prepared(self) -> Path:
+        """The outputs of step 01 (inputs, aligned layers, tiles); the data folder unless moved."""
+        return self.prepared_dir if self.prepared_dir is not None else self.data
 
     @property
     def inputs(self) -> Path:
         """The synthetic area's generated input files (real inputs stay where the profile points)."""
-        return self.data / "inputs"
+        return self.prepared / "inputs"
 
     @property
     def aligned(self) -> Path:
         """Layers aligned to the image grid (DEM, slope, river levels, instance ids)."""
-        return self.data / "aligned"
+        return self.prepared / "aligned"
 
     @property
     def tiles(self) -> Path:
-        return self.data / "tiles"
+        return self.prepared / "tiles"
+
+    @property
+    def tiles_t2(self) -> Path:
+        """Second-date tiles of the multi-temporal test (same grid as :attr:`tiles`)."""
+        return self.prepared / "tiles_t2"
 
     @property
     def tile_index(self) -> Path:
@@ -66,7 +98,7 @@ class StudyPaths:
 
     @property
     def enhanced(self) -> Path:
-        return self.data / "enhanced"
+        return self.enhanced_dir if self.enhanced_dir is not None else self.data / "enhanced"
 
     @property
     def enhanced_index(self) -> Path:
@@ -80,9 +112,18 @@ class StudyPaths:
     def stamps(self) -> Path:
         return self.data / ".stamps"
 
+    def stamps_of(self, step: str) -> Path:
+        """Where the stamp of a step lives: beside the outputs it describes (step 01/02 with the prepared data,
+        step 03 beside the enhanced samples, later steps in the data folder)."""
+        if step in ("01", "02"):
+            return self.prepared / ".stamps"
+        if step == "03":
+            return self.enhanced.parent / ".stamps"
+        return self.stamps
+
     @property
     def reports(self) -> Path:
-        return self.root / "reports" / self.name
+        return self.reports_dir if self.reports_dir is not None else self.root / "reports" / self.name
 
     @property
     def figures(self) -> Path:

@@ -31,7 +31,8 @@ from .paths import StudyPaths
 
 __all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files"]
 
-# What each step reads from earlier steps (DESIGN.md, "Data flow"). Steps not listed depend on all earlier ones.
+# What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
+# earlier ones.
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "01": (),
     "02": ("01",),
@@ -40,6 +41,8 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "05": ("04",),
     "06": ("01", "04"),
 }
+#: steps executed by the sweep runner (``python -m landslide_utils sweep``), not by ``run``
+SWEEP_STEPS: tuple[str, ...] = ("07",)
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 
@@ -90,8 +93,12 @@ def plan_steps(
     """The notebook executions for the chosen step numbers (all by default), in order."""
     nb_dir = root / "notebooks"
     notebooks = sorted(p for p in nb_dir.glob("[0-9][0-9]_*.ipynb"))
-    by_number: dict[str, Path] = {p.name[:2]: p for p in notebooks}
+    by_number: dict[str, Path] = {p.name[:2]: p for p in notebooks if p.name[:2] not in SWEEP_STEPS}
     if steps is not None:
+        sweep_only = [s for s in steps if s in SWEEP_STEPS]
+        if sweep_only:
+            raise ConfigError(f"step(s) {', '.join(sweep_only)} analyse a sweep; run them with "
+                              "python -m landslide_utils sweep --sweep params/sweeps/NAME.yaml")
         unknown = [s for s in steps if s not in by_number]
         if unknown:
             raise ConfigError(
@@ -134,28 +141,30 @@ def _package_sha() -> str:
     return h.hexdigest()
 
 
-def _input_signature(profile: Profile) -> dict[str, object]:
-    """Size and modification time of the user's input files (content hashes of GB rasters are too slow)."""
+def _input_signature(profile: Profile, root: Path | None = None) -> dict[str, object]:
+    """Size and modification time of the user's input files (content hashes of GB rasters are too slow), by
+    normalised path (relative to the project root when inside it), so a moved project is not stale."""
     if profile.data.source != "files" or profile.data.files is None:
         return {}
     sig: dict[str, object] = {}
     for key, p in profile.data.files.model_dump().items():
         if p is None:
             continue
-        p = Path(p)
-        sig[key] = [str(p), p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [str(p), None, None]
+        p = Path(p).resolve()
+        name = _rel(p, root) if root is not None else str(p)
+        sig[key] = [name, p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [name, None, None]
     return sig
 
 
 def _stamp_path(paths: StudyPaths, step: Step) -> Path:
-    return paths.stamps / (Path(step.output_name).stem + ".json")
+    return paths.stamps_of(step.number) / (Path(step.output_name).stem + ".json")
 
 
 def _upstream_digests(paths: StudyPaths, step: Step) -> dict[str, str | None]:
     deps = DEPENDS_ON.get(step.number, tuple(f"{i:02d}" for i in range(1, int(step.number))))
     out: dict[str, str | None] = {}
     for dep in deps:
-        stamps = sorted(paths.stamps.glob(f"{dep}_*.json"))
+        stamps = sorted(paths.stamps_of(dep).glob(f"{dep}_*.json"))
         if dep == "04" and step.number == "06":
             stamps = [s for s in stamps if s.stem.endswith("_IV")] or stamps
         for s in stamps:
@@ -169,7 +178,7 @@ def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths)
         "profile": _sha(profile_path.read_bytes()),
         "experiment": _sha(step.experiment.read_bytes()) if step.experiment else None,
         "package": _package_sha(),
-        "inputs": _input_signature(profile) if step.number == "01" else {},
+        "inputs": _input_signature(profile, paths.root) if step.number == "01" else {},
         "upstream": _upstream_digests(paths, step),
     }
     record["digest"] = _sha(json.dumps(record, sort_keys=True).encode())
@@ -233,11 +242,13 @@ def run_pipeline(
     if not profile_path.is_absolute():
         profile_path = (Path.cwd() / profile_path).resolve()
     profile = load_profile(profile_path)
+    if experiments is None and profile.experiments is not None:
+        experiments = list(profile.experiments)
     plan = plan_steps(root=root, profile_path=profile_path, steps=steps, experiments=experiments)
     for st in plan:
         if st.experiment is not None:
             load_experiment(st.experiment)  # fail early on a broken experiment file
-    paths = StudyPaths(profile.name, root)
+    paths = StudyPaths.of(profile, root)
     paths.reports.mkdir(parents=True, exist_ok=True)
     results: list[tuple[Step, str]] = []
     total = len(plan)
@@ -262,7 +273,7 @@ def run_pipeline(
         record = _digest(st, profile_path, profile, paths)
         record["seconds"] = round(time.perf_counter() - t0, 1)
         write_json(stamp, record)
-        print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {out_path.relative_to(root)}",
+        print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {_rel(out_path, root)}",
               flush=True)
         results.append((st, "ran"))
     return results

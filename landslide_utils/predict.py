@@ -1,17 +1,23 @@
 """Prediction of tiles and evaluation over the stitched test area (Yang et al. 2022, sections 4.1-4.2).
 
 Mask R-CNN's instances become a pixel mask as the union of instance masks with score >= ``score_threshold``
-and mask probability >= ``mask_threshold`` (both 0.5, METHODS.md "Metrics"); U-Net/PSPNet pixels are
-landslide where sigmoid(logit) >= ``mask_threshold``. Test-tile predictions are stitched into the test-area
-window of the image grid and evaluated there on valid pixels. Outputs of experiment ``EXP``:
+and mask probability >= ``mask_threshold`` (both 0.5, Yang et al. 2022 sec. 4.1; docs/methods.md "Metrics");
+U-Net/PSPNet pixels are landslide where sigmoid(logit) >= ``mask_threshold``. Test-tile predictions are
+stitched into the test-area window of the image grid (:func:`landslide_utils.tiling.paste`) and evaluated there
+on valid pixels. Beside the thresholded metrics, the *score map* (the landslide probability, or for Mask R-CNN
+the highest score of an instance covering the pixel, instances kept down to a score of 0.05) gives threshold-free
+average precision (AP) and the F1 at the threshold chosen on validation tiles (:func:`validation_threshold`).
+Outputs of experiment ``EXP``:
 
 * ``data/<p>/experiments/EXP/prediction.tif``: uint8, 1 landslide, 0 background, 255 = nodata (invalid);
 * ``.../ground_truth.tif``: the same coding for the inventory;
 * ``.../error_map.tif``: uint8, 0 invalid, 1 TN, 2 TP, 3 FP (false extraction), 4 FN (missed extraction);
 * ``.../prediction.gpkg``: predicted landslide polygons with ``area_m2`` and ``score`` (mean of the highest
   instance score over the polygon for Mask R-CNN, mean probability for U-Net/PSPNet);
-* ``reports/<p>/metrics/EXP.json``: pixel metrics (:mod:`landslide_utils.metrics`), object recall by size,
-  training seconds and steps.
+* ``reports/<p>/metrics/EXP.json``: pixel metrics (:mod:`landslide_utils.metrics`), ``ap``,
+  ``f1_val_threshold`` and ``val_threshold``, object recall by size, training seconds and steps;
+* ``reports/<p>/metrics/EXP_tiles.csv``: confusion counts (``tp, fp, fn, tn``) of every test tile, for the tile
+  bootstrap of :mod:`landslide_utils.stats`.
 
 The window is held in memory (a few bytes per pixel of the test area); fine for every profile shipped.
 """
@@ -24,22 +30,29 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 from rasterio.transform import Affine
 from scipy import ndimage
 from torch import nn
 from tqdm import tqdm
 
-from .config import EvaluationSpec, Experiment, Profile
+from .config import EvaluationSpec, Experiment, Profile, training_for
 from .datasets import tile_input
-from .io import write_geotiff, write_json, write_vector
+from .io import write_csv, write_geotiff, write_json, write_vector
 from .metrics import all_metrics, confusion_counts, object_recall_by_size
 from .paths import StudyPaths
 from .tiles import TileData, read_tile
-from .train import load_checkpoint, read_tile_index, resolve_device
+from .checkpoint import load_checkpoint, resolve_device, update_meta
+from .stats import average_precision, best_threshold
+from .tiling import area_window, paste, read_index
+from .validation import validation_paths
 
 __all__ = ["TilePrediction", "predict_tiles", "evaluate_area", "evaluate_test_area", "error_codes",
-           "ERROR_CLASSES"]
+           "ERROR_CLASSES", "validation_threshold", "SCORE_FLOOR"]
+
+#: lowest Mask R-CNN instance score kept for the score map (AP, validation threshold)
+SCORE_FLOOR = 0.05
 
 #: codes of error_map.tif
 ERROR_CLASSES: dict[int, str] = {0: "invalid", 1: "true negative", 2: "true positive",
@@ -87,8 +100,9 @@ def predict_tiles(
     device: str | torch.device = "cpu",
     evaluation: EvaluationSpec | None = None,
     batch_size: int = 4,
+    threshold: float | None = None,
 ) -> Iterator[TilePrediction]:
-    """Predict tiles with a trained model (from :func:`landslide_utils.train.load_checkpoint`).
+    """Predict tiles with a trained model (from :func:`landslide_utils.checkpoint.load_checkpoint`).
 
     Args:
         model: the model (moved to ``device`` and put in eval mode here).
@@ -97,6 +111,8 @@ def predict_tiles(
         device: ``cpu``, ``cuda`` or ``auto``.
         evaluation: thresholds (``score_threshold``, ``mask_threshold``); defaults 0.5 / 0.5.
         batch_size: tiles per forward pass.
+        threshold: the decision threshold of the score map (instance score for Mask R-CNN, probability for
+            U-Net/PSPNet), e.g. one chosen on validation tiles; default: the evaluation's fixed thresholds.
 
     Yields:
         :class:`TilePrediction` per tile, in input order.
@@ -129,13 +145,15 @@ def predict_tiles(
                     m = (p >= evaluation.mask_threshold) & valid
                     if not m.any():
                         continue
-                    mask |= m
                     score[m] = np.maximum(score[m], s)
-                    insts.append({"score": float(s), "box": [float(v) for v in b], "mask": m})
+                    if threshold is None or s >= threshold:
+                        mask |= m
+                        insts.append({"score": float(s), "box": [float(v) for v in b], "mask": m})
                 yield TilePrediction(tid, mask, insts, score)
             else:
                 prob = np.where(valid, out, 0.0).astype(np.float32)
-                yield TilePrediction(tid, (prob >= evaluation.mask_threshold) & valid, [], prob)
+                thr = evaluation.mask_threshold if threshold is None else threshold
+                yield TilePrediction(tid, (prob >= thr) & valid, [], prob)
         buf.clear()
 
     for tid, src, tile in _tiles(tiles):
@@ -181,6 +199,20 @@ def _polygons(pred: np.ndarray, score: np.ndarray, transform: Affine, crs: Any, 
     )
 
 
+def _score_evaluation(meta: dict[str, Any], evaluation: EvaluationSpec) -> EvaluationSpec:
+    """Mask R-CNN keeps instances down to :data:`SCORE_FLOOR` so the score map ranks pixels below the threshold."""
+    if (meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")) == "instance":
+        return evaluation.model_copy(update={"score_threshold": min(SCORE_FLOOR, evaluation.score_threshold)})
+    return evaluation
+
+
+def _decision(meta: dict[str, Any], evaluation: EvaluationSpec) -> float:
+    """The score-map threshold equal to the fixed thresholds: the instance score for Mask R-CNN (a pixel is in
+    the union of kept instances iff its highest covering score reaches it), the probability otherwise."""
+    task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    return evaluation.score_threshold if task == "instance" else evaluation.mask_threshold
+
+
 def evaluate_area(
     model: nn.Module,
     meta: dict[str, Any],
@@ -192,6 +224,7 @@ def evaluate_area(
     label: str | None = None,
     progress: bool = True,
     device: str | torch.device | None = None,
+    val_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Predict the test tiles of a tile index, stitch them and write the maps; return the metrics.
 
@@ -200,7 +233,7 @@ def evaluate_area(
     second-date image of the multi-temporal test.
 
     Args:
-        model, meta: from :func:`landslide_utils.train.load_checkpoint`.
+        model, meta: from :func:`landslide_utils.checkpoint.load_checkpoint`.
         index: tile index (GeoDataFrame or DataFrame with ``tile_id``, ``split``, ``path`` relative to
             ``tiles_dir``, ``row_off``, ``col_off``, ``tile_size``); rows with ``split == 'test'`` are used.
         tiles_dir: folder of the tiles.
@@ -208,10 +241,13 @@ def evaluate_area(
         out_dir: where the maps go.
         label: name on the progress bar.
         device: overrides ``profile.device``.
+        val_threshold: a score-map threshold chosen on validation tiles; its F1 is reported as
+            ``f1_val_threshold`` (NaN when not given).
 
     Returns:
-        model, channels, training_data, every pixel metric and the counts, object_recall_by_size,
-        eval_seconds, device, thresholds, test_tiles, valid_pixels, pixel_area_m2, window.
+        model, channels, training_data, every pixel metric and the counts, ``ap``, ``f1_val_threshold``,
+        ``val_threshold``, object_recall_by_size, eval_seconds, device, thresholds, test_tiles, valid_pixels,
+        pixel_area_m2, window, and ``tiles`` (a DataFrame of per-tile confusion counts).
     """
     t0 = time.perf_counter()
     tiles_dir, out = Path(tiles_dir), Path(out_dir)
@@ -219,20 +255,21 @@ def evaluate_area(
     test = index[index["split"] == "test"].reset_index(drop=True)
     if len(test) == 0:
         raise ValueError(f"{tiles_dir}: the tile index has no tile with split == 'test'; check the profile's areas")
-    ts = test["tile_size"].astype(int)
-    r0, c0 = int(test["row_off"].min()), int(test["col_off"].min())
-    h, w = int((test["row_off"] + ts).max()) - r0, int((test["col_off"] + ts).max()) - c0
-    pred = np.zeros((h, w), bool)
+    win = area_window(test, "test")
+    h, w = int(win.height), int(win.width)
     truth = np.zeros((h, w), bool)
     valid = np.zeros((h, w), bool)
     inst = np.zeros((h, w), np.int32)
     score = np.zeros((h, w), np.float32)
-    offsets = {str(r.tile_id): (int(r.row_off) - r0, int(r.col_off) - c0) for r in test.itertuples()}
+    rows = {str(r.tile_id): r for r in test.itertuples()}
     first = read_tile(tiles_dir / test["path"].iloc[0])
-    dr, dc = offsets[str(test["tile_id"].iloc[0])]
-    transform = first.transform @ Affine.translation(-dc, -dr)
+    transform = first.transform @ Affine.translation(int(win.col_off) - int(test["col_off"].iloc[0]),
+                                                     int(win.row_off) - int(test["row_off"].iloc[0]))
     crs = first.crs
+    ev = profile.evaluation
+    decision = _decision(meta, ev)
     tiles_by_id: dict[str, TileData] = {}
+    per_tile = []
 
     def items() -> Iterator[tuple[str, TileData]]:
         for r in test.itertuples():
@@ -242,35 +279,42 @@ def evaluate_area(
 
     bar = tqdm(total=len(test), desc=f"predict {label or meta.get('experiment', '')}", unit="tile",
                disable=not progress)
-    for p in predict_tiles(model, meta, items(), device=dev, evaluation=profile.evaluation):
+    for p in predict_tiles(model, meta, items(), device=dev, evaluation=_score_evaluation(meta, ev)):
         tile = tiles_by_id.pop(p.tile_id)
-        dr, dc = offsets[p.tile_id]
-        th, tw = tile.shape
+        r = rows[p.tile_id]
         v = tile.valid
-        sl = (slice(dr, dr + th), slice(dc, dc + tw))
-        pred[sl][v] = p.mask[v]
-        truth[sl][v] = tile.instances[v] > 0
-        inst[sl][v] = tile.instances[v]
-        score[sl][v] = p.score[v]
-        valid[sl] |= v
+        at = {"row_off": int(r.row_off), "col_off": int(r.col_off), "valid": v}
+        paste(truth, win, data=tile.instances > 0, **at)
+        paste(inst, win, data=tile.instances, **at)
+        paste(score, win, data=p.score, **at)
+        paste(valid, win, data=v, **at)
+        c = confusion_counts((p.score >= decision) & v, tile.instances > 0, v)
+        per_tile.append({"tile_id": p.tile_id, "tp": c.tp, "fp": c.fp, "fn": c.fn, "tn": c.tn})
         bar.update(1)
     bar.close()
 
+    pred = (score >= decision) & valid
     counts = confusion_counts(pred, truth, valid)
+    f1_val = float("nan")
+    if val_threshold is not None:
+        f1_val = all_metrics(confusion_counts((score >= val_threshold) & valid, truth, valid))["f1"]
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
-    ev = profile.evaluation
     write_geotiff(out / "prediction.tif", np.where(valid, pred, 255).astype(np.uint8), transform=transform,
                   crs=crs, nodata=255, band_names=["landslide"])
     write_geotiff(out / "ground_truth.tif", np.where(valid, truth, 255).astype(np.uint8), transform=transform,
                   crs=crs, nodata=255, band_names=["landslide"])
     write_geotiff(out / "error_map.tif", error_codes(pred, truth, valid), transform=transform, crs=crs,
                   nodata=0, band_names=["error_class"])
-    write_vector(out / "prediction.gpkg", _polygons(pred & valid, score, transform, crs, pixel_area))
+    write_vector(out / "prediction.gpkg", _polygons(pred, np.where(pred, score, 0).astype(np.float32), transform,
+                                                     crs, pixel_area))
     return {
         "model": meta["model"],
         "channels": meta["channels"],
         "training_data": meta.get("training_data"),
         **all_metrics(counts),
+        "ap": average_precision(score, truth, valid),
+        "f1_val_threshold": f1_val,
+        "val_threshold": val_threshold,
         "object_recall_by_size": object_recall_by_size(inst, pred, valid, pixel_area_m2=pixel_area,
                                                        size_classes_m2=ev.size_classes_m2),
         "eval_seconds": time.perf_counter() - t0,
@@ -280,8 +324,47 @@ def evaluate_area(
         "test_tiles": len(test),
         "valid_pixels": int(valid.sum()),
         "pixel_area_m2": pixel_area,
-        "window": {"row_off": r0, "col_off": c0, "height": h, "width": w},
+        "window": {"row_off": int(win.row_off), "col_off": int(win.col_off), "height": h, "width": w},
+        "tiles": pd.DataFrame(per_tile, columns=["tile_id", "tp", "fp", "fn", "tn"]),
     }
+
+
+def validation_threshold(
+    model: nn.Module,
+    meta: dict[str, Any],
+    *,
+    checkpoint: str | Path,
+    tiles: list[Path],
+    evaluation: EvaluationSpec,
+    device: str | torch.device = "cpu",
+) -> dict[str, Any] | None:
+    """The F1-optimal score-map threshold on validation tiles (never test tiles), cached in the checkpoint.
+
+    Returns:
+        ``None`` without validation tiles, else ``threshold``, ``f1`` (on the validation tiles), ``tiles``
+        (their number), ``prevalence`` (landslide share of their valid pixels) and ``predicted_pixels`` (pixels
+        predicted landslide at the fixed threshold) — also stored as ``meta["validation"]`` in the checkpoint.
+    """
+    if not tiles:
+        return None
+    names = sorted(p.name for p in tiles)
+    cached = meta.get("validation")
+    if isinstance(cached, dict) and cached.get("tile_names") == names:
+        return cached
+    scores, truths, valids = [], [], []
+    for p, path in zip(predict_tiles(model, meta, tiles, device=device,
+                                     evaluation=_score_evaluation(meta, evaluation)), tiles):
+        tile = read_tile(path)
+        scores.append(p.score.ravel())
+        truths.append((tile.instances > 0).ravel())
+        valids.append(tile.valid.ravel())
+    s, t, v = np.concatenate(scores), np.concatenate(truths), np.concatenate(valids)
+    thr, f1 = best_threshold(s, t, v)
+    result = {"threshold": float(thr), "f1": float(f1), "tiles": len(tiles), "tile_names": names,
+              "prevalence": float(t[v].mean()) if v.any() else 0.0,
+              "predicted_pixels": int(((s >= _decision(meta, evaluation)) & v).sum())}
+    meta["validation"] = update_meta(checkpoint, validation=result)["validation"]
+    return result
 
 
 def evaluate_test_area(
@@ -292,14 +375,15 @@ def evaluate_test_area(
     device: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Step 04's evaluation: load the experiment's checkpoint, predict and stitch the test area
-    (:func:`evaluate_area`), write ``reports/<p>/metrics/<EXP>.json`` and return its content.
+    """Step 04's evaluation: load the experiment's checkpoint, choose the validation threshold (when the profile
+    holds out validation tiles), predict and stitch the test area (:func:`evaluate_area`), write
+    ``<reports>/metrics/<EXP>.json`` and ``<EXP>_tiles.csv`` and return the metrics.
 
     Raises:
         FileNotFoundError: no checkpoint (run the experiment first) or no tile index (run step 01).
         ValueError: the checkpoint belongs to another model or channel set than ``experiment``.
     """
-    paths = StudyPaths(profile.name, Path(root))
+    paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     dev = resolve_device(device or profile.device)
     model, meta = load_checkpoint(out / "checkpoint.pt", device=dev)
@@ -309,17 +393,24 @@ def evaluate_test_area(
                 f"{out / 'checkpoint.pt'}: checkpoint has {key}={meta[key]!r} but experiment {experiment.name} "
                 f"asks for {getattr(experiment, key)!r}; retrain with train_experiment(..., force=True)"
             )
-    index = read_tile_index(paths)
+    index = read_index(paths.tile_index)
+    training = training_for(profile, experiment)
+    val_tiles = validation_paths(index, paths.tiles, share=training.validation_share, seed=profile.seed)
+    val = validation_threshold(model, meta, checkpoint=out / "checkpoint.pt", tiles=val_tiles,
+                               evaluation=profile.evaluation, device=dev)
     area = evaluate_area(model, meta, index, paths.tiles, profile=profile, out_dir=out, label=experiment.name,
-                         progress=progress, device=dev)
+                         progress=progress, device=dev, val_threshold=val["threshold"] if val else None)
+    tiles = area.pop("tiles")
     result: dict[str, Any] = {
         "experiment": experiment.name,
         "description": experiment.description,
         "profile": profile.name,
         **area,
+        "validation": {k: v for k, v in val.items() if k != "tile_names"} if val else None,
         "seed": meta["seed"],
         "steps": meta["step"],
         "train_seconds": meta["train_seconds"],
     }
+    write_csv(paths.metrics / f"{experiment.name}_tiles.csv", tiles, index=False)
     write_json(paths.metrics / f"{experiment.name}.json", result)
     return result

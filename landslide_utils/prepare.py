@@ -1,4 +1,4 @@
-"""Step 01, data preparation: the one call of notebook ``01_prepare_data`` (METHODS.md section 1).
+"""Step 01, data preparation: the one call of notebook ``01_prepare_data`` (docs/methods.md, "Data preparation").
 
 :func:`prepare_data` takes a profile from inputs to tiles, the same way for the embedded synthetic area and for
 the user's own GeoTIFFs and vectors:
@@ -27,8 +27,9 @@ from rasterio.features import rasterize
 from .coco import write_coco
 from .config import Profile
 from .io import write_json
-from .layers import SYNTHETIC_FILES, AlignedLayers, Finding, InputPaths, align_layers, load_inputs
+from .layers import AlignedLayers, Finding, InputPaths, align_layers, load_inputs
 from .paths import StudyPaths
+from .synthetic import SYNTHETIC_FILES, generate_from_profile
 from .tiling import make_tiles
 
 __all__ = ["PrepareResult", "prepare_data", "ensure_synthetic_inputs", "tile_counts"]
@@ -62,7 +63,7 @@ class PrepareResult:
 
 def _synthetic_record(profile: Profile) -> dict:
     assert profile.data.synthetic is not None
-    return {"seed": profile.seed, "synthetic": profile.data.synthetic.model_dump(mode="json")}
+    return {"synthetic": profile.data.synthetic.model_dump(mode="json")}
 
 
 def ensure_synthetic_inputs(profile: Profile, input_dir: str | Path) -> bool:
@@ -81,8 +82,6 @@ def ensure_synthetic_inputs(profile: Profile, input_dir: str | Path) -> bool:
                 return False
         except json.JSONDecodeError:
             pass
-    from .synthetic import generate_from_profile  # lazy: only the synthetic source needs the generator
-
     input_dir.mkdir(parents=True, exist_ok=True)
     generate_from_profile(profile, input_dir)
     write_json(record_path, want)
@@ -142,7 +141,7 @@ def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareRe
     Raises:
         InputError: an input problem (nothing of the aligned layers or tiles is written then).
     """
-    sp = StudyPaths(profile.name, Path(root))
+    sp = StudyPaths.of(profile, Path(root))
     if profile.data.source == "synthetic":
         ensure_synthetic_inputs(profile, sp.inputs)
     inputs = load_inputs(profile, input_dir=sp.inputs)

@@ -1,8 +1,8 @@
-"""Terrain factors of Yang et al. (2022), section 2.2: slope from the DEM and distance-from-river levels.
+"""Terrain factors of Yang et al. (2022), sections 2.2 and 3.4: slope from the DEM and distance-from-river levels.
 
 * :func:`slope_degrees` — slope in degrees with Horn's (1981) 3 x 3 weighted finite differences, the formula
   of ``gdaldem slope`` and ArcGIS. Computed on the DEM's own (projected, north-up) grid; the caller resamples
-  the result onto the image grid afterwards (METHODS.md, "Data preparation").
+  the result onto the image grid afterwards (docs/methods.md, "Data preparation").
 * :func:`river_distance_m` / :func:`river_levels` — the river lines buffered by ``buffer_m`` (30 m in the paper)
   are the river surface (level 0); the Euclidean distance from the river surface is cut into rings
   0-200, 200-500, 500-1000, 1000-2000 and > 2000 m (levels 1..5).
@@ -189,7 +189,7 @@ def river_levels(
     ring_edges_m: Sequence[float] = (200.0, 500.0, 1000.0, 2000.0),
     crs: CRS | str | None = None,
 ) -> np.ndarray:
-    """Distance-from-river levels on a grid (Yang et al. 2022, section 2.2 and Figure 14).
+    """Distance-from-river levels on a grid (Yang et al. 2022, section 3.4 and Figure 14).
 
     Level 0 = the river surface (pixel centre within ``buffer_m`` of a river line); level k (1..len(edges))
     = distance from the river surface in ``(edges[k-2], edges[k-1]]`` (with edges[-1] = 0); the last level

@@ -4,7 +4,7 @@ One tile is one georeferenced, compressed float32 GeoTIFF whose bands are, in or
 descriptions:
 
     image bands (``red``, ``green``, ``blue``, then any further image bands ``band4`` ...),
-    ``dem`` (m), ``slope`` (degrees), ``river_level`` (0..5, Yang et al. 2022 section 2.2),
+    ``dem`` (m), ``slope`` (degrees), ``river_level`` (0..5, Yang et al. 2022 section 3.4),
     ``instance_id`` (0 = background, 1..N = landslides), ``valid`` (1 = real pixel, 0 = padding or nodata).
 
 Background-enhanced samples (Yang et al. 2022, section 3.3) use the same format, so any training set can mix

@@ -1,10 +1,10 @@
 """Cut the aligned layers into tiles on a regular grid over each area, and stitch tiles back together.
 
 Yang et al. (2022) cut the imagery of the two training areas and the test area into 1024 x 1024 tiles
-(section 2.3, Figure 3). Here each area's bounding box is snapped to the image pixel grid and covered by a regular
+(section 2.2, Figure 3). Here each area's bounding box is snapped to the image pixel grid and covered by a regular
 grid of ``tiling.tile_size`` starting at its top-left pixel. Edge tiles are padded; padding and pixels outside the
 area polygon have ``valid = 0`` and zero values in every band (so no pixel of one area leaks into another).
-The tile format is :mod:`landslide_utils.tiles`; the index (``index.gpkg``) is described in docs/CONTRACTS.md.
+The tile format is :mod:`landslide_utils.tiles`; the index (``index.gpkg``) is described in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .io import write_vector
 from .layers import AlignedLayers
 from .tiles import TileData, write_tile
 
-__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "stitch", "area_window"]
+__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "paste", "stitch", "area_window"]
 
 INDEX_COLUMNS: tuple[str, ...] = ("tile_id", "split", "area", "has_landslide", "landslide_pixels", "valid_pixels",
                                   "path", "row_off", "col_off", "tile_size")
@@ -193,6 +193,33 @@ def read_index(path: str | Path) -> gpd.GeoDataFrame:
     return _typed(index)
 
 
+def paste(out: np.ndarray, window: Window, *, row_off: int, col_off: int, data: np.ndarray,
+          valid: np.ndarray | None = None) -> None:
+    """Copy a tile's pixels into the array of an image-grid window, clipped to the window.
+
+    Args:
+        out: ``(..., window.height, window.width)`` array, changed in place.
+        window: the image-grid window ``out`` covers (:func:`area_window`).
+        row_off, col_off: the tile's upper-left pixel on the image grid (index columns of the same names).
+        data: ``(..., h, w)`` tile array.
+        valid: ``(h, w)`` bool; when given only valid pixels are copied (the padding of one tile never
+            overwrites another's pixels).
+    """
+    wr0, wc0 = int(window.row_off), int(window.col_off)
+    th, tw = data.shape[-2:]
+    ra, rb = max(row_off, wr0), min(row_off + th, wr0 + int(window.height))
+    ca, cb = max(col_off, wc0), min(col_off + tw, wc0 + int(window.width))
+    if ra >= rb or ca >= cb:
+        return
+    src = data[..., ra - row_off: rb - row_off, ca - col_off: cb - col_off]
+    target = out[..., ra - wr0: rb - wr0, ca - wc0: cb - wc0]
+    if valid is None:
+        target[...] = src
+    else:
+        m = valid[ra - row_off: rb - row_off, ca - col_off: cb - col_off]
+        target[..., m] = src[..., m]
+
+
 def stitch(
     index_gdf: pd.DataFrame,
     tiles_dir: str | Path,
@@ -203,14 +230,14 @@ def stitch(
     dtype: np.dtype | type | None = None,
     only_valid: bool = True,
 ) -> np.ndarray:
-    """Reassemble tiles into an image-grid window (for the test-area maps and metrics).
+    """Reassemble tiles into an image-grid window (with :func:`paste`, as the test-area evaluation does).
 
     Args:
         index_gdf: tile index rows to use (e.g. one split).
         tiles_dir: folder the index's ``path`` column is relative to.
         band: a band name of the tile files (``red``, ``dem``, ``instance_id``, ``valid`` ...) or a getter
             ``f(row) -> (tile_size, tile_size)`` or ``(C, tile_size, tile_size)`` array (e.g. a prediction).
-        window: the image-grid window to fill (``area_window``).
+        window: the image-grid window to fill (:func:`area_window`).
         fill: value of pixels no tile covers.
         dtype: output dtype (default: float32 for band names, the getter's dtype otherwise).
         only_valid: copy only the tile pixels with ``valid = 1`` (padding of one area never overwrites another).
@@ -219,38 +246,26 @@ def stitch(
         ``(height, width)`` or ``(C, height, width)`` array of the window.
     """
     tiles_dir = Path(tiles_dir)
-    wr0, wc0 = int(window.row_off), int(window.col_off)
-    wh, ww = int(window.height), int(window.width)
     out: np.ndarray | None = None
     for _, row in index_gdf.iterrows():
-        ts, tr0, tc0 = int(row["tile_size"]), int(row["row_off"]), int(row["col_off"])
-        ra, rb = max(tr0, wr0), min(tr0 + ts, wr0 + wh)
-        ca, cb = max(tc0, wc0), min(tc0 + ts, wc0 + ww)
-        if ra >= rb or ca >= cb:
-            continue
-        sub = Window(ca - tc0, ra - tr0, cb - ca, rb - ra)
-        mask = None
-        with rasterio.open(tiles_dir / str(row["path"])) as src:
+        path = tiles_dir / str(row["path"])
+        with rasterio.open(path) as src:
             names = list(src.descriptions)
-            if only_valid:
-                mask = src.read(names.index("valid") + 1, window=sub) > 0.5
+            valid = src.read(names.index("valid") + 1) > 0.5 if only_valid else None
             if isinstance(band, str):
                 if band not in names:
-                    raise ValueError(f"{tiles_dir / str(row['path'])}: no band {band!r}; bands are {names}")
-                data = src.read(names.index(band) + 1, window=sub)
+                    raise ValueError(f"{path}: no band {band!r}; bands are {names}")
+                data = src.read(names.index(band) + 1)
         if not isinstance(band, str):
-            data = np.asarray(band(row))[..., ra - tr0 : rb - tr0, ca - tc0 : cb - tc0]
+            data = np.asarray(band(row))
         if out is None:
             default = np.dtype(np.float32) if isinstance(band, str) else data.dtype
             dt = np.dtype(dtype) if dtype is not None else default
-            out = np.full(data.shape[:-2] + (wh, ww), fill, dtype=dt)
-        target = out[..., ra - wr0 : rb - wr0, ca - wc0 : cb - wc0]
-        if mask is None:
-            target[...] = data
-        else:
-            target[..., mask] = data[..., mask]
+            out = np.full(data.shape[:-2] + (int(window.height), int(window.width)), fill, dtype=dt)
+        paste(out, window, row_off=int(row["row_off"]), col_off=int(row["col_off"]), data=data, valid=valid)
     if out is None:
-        out = np.full((wh, ww), fill, dtype=np.dtype(dtype) if dtype is not None else np.float32)
+        out = np.full((int(window.height), int(window.width)), fill,
+                      dtype=np.dtype(dtype) if dtype is not None else np.float32)
     return out
 
 

@@ -1,25 +1,31 @@
-"""Training of one experiment (Yang et al. 2022, Tables 3/4/6/7): model x channels x training data.
+"""Training: one public core, :func:`fit`, and the training of one experiment (Yang et al. 2022, Tables 3/4/6/7).
 
 Optimiser as in the paper's implementation (matterport Mask R-CNN): SGD with momentum, constant learning rate,
 weight decay and gradient-norm clipping; the budget is ``training.steps`` mini-batches of
-``training.batch_size`` (the paper: 20 epochs x 1000 steps). Losses: the sum of torchvision's Mask R-CNN losses
-(RPN objectness and box, classifier, box regression, mask); for U-Net/PSPNet binary cross-entropy on the
-landslide logit averaged over *valid* pixels only (padding never counts).
+``training.batch_size`` (the paper: 20 epochs x 1000 steps). ``training.weight_decay_scope: weights`` decays
+only convolution and linear weights, as matterport does; ``all`` decays every parameter. Losses: the sum of
+torchvision's Mask R-CNN losses (RPN objectness and box, classifier, box regression, mask); for U-Net/PSPNet the
+loss named by ``training.loss`` (:mod:`landslide_utils.losses`) over *valid* pixels only.
 
 Reproducible and resumable: the batch of step ``s`` (tiles and rot90/flip codes) is a function of
-``(seed, s)`` alone, and ``checkpoint.pt`` (every ``checkpoint_every`` steps and at the end) holds model,
-optimiser and RNG states, so an interrupted run continues to the same weights on CPU. A finished checkpoint is
-reused unless ``force=True``. The checkpoint carries everything prediction needs: model name and spec,
-channel set and the per-channel statistics of the original training tiles. On CUDA, training uses mixed
-precision (``torch.autocast`` + ``GradScaler``); GPU runs are not bit-exact (DESIGN.md, "Determinism").
+``(seed, s)`` alone, and the checkpoint (every ``checkpoint_every`` steps and at the end; layout in
+:mod:`landslide_utils.checkpoint`) holds model, optimiser and RNG states, so an interrupted run continues to
+the same weights on CPU. A finished checkpoint is reused unless ``force=True``. On CUDA, training uses mixed
+precision (``torch.autocast`` + ``GradScaler``); GPU runs are not bit-exact.
+
+Background enhancement and the budget (``enhance.budget``): ``fixed_steps`` keeps ``training.steps`` (BE samples
+take looks away from the original tiles, as a fixed number of epochs over a larger set does);
+``epoch_matched`` multiplies the steps by (originals + BE samples) / originals so that each original tile is
+seen as often as without BE. Validation tiles (``training.validation_share``) are held out of the training
+areas and never trained on (:mod:`landslide_utils.validation`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,22 +33,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .config import CHANNEL_SETS, Experiment, MaskRCNNSpec, Profile, SegmentationSpec, TrainingSpec, training_for
-from .datasets import TileDataset, channel_stats
-from .io import atomic_path, write_text
+from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
+from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, training_for
+from .datasets import TileDataset, channel_stats, landslide_prevalence
+from .io import write_text
+from .losses import segmentation_loss
 from .models import build_model, model_task, spec_for
 from .paths import StudyPaths
+from .tiling import read_index
+from .validation import split_validation
 
-__all__ = ["TrainResult", "resolve_device", "read_tile_index", "training_tiles", "train_experiment",
-           "load_checkpoint", "checkpoint_path"]
+__all__ = ["TrainResult", "FitResult", "fit", "batch_plan", "make_optimizer", "train_step", "loss_options_for", "train_experiment",
+           "training_tiles", "training_steps", "checkpoint_path"]
 
-_FORMAT = 1
-# training keys that may change without invalidating a checkpoint (steps: a longer budget continues training)
-_FREE_KEYS = {"steps", "checkpoint_every", "num_threads"}
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` did: the steps reached, seconds spent training, last loss, and whether a finished
+    checkpoint was reused instead of training."""
+
+    steps: int
+    train_seconds: float
+    final_loss: float | None
+    reused: bool
 
 
 @dataclass(frozen=True)
@@ -60,36 +76,25 @@ class TrainResult:
     reused: bool
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but no CUDA GPU is available; set device: auto or cpu")
-    return torch.device(device)
-
-
 def checkpoint_path(profile: Profile, experiment: Experiment, *, root: Path = Path(".")) -> Path:
-    """``data/<profile>/experiments/<EXP>/checkpoint.pt``."""
-    return StudyPaths(profile.name, Path(root)).experiment(experiment.name) / "checkpoint.pt"
-
-
-def read_tile_index(paths: StudyPaths) -> Any:
-    """The tile index (GeoDataFrame) of a study; a clear error when step 01 has not run."""
-    from .tiling import read_index
-
-    return read_index(paths.tile_index)
+    """``<data>/experiments/<EXP>/checkpoint.pt``."""
+    return StudyPaths.of(profile, Path(root)).experiment(experiment.name) / "checkpoint.pt"
 
 
 def training_tiles(
     profile: Profile, experiment: Experiment, *, root: Path = Path(".")
 ) -> tuple[list[Path], list[Path]]:
-    """(original training tiles, BE samples) of an experiment; BE samples only for ``original+be``."""
-    paths = StudyPaths(profile.name, Path(root))
-    index = read_tile_index(paths)
+    """(original training tiles, BE samples) of an experiment; BE samples only for ``original+be``.
+
+    Validation tiles (``training.validation_share``) are left out of the originals.
+    """
+    paths = StudyPaths.of(profile, Path(root))
+    index = read_index(paths.tile_index)
     train = index[index["split"] == "train"]
     if len(train) == 0:
         raise ValueError(f"{paths.tile_index}: no tile with split == 'train'; check the areas of the profile")
+    training = training_for(profile, experiment)
+    train, _ = split_validation(train, share=training.validation_share, seed=profile.seed)
     originals = [paths.tiles / p for p in train["path"]]
     be: list[Path] = []
     if experiment.training_data == "original+be":
@@ -102,8 +107,15 @@ def training_tiles(
     return originals, be
 
 
-def _batch_plan(seed: int, step: int, n: int, batch: int, augment: bool) -> tuple[list[int], list[int]]:
-    """Tiles and augmentation codes of one step: epoch-wise shuffles, a pure function of (seed, step)."""
+def training_steps(profile: Profile, training: TrainingSpec, *, n_original: int, n_enhanced: int) -> int:
+    """The number of optimiser steps: ``training.steps``, scaled for BE under ``enhance.budget: epoch_matched``."""
+    if n_enhanced and profile.enhance.budget == "epoch_matched":
+        return int(math.ceil(training.steps * (n_original + n_enhanced) / max(n_original, 1)))
+    return training.steps
+
+
+def batch_plan(seed: int, step: int, n: int, batch: int, augment: bool) -> tuple[list[int], list[int]]:
+    """Samples and augmentation codes of one step: epoch-wise shuffles, a pure function of ``(seed, step)``."""
     idx = []
     for pos in range(step * batch, (step + 1) * batch):
         epoch, k = divmod(pos, n)
@@ -112,34 +124,44 @@ def _batch_plan(seed: int, step: int, n: int, batch: int, augment: bool) -> tupl
     return idx, [int(a) for a in augs]
 
 
-def _loss(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]]) -> torch.Tensor:
+def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.SGD:
+    """SGD with momentum and weight decay on every trainable parameter (``weight_decay_scope: all``) or on
+    convolution and linear weights only (``weights``, as the matterport implementation of the paper)."""
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if training.weight_decay_scope == "all":
+        groups: list[dict[str, Any]] = [{"params": [p for _, p in params]}]
+    else:
+        decayed = {id(m.weight) for m in model.modules()
+                   if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.weight is not None}
+        groups = [{"params": [p for _, p in params if id(p) in decayed]},
+                  {"params": [p for _, p in params if id(p) not in decayed], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+    return torch.optim.SGD(groups, lr=training.learning_rate, momentum=training.momentum,
+                           weight_decay=training.weight_decay)
+
+
+def _loss(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
+          loss_options: dict[str, Any]) -> torch.Tensor:
     if task == "instance":
         tg = [{k: t[k] for k in ("boxes", "labels", "masks")} for t in targets]
         losses = model(images, tg)
         return sum(losses.values())  # type: ignore[return-value]
     logits = model(torch.stack(images))[:, 0].float()
     mask = torch.stack([t["mask"] for t in targets])
-    valid = torch.stack([t["valid"] for t in targets]).float()
-    bce = F.binary_cross_entropy_with_logits(logits, mask, reduction="none")
-    return (bce * valid).sum() / valid.sum().clamp(min=1.0)
+    valid = torch.stack([t["valid"] for t in targets])
+    return segmentation_loss(logits, mask, valid, **loss_options)
 
 
-def _train_step(
-    model: nn.Module,
-    task: str,
-    images: list[torch.Tensor],
-    targets: list[dict[str, Any]],
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler | None,
-    grad_clip: float,
-) -> float:
+def train_step(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
+                optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, grad_clip: float,
+                loss_options: dict[str, Any]) -> float:
     """One optimiser step; returns the loss (NaN for a step skipped by the mixed-precision scaler)."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
     dev = images[0].device
     with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=scaler is not None):
-        loss = _loss(model, task, images, targets)
-    params = [p for p in model.parameters() if p.requires_grad]
+        loss = _loss(model, task, images, targets, loss_options)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
     if scaler is None:
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -160,27 +182,139 @@ def _train_step(
     return float(loss.item())
 
 
-def _rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-        "python": random.getstate(),
-    }
+def _truncate_log(loss_csv: Path, step: int) -> None:
+    if loss_csv.is_file():
+        lines = loss_csv.read_text(encoding="utf-8").splitlines()
+        kept = [lines[0]] + [ln for ln in lines[1:] if ln and int(ln.split(",")[0]) <= step]
+        write_text(loss_csv, "\n".join(kept) + "\n")
+    else:
+        write_text(loss_csv, "step,loss,lr,seconds\n")
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    n = state["numpy"]
-    np.random.set_state((n[0], np.asarray(n[1], dtype=np.uint32), *n[2:]))
-    random.setstate(_tuplify(state["python"]))
+def fit(
+    model: nn.Module,
+    dataset: TileDataset,
+    *,
+    training: TrainingSpec,
+    seed: int,
+    checkpoint: str | Path,
+    meta: dict[str, Any],
+    steps: int | None = None,
+    loss_log: str | Path | None = None,
+    loss_options: dict[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = True,
+    progress: bool = True,
+    label: str = "train",
+) -> FitResult:
+    """Train ``model`` on ``dataset`` for ``steps`` (default ``training.steps``) optimiser steps, resumably.
 
+    The one training loop of the project: step 04 (:func:`train_experiment`) and the multi-temporal
+    fine-tuning call it. The caller builds the model (and seeds the global RNGs before building it, as
+    weight initialisation draws from them); ``fit`` does not reseed, so a run is a function of the caller's
+    seed and ``seed`` (which fixes the batches and augmentations of every step).
 
-def _tuplify(x: Any) -> Any:
-    return tuple(_tuplify(v) for v in x) if isinstance(x, (list, tuple)) else x
+    Args:
+        model: the model (moved to ``device``; on return it holds the trained weights).
+        dataset: samples (:class:`~landslide_utils.datasets.TileDataset`, target kind = the model's task).
+        training: optimiser, batch size, clipping, checkpoint interval, augmentation, threads.
+        seed: seed of the batch plan.
+        checkpoint: checkpoint file; an unfinished one with compatible ``meta`` is resumed (``resume=True``),
+            a finished one is reused (its weights are loaded into ``model``).
+        meta: checkpoint metadata (:mod:`landslide_utils.checkpoint`); compared with an existing checkpoint's.
+        steps: the budget (default ``training.steps``).
+        loss_log: CSV of ``step,loss,lr,seconds`` (truncated to the resumed step).
+        loss_options: keyword arguments of :func:`landslide_utils.losses.segmentation_loss` (semantic models).
+        device: ``cpu``, ``cuda`` or ``auto``; CUDA trains with mixed precision.
+        resume: continue an unfinished checkpoint (``False`` starts over and deletes it).
+        progress: show a tqdm bar.
+        label: name on the progress bar and the per-epoch lines.
+
+    Raises:
+        ValueError: the existing checkpoint was made with other settings, or has more steps than asked.
+        FloatingPointError: the loss became NaN/inf (lower the learning rate).
+    """
+    ckpt_path = Path(checkpoint)
+    log_path = Path(loss_log) if loss_log is not None else None
+    total_steps = int(steps if steps is not None else training.steps)
+    dev = resolve_device(device)
+    task = meta.get("task") or model_task(meta["model"])
+    loss_options = dict(loss_options or {})
+
+    ckpt: dict[str, Any] | None = None
+    if ckpt_path.is_file():
+        ckpt = read_checkpoint(ckpt_path)
+        check_compatible(ckpt_path, ckpt["meta"], meta)
+        if ckpt["step"] > total_steps:
+            raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
+                             f"{total_steps}; pass force=True to retrain")
+        if ckpt["step"] == total_steps:
+            model.load_state_dict(ckpt["model_state"])
+            model.to(dev)
+            return FitResult(int(ckpt["step"]), float(ckpt["train_seconds"]), ckpt.get("final_loss"), reused=True)
+        if not resume:
+            ckpt = None
+    if ckpt is None and ckpt_path.is_file():
+        ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
+
+    prev_threads = torch.get_num_threads()
+    if training.num_threads:
+        torch.set_num_threads(training.num_threads)
+    try:
+        model.to(dev)
+        optimizer = make_optimizer(model, training)
+        scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
+        start, seconds, final_loss = 0, 0.0, None
+        if ckpt is not None:
+            model.load_state_dict(ckpt["model_state"])
+            optimizer.load_state_dict(ckpt["optimizer_state"])
+            if scaler is not None and ckpt.get("scaler_state"):
+                scaler.load_state_dict(ckpt["scaler_state"])
+            set_rng_state(ckpt["rng"])
+            start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
+            final_loss = ckpt.get("final_loss")
+            if log_path is not None:
+                _truncate_log(log_path, start)
+        elif log_path is not None:
+            write_text(log_path, "step,loss,lr,seconds\n")
+        meta = {**meta, "device": str(dev)}
+        batch = min(training.batch_size, len(dataset))
+        bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not progress,
+                   dynamic_ncols=True)
+        window: list[float] = []
+        epoch_steps = max(1, math.ceil(len(dataset) / batch))
+        log = open(log_path, "a", encoding="utf-8") if log_path is not None else None
+        try:
+            for step in range(start, total_steps):
+                t0 = time.perf_counter()
+                idx, augs = batch_plan(seed, step, len(dataset), batch, training.augment)
+                samples = [dataset.load(i, a) for i, a in zip(idx, augs)]
+                images = [x.to(dev) for x, _ in samples]
+                targets = [{k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in t.items()} for _, t in samples]
+                loss = train_step(model, task, images, targets, optimizer, scaler, training.grad_clip, loss_options)
+                seconds += time.perf_counter() - t0
+                final_loss = loss
+                window.append(loss)
+                if log is not None:
+                    log.write(f"{step + 1},{loss:.6g},{training.learning_rate:.6g},{seconds:.3f}\n")
+                    log.flush()
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
+                done = step + 1 == total_steps
+                if (step + 1) % epoch_steps == 0 or done:  # one line per epoch
+                    bar.write(f"{label}: epoch {math.ceil((step + 1) / epoch_steps)}, step {step + 1}/{total_steps}, "
+                              f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
+                    window = []
+                if (step + 1) % training.checkpoint_every == 0 or done:
+                    save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=scaler,
+                                    step=step + 1, steps=total_steps, train_seconds=seconds, final_loss=final_loss)
+        finally:
+            if log is not None:
+                log.close()
+            bar.close()
+    finally:
+        torch.set_num_threads(prev_threads)
+    return FitResult(total_steps, seconds, final_loss, reused=False)
 
 
 def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,
@@ -199,6 +333,7 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
         "std": [float(v) for v in std],
         "training_data": experiment.training_data,
         "training": training.model_dump(mode="json"),
+        "enhance_budget": profile.enhance.budget if n_be else None,
         "seed": profile.seed,
         "tile_size": profile.tiling.tile_size,
         "n_train_tiles": n_orig,
@@ -206,65 +341,18 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
     }
 
 
-def _check_compatible(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
-    for key in ("model", "channels", "training_data", "spec", "seed", "mean", "std", "n_train_tiles", "n_be_samples"):
-        if old.get(key) != new.get(key):
-            raise ValueError(
-                f"{path}: checkpoint was made with other settings ({key}: {old.get(key)!r} -> {new.get(key)!r}); "
-                "pass force=True to retrain (or delete the experiment folder)"
-            )
-    for key, val in new["training"].items():
-        if key not in _FREE_KEYS and old["training"].get(key) != val:
-            raise ValueError(
-                f"{path}: checkpoint was trained with training.{key}={old['training'].get(key)!r}, now {val!r}; "
-                "pass force=True to retrain (or delete the experiment folder)"
-            )
-
-
-def _rebuild(meta: dict[str, Any]) -> nn.Module:
-    cls = MaskRCNNSpec if meta["model"] == "maskrcnn" else SegmentationSpec
-    spec = cls.model_validate_json(json.dumps(meta["spec"]))
-    return build_model(meta["model"], int(meta["in_channels"]), spec=spec,
-                       num_classes=int(meta["num_classes"]), load_weights=False)
-
-
-def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model of a checkpoint (eval mode, on ``device``) and return it with its metadata.
-
-    ``meta`` holds experiment, model, spec, channels, in_channels, mean, std, training, seed, step, steps,
-    finished, train_seconds, device.
-
-    Raises:
-        FileNotFoundError: no checkpoint (run the experiment first).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: checkpoint not found; run the experiment first (train_experiment or "
-            "notebooks/04_run_experiment.ipynb)"
-        )
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    meta = dict(ckpt["meta"])
-    meta.update(step=ckpt["step"], steps=ckpt["steps"], finished=ckpt["finished"],
-                train_seconds=ckpt["train_seconds"])
-    model = _rebuild(meta)
-    model.load_state_dict(ckpt["model_state"])
-    model.to(torch.device(device)).eval()
-    return model, meta
-
-
-def _save(path: Path, obj: dict[str, Any]) -> None:
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(obj, tmp)
-
-
-def _truncate_log(loss_csv: Path, step: int) -> None:
-    if loss_csv.is_file():
-        lines = loss_csv.read_text(encoding="utf-8").splitlines()
-        kept = [lines[0]] + [ln for ln in lines[1:] if ln and int(ln.split(",")[0]) <= step]
-        write_text(loss_csv, "\n".join(kept) + "\n")
-    else:
-        write_text(loss_csv, "step,loss,lr,seconds\n")
+def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[str, Any]:
+    """Keyword arguments of the semantic loss; ``weighted_bce`` without ``pos_weight`` weighs landslide pixels
+    by the background/landslide ratio of the original training tiles."""
+    options: dict[str, Any] = {"name": training.loss, "focal_gamma": training.focal_gamma,
+                               "focal_alpha": training.focal_alpha}
+    if training.loss == "weighted_bce":
+        if training.pos_weight is not None:
+            options["pos_weight"] = float(training.pos_weight)
+        else:
+            p = landslide_prevalence(originals)
+            options["pos_weight"] = float((1 - p) / p) if p > 0 else 1.0
+    return options
 
 
 def train_experiment(
@@ -277,19 +365,19 @@ def train_experiment(
     device: str | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train (or resume, or reuse) the model of one experiment; see the module docstring.
+    """Train (or resume, or reuse) the model of one experiment with :func:`fit`; see the module docstring.
 
     Args:
         profile, experiment: loaded parameter files.
-        root: project root holding ``data/<profile>``.
+        root: project root holding the study's data folder.
         resume: continue an unfinished checkpoint (``False`` starts over).
         force: retrain even when a finished checkpoint exists.
         device: overrides ``profile.device`` (``auto``, ``cpu``, ``cuda``).
         progress: show a tqdm bar.
 
-    Writes ``data/<p>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
+    Writes ``<data>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
     """
-    paths = StudyPaths(profile.name, Path(root))
+    paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
     training = training_for(profile, experiment)
@@ -300,87 +388,26 @@ def train_experiment(
     originals, be = training_tiles(profile, experiment, root=Path(root))
     mean, std = channel_stats(originals, experiment.channels)
     meta = _meta(profile, experiment, spec, training, mean, std, len(originals), len(be))
+    steps = training_steps(profile, training, n_original=len(originals), n_enhanced=len(be))
+    if force and ckpt_path.is_file():
+        ckpt_path.unlink()
 
-    ckpt: dict[str, Any] | None = None
-    if ckpt_path.is_file() and not force:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        _check_compatible(ckpt_path, ckpt["meta"], meta)
-        if ckpt["step"] > training.steps:
-            raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than training.steps="
-                             f"{training.steps}; pass force=True to retrain")
-        if ckpt["step"] == training.steps:
-            return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, ckpt["step"],
-                               float(ckpt["train_seconds"]), ckpt.get("final_loss"), ckpt["meta"].get("device", ""),
-                               reused=True)
-        if not resume:
-            ckpt = None
-    if ckpt is None and ckpt_path.is_file():
-        ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
-
+    random.seed(profile.seed)
+    np.random.seed(profile.seed)
+    torch.manual_seed(profile.seed)
     prev_threads = torch.get_num_threads()
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
-    try:
-        random.seed(profile.seed)
-        np.random.seed(profile.seed)
-        torch.manual_seed(profile.seed)
-        model = build_model(experiment.model, meta["in_channels"], spec=spec, load_weights=ckpt is None)
-        model.to(dev)
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(params, lr=training.learning_rate, momentum=training.momentum,
-                                    weight_decay=training.weight_decay)
-        scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
-        start, seconds, final_loss = 0, 0.0, None
-        if ckpt is not None:
-            model.load_state_dict(ckpt["model_state"])
-            optimizer.load_state_dict(ckpt["optimizer_state"])
-            if scaler is not None and ckpt.get("scaler_state"):
-                scaler.load_state_dict(ckpt["scaler_state"])
-            _set_rng_state(ckpt["rng"])
-            start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
-            _truncate_log(loss_csv, start)
-        else:
-            write_text(loss_csv, "step,loss,lr,seconds\n")
-        meta["device"] = str(dev)
-
-        total = len(originals) + len(be)
-        cache = total * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
-        ds = TileDataset([*originals, *be], channels=experiment.channels, mean=mean, std=std, target=task,
-                         cache=cache)
-        bar = tqdm(total=training.steps, initial=start, desc=f"train {experiment.name} ({experiment.model})",
-                   unit="step", disable=not progress, dynamic_ncols=True)
-        window: list[float] = []
-        epoch_steps = max(1, math.ceil(len(ds) / training.batch_size))
-        with open(loss_csv, "a", encoding="utf-8") as log:
-            for step in range(start, training.steps):
-                t0 = time.perf_counter()
-                idx, augs = _batch_plan(profile.seed, step, len(ds), training.batch_size, training.augment)
-                samples = [ds.load(i, a) for i, a in zip(idx, augs)]
-                images = [x.to(dev) for x, _ in samples]
-                targets = [{k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in t.items()} for _, t in samples]
-                loss = _train_step(model, task, images, targets, optimizer, scaler, training.grad_clip)
-                seconds += time.perf_counter() - t0
-                final_loss = loss
-                window.append(loss)
-                log.write(f"{step + 1},{loss:.6g},{training.learning_rate:.6g},{seconds:.3f}\n")
-                log.flush()
-                bar.update(1)
-                bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
-                done = step + 1 == training.steps
-                if (step + 1) % epoch_steps == 0 or done:  # one line per epoch (DESIGN.md)
-                    bar.write(f"{experiment.name}: epoch {math.ceil((step + 1) / epoch_steps)}, step "
-                              f"{step + 1}/{training.steps}, loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
-                    window = []
-                if (step + 1) % training.checkpoint_every == 0 or done:
-                    _save(ckpt_path, {
-                        "format": _FORMAT, "meta": meta, "model_state": model.state_dict(),
-                        "optimizer_state": optimizer.state_dict(),
-                        "scaler_state": scaler.state_dict() if scaler is not None else None,
-                        "step": step + 1, "steps": training.steps, "finished": done,
-                        "train_seconds": seconds, "final_loss": final_loss, "rng": _rng_state(),
-                    })
-        bar.close()
+    try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
+        model = build_model(experiment.model, meta["in_channels"], spec=spec,
+                            load_weights=not (resume and ckpt_path.is_file()))
     finally:
         torch.set_num_threads(prev_threads)
-    return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, training.steps, seconds,
-                       final_loss, str(dev), reused=False)
+    total = len(originals) + len(be)
+    cache = total * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
+    ds = TileDataset([*originals, *be], channels=experiment.channels, mean=mean, std=std, target=task, cache=cache)
+    result = fit(model, ds, training=training, seed=profile.seed, checkpoint=ckpt_path, meta=meta, steps=steps,
+                 loss_log=loss_csv, loss_options=loss_options_for(training, originals) if task == "semantic" else {},
+                 device=dev, resume=resume, progress=progress, label=f"train {experiment.name} ({experiment.model})")
+    return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, result.steps, result.train_seconds,
+                       result.final_loss, str(dev), reused=result.reused)

@@ -7,6 +7,7 @@ import yaml
 
 from landslide_utils.cli import main
 from landslide_utils.config import ConfigError, load_experiment, load_profile, training_for
+from landslide_utils.synthetic import SYNTHETIC_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "params" / "profiles").glob("*.yaml"))
@@ -29,12 +30,15 @@ def test_paper_profile_carries_the_papers_settings():
     assert p.training.momentum == 0.9
 
 
-def test_experiments_match_methods_table():
+def test_experiments_match_the_design():
     table = {
         "I": ("maskrcnn", "rgb", "original"), "II": ("maskrcnn", "rgb+factors", "original"),
         "III": ("maskrcnn", "rgb", "original+be"), "IV": ("maskrcnn", "rgb+factors", "original+be"),
         "V": ("unet", "rgb", "original"), "VI": ("unet", "rgb+factors", "original+be"),
         "VII": ("pspnet", "rgb", "original"), "VIII": ("pspnet", "rgb+factors", "original+be"),
+        # the cells the paper leaves out: factors only and BE only, for U-Net and PSPNet
+        "unet_factors": ("unet", "rgb+factors", "original"), "unet_be": ("unet", "rgb", "original+be"),
+        "pspnet_factors": ("pspnet", "rgb+factors", "original"), "pspnet_be": ("pspnet", "rgb", "original+be"),
     }
     got = {p.stem: load_experiment(p) for p in EXPERIMENTS}
     assert set(got) == set(table)
@@ -136,16 +140,15 @@ def test_cli_check_reports_errors(tmp_path, capsys):
     assert "tile_sise" in err and str(p) in err
 
 
-def test_cli_synth_writes_the_six_files_reproducibly(tmp_path, capsys):
+def test_cli_synth_writes_every_file_reproducibly(tmp_path, capsys):
     import hashlib
 
     prof = str(ROOT / "params/profiles/smoke.yaml")
     assert main(["synth", "--profile", prof, "--out", str(tmp_path / "a")]) == 0
     assert main(["synth", "--profile", prof, "--out", str(tmp_path / "b")]) == 0
-    names = ["image_t1.tif", "image_t2.tif", "dem.tif", "rivers.geojson", "inventory.gpkg", "areas.geojson"]
-    for n in names:
+    for n in SYNTHETIC_FILES.values():
         assert (tmp_path / "a" / n).exists(), n
-    for n in names[:3]:
+    for n in (SYNTHETIC_FILES[k] for k in ("image_t1", "image_t2", "dem")):
         ha = hashlib.sha256((tmp_path / "a" / n).read_bytes()).hexdigest()
         hb = hashlib.sha256((tmp_path / "b" / n).read_bytes()).hexdigest()
         assert ha == hb, n

@@ -1,4 +1,6 @@
-"""Input checks and alignment to the image grid (step 01), on a tiny set of real-format input files."""
+"""Alignment to the image grid and the data preparation (step 01), on a tiny set of real-format input files.
+
+The input checks themselves are tested in test_checks.py."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
-from shapely.geometry import Point, Polygon, box
 
 from landslide_utils.config import load_profile
-from landslide_utils.layers import InputError, align_layers, check_inputs, load_inputs
+from landslide_utils.layers import align_layers, check_inputs, load_inputs
 from landslide_utils.prepare import prepare_data
 from landslide_utils.tiling import read_index
 from tests.data.tiny_files import make_data as md
@@ -105,89 +106,6 @@ def test_profile_area_bounds_and_nodata_warning(inputs: dict[str, Path], tmp_pat
     aligned = align_layers(profile, paths, out_dir=tmp_path / "aligned")
     assert list(gpd.read_file(aligned.areas)["name"]) == ["west", "east"]
     assert _read(aligned.valid).all()
-
-
-def _expect_error(inputs: dict[str, Path], tmp_path: Path, file_key: str | None, *phrases: str) -> None:
-    root = tmp_path / "root"
-    profile = load_profile(inputs["profile"])
-    with pytest.raises(InputError) as info:
-        prepare_data(profile, root=root)
-    msg = str(info.value)
-    if file_key is not None:
-        assert str(inputs[file_key]) in msg, msg
-    for p in phrases:
-        assert p in msg, msg
-    assert "nothing was written" in msg
-    assert not root.exists() or not any(p.is_file() for p in root.rglob("*")), "files were written"
-
-
-def test_raster_without_crs(inputs: dict[str, Path], tmp_path: Path) -> None:
-    md.make_image(inputs["image_t1"], crs=None)
-    _expect_error(inputs, tmp_path, "image_t1", "has no CRS", "gdal_edit.py -a_srs")
-
-
-def test_dem_not_overlapping(inputs: dict[str, Path], tmp_path: Path) -> None:
-    md.make_dem_geographic(inputs["dem"], offset_m=50_000.0)
-    _expect_error(inputs, tmp_path, "dem", "does not overlap the image")
-
-
-def test_dem_not_covering_test_area(inputs: dict[str, Path], tmp_path: Path) -> None:
-    md.make_dem_geographic(inputs["dem"], xmax_m=md.X0 + 120.0)  # the test area spans x = X0 + 96 .. X0 + 192
-    _expect_error(inputs, tmp_path, "dem", "does not cover area 'test'")
-
-
-def test_empty_inventory(inputs: dict[str, Path], tmp_path: Path) -> None:
-    md.make_inventory(inputs["inventory"], polygons=[])
-    _expect_error(inputs, tmp_path, "inventory", "the inventory has no polygons")
-
-
-def test_invalid_bowtie_polygon(inputs: dict[str, Path], tmp_path: Path) -> None:
-    x, y = md.X0 + 50, md.Y0 - 50
-    bowtie = Polygon([(x, y), (x + 20, y - 20), (x + 20, y), (x, y - 20)])
-    md.make_inventory(inputs["inventory"], polygons=[Point(md.X0 + 30, md.Y0 - 30).buffer(8), bowtie])
-    _expect_error(inputs, tmp_path, "inventory", "feature 2 (landslide_id 2)", "Self-intersection", "make_valid",
-                  "Fix geometries")
-
-
-def test_corrupt_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
-    inputs["dem"].write_bytes(b"II*\x00" + np.random.default_rng(0).bytes(3000))
-    _expect_error(inputs, tmp_path, "dem", "cannot be read as a GeoTIFF", "re-export it")
-
-
-def test_truncated_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
-    data = inputs["image_t1"].read_bytes()
-    inputs["image_t1"].write_bytes(data[: len(data) // 2])
-    _expect_error(inputs, tmp_path, "image_t1", "re-export it")
-
-
-def test_missing_file(inputs: dict[str, Path], tmp_path: Path) -> None:
-    inputs["rivers"].unlink()
-    _expect_error(inputs, tmp_path, "rivers", "file not found", "data.files.rivers")
-
-
-def test_rivers_not_lines_and_image_with_two_bands(inputs: dict[str, Path], tmp_path: Path) -> None:
-    gpd.GeoDataFrame(geometry=[box(md.X0, md.Y0 - 50, md.X0 + 20, md.Y0)], crs=md.CRS).to_file(
-        inputs["rivers"], driver="GeoJSON")
-    md.make_image(inputs["image_t1"], bands=2)
-    _expect_error(inputs, tmp_path, "image_t1", "at least 3 bands", str(inputs["rivers"]), "river lines")
-
-
-def test_vector_without_crs(inputs: dict[str, Path], tmp_path: Path) -> None:
-    gdf = gpd.read_file(inputs["inventory"])
-    gdf.set_crs(None, allow_override=True).to_file(inputs["inventory"], driver="GPKG")
-    _expect_error(inputs, tmp_path, "inventory", "has no CRS", "set_crs")
-
-
-def test_areas_without_test_split(inputs: dict[str, Path], tmp_path: Path) -> None:
-    md.make_areas(inputs["areas"], splits=("train", "train", "train"))
-    _expect_error(inputs, tmp_path, "areas", "there is no 'test' area")
-
-
-def test_geographic_image_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
-    img = np.full((3, 20, 20), 100, np.uint8)
-    md.write_raster(inputs["image_t1"], img, transform=from_origin(103.6, 27.1, 1e-4, 1e-4), crs="EPSG:4326",
-                    nodata=0)
-    _expect_error(inputs, tmp_path, "image_t1", "projected CRS", "EPSG:32648")
 
 
 def test_second_image_on_other_grid_is_resampled(inputs: dict[str, Path], tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Tests of the embedded synthetic study area (``landslide_utils.synthetic``, METHODS.md section 3)."""
+"""Tests of the embedded synthetic study area (``landslide_utils.synthetic``; ``docs/methods.md``, "Synthetic study
+area")."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rasterio.warp import Resampling, reproject
 
 from landslide_utils.config import AreaSpec, SyntheticSpec, load_profile, synthetic_bounds
 from landslide_utils.io import sha256_file
-from landslide_utils.synthetic import DEM_NODATA, generate, generate_from_profile
+from landslide_utils.synthetic import DEM_NODATA, SYNTHETIC_FILES, generate, generate_from_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = SyntheticSpec(width_px=160, height_px=128, pixel_size_m=4.0, dem_pixel_size_m=12.0, n_landslides=15,
@@ -38,7 +39,7 @@ def larger(tmp_path_factory) -> dict[str, Path]:
 
 def _on_image_grid(paths: dict[str, Path]):
     """Image (3, H, W), slope (deg; numpy.gradient on the DEM grid, bilinear onto the image grid as in
-    METHODS.md "Data preparation") and the landslide mask."""
+    ``docs/methods.md``, "Data preparation") and the landslide mask."""
     with rasterio.open(paths["image_t1"]) as im:
         img, tr, crs = im.read(), im.transform, im.crs
     with rasterio.open(paths["dem"]) as dm:
@@ -49,6 +50,14 @@ def _on_image_grid(paths: dict[str, Path]):
     inv = gpd.read_file(paths["inventory"])
     mask = rasterize([(g, 1) for g in inv.geometry], out_shape=slope.shape, transform=tr).astype(bool)
     return img, slope, mask
+
+
+def test_writes_exactly_the_listed_files(tiny):
+    assert list(tiny) == list(SYNTHETIC_FILES)
+    assert {k: p.name for k, p in tiny.items()} == SYNTHETIC_FILES
+    folder = tiny["image_t1"].parent
+    assert all(p.parent == folder for p in tiny.values())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(SYNTHETIC_FILES.values())
 
 
 def test_files_open_with_one_projected_crs_and_the_image_grid(tiny):

@@ -1,4 +1,4 @@
-"""Tiling round trips: tiles stitched back equal the aligned layers exactly (Yang et al. 2022, section 2.3)."""
+"""Tiling round trips: tiles stitched back equal the aligned layers exactly (Yang et al. 2022, section 2.2)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from rasterio.transform import Affine
 from shapely.geometry import box
 
 from landslide_utils import train as train_mod
+from landslide_utils.checkpoint import load_checkpoint
 from landslide_utils.config import Experiment, load_profile
-from landslide_utils.datasets import TileDataset, augment_arrays, channel_stats, instance_target
 from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles import TileData, write_tile
 
@@ -115,50 +115,6 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-# ---------------------------------------------------------------- datasets
-
-
-def test_channel_stats_use_valid_pixels_only(tmp_path: Path) -> None:
-    make_study(tmp_path)
-    paths = StudyPaths("tiny", tmp_path)
-    padded = paths.tiles / "train" / "train_r001_c000.tif"  # 20 padded rows with image value 0
-    mean, std = channel_stats([padded], "rgb+factors")
-    assert mean.shape == (6,) and std.shape == (6,)
-    assert mean[0] > 60  # padding (0) excluded
-    assert std[5] == 1.0  # constant river level: no division by zero
-
-
-def test_dataset_targets_and_augmentation(tmp_path: Path) -> None:
-    make_study(tmp_path)
-    tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "train").glob("*.tif"))
-    mean, std = channel_stats(tiles, "rgb")
-    ds = TileDataset(tiles, channels="rgb", mean=mean, std=std, target="instance")
-    x, t = ds[0]  # train_r000_c000: two landslides
-    assert x.shape == (3, TILE, TILE) and x.dtype == torch.float32
-    assert t["boxes"].shape == (2, 4) and t["masks"].shape == (2, TILE, TILE)
-    assert t["boxes"][0].tolist() == [5.0, 5.0, 15.0, 17.0]
-    empty = ds[1][1]
-    assert empty["boxes"].shape == (0, 4) and empty["labels"].shape == (0,)
-    for code in range(8):
-        xa, ta = ds.load(0, code)
-        assert ta["masks"].sum() == t["masks"].sum()
-        assert torch.allclose(xa.abs().sum(), x.abs().sum())
-    seg = TileDataset(tiles, channels="rgb", mean=mean, std=std, target="semantic")
-    _, ts = seg.load(3, 0)  # padded tile: padding is invalid and never landslide
-    assert not ts["valid"][-20:].any() and ts["mask"][-20:].sum() == 0
-    (a,) = augment_arrays(5, np.arange(6).reshape(2, 3))
-    assert a.shape == (3, 2)
-    assert instance_target(np.zeros((4, 4), np.int32), np.ones((4, 4), bool))["masks"].shape == (0, 4, 4)
-
-
-def test_channel_mismatch_in_stats_is_clear(tmp_path: Path) -> None:
-    make_study(tmp_path)
-    tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "train").glob("*.tif"))
-    mean, std = channel_stats(tiles, "rgb")
-    with pytest.raises(ValueError, match="channel set 'rgb\\+factors' has 6"):
-        TileDataset(tiles, channels="rgb+factors", mean=mean, std=std, target="semantic")
-
-
 # ---------------------------------------------------------------- training
 
 
@@ -172,7 +128,7 @@ def test_segmentation_training_runs(tmp_path: Path, model: str, channels: str, d
     log = pd.read_csv(res.loss_csv)
     assert list(log.columns) == ["step", "loss", "lr", "seconds"] and log["step"].tolist() == [1, 2]
     assert np.isfinite(log["loss"]).all()
-    m, meta = train_mod.load_checkpoint(res.checkpoint)
+    m, meta = load_checkpoint(res.checkpoint)
     assert meta["channels"] == channels and meta["n_be_samples"] == (2 if data == "original+be" else 0)
     assert len(meta["mean"]) == meta["in_channels"] == (6 if channels == "rgb+factors" else 3)
     again = train_mod.train_experiment(profile, e, root=tmp_path, progress=False)
@@ -193,7 +149,7 @@ def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeyp
     a, c = (exp("maskrcnn", "rgb+factors", "original", name=n) for n in ("A", "C"))
     ra = train_mod.train_experiment(profile, a, root=tmp_path, progress=False)
 
-    real_step, calls = train_mod._train_step, {"n": 0}
+    real_step, calls = train_mod.train_step, {"n": 0}
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
@@ -201,10 +157,10 @@ def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeyp
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(train_mod, "_train_step", interrupted)
+    monkeypatch.setattr(train_mod, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_mod.train_experiment(profile, c, root=tmp_path, progress=False)
-    monkeypatch.setattr(train_mod, "_train_step", real_step)
+    monkeypatch.setattr(train_mod, "train_step", real_step)
     partial = torch.load(StudyPaths("tiny", tmp_path).experiment("C") / "checkpoint.pt", weights_only=True)
     assert partial["step"] == 2 and not partial["finished"]
     rc = train_mod.train_experiment(profile, c, root=tmp_path, progress=False)
@@ -216,7 +172,7 @@ def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeyp
 
 def test_missing_checkpoint_and_inputs_are_clear(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="run the experiment first"):
-        train_mod.load_checkpoint(tmp_path / "nope" / "checkpoint.pt")
+        load_checkpoint(tmp_path / "nope" / "checkpoint.pt")
     profile = make_study(tmp_path)
     StudyPaths("tiny", tmp_path).enhanced_index.unlink()
     with pytest.raises(FileNotFoundError, match="run step 03"):

@@ -38,14 +38,14 @@ def params(text: str) -> nbformat.NotebookNode:
     return code(text, "parameters")
 
 
-def write(name: str, cells: list) -> None:
+def write(name: str, cells: list, out_dir: Path = NB_DIR) -> None:
     nb = nbformat.v4.new_notebook()
     for k, cell in enumerate(cells):
         cell.id = f"{name[:2]}-{k:02d}"
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nbformat.write(nb, NB_DIR / name)
+    nbformat.write(nb, out_dir / name)
 
 
 PROFILE_PARAM = 'profile = "params/profiles/smoke.yaml"  # path of the study profile (relative to the project root)'
@@ -60,7 +60,8 @@ Yang et al. (2022), *Landslide Extraction Using Mask R-CNN with Background-Enhan
 Reads the post-event image, DEM, rivers, landslide inventory and the train/test areas named by the profile (or
 generates the embedded synthetic study area), checks every layer, derives slope (Horn) and the six
 distance-from-river levels, aligns everything to the image grid and cuts georeferenced tiles with a tile index
-and COCO annotations. All work happens in `landslide_utils.prepare`.
+and COCO annotations. All work happens in `landslide_utils.prepare`. Methods and assumptions: `docs/methods.md`,
+sections "Inputs of a study area" and "Data preparation".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -71,7 +72,7 @@ from landslide_utils.prepare import prepare_data
 from landslide_utils.plots.data import plot_aligned_layers, plot_tile_grid
 
 prof = load_profile(profile)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 result = prepare_data(prof)
 """),
     md("## Checks of the inputs\nProblems stop the step with a message naming the file; notes are listed here."),
@@ -97,6 +98,7 @@ NOTEBOOKS["02_analyse_factors.ipynb"] = [
 
 Landslide **area density** (landslide area in a class / area of the class) against elevation, slope and distance
 from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of all tiles.
+Details: `docs/methods.md`, section "Factor analysis".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -106,7 +108,7 @@ from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.factors import plot_all_densities
 
 prof = load_profile(profile)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 tables = analyse_study(prof)
 """),
     md("## Density plots"),
@@ -127,7 +129,8 @@ NOTEBOOKS["03_enhance_background.ipynb"] = [
 
 Yang et al. (2022), section 3.3: **splicing** (one landslide tile and three non-landslide tiles in a 2 × 2 mosaic)
 and **modified CutMix** (the bounding box of one landslide pasted into a non-landslide tile). Applied to image,
-factor channels and labels alike, so every sample is a training tile of the same format.
+factor channels and labels alike, so every sample is a training tile of the same format. Details and assumptions:
+`docs/methods.md`, section "Background enhancement".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -138,7 +141,7 @@ from landslide_utils.plots.enhance import plot_cutmix_gallery, plot_splice_galle
 from landslide_utils.tiling import read_index
 
 prof = load_profile(profile)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 index = read_index(paths.tile_index)
 samples = enhance_from_index(index, paths.tiles, prof.enhance, out_dir=paths.enhanced)
 """),
@@ -156,9 +159,11 @@ NOTEBOOKS["04_run_experiment.ipynb"] = [
 
 One experiment of Yang et al. (2022), Tables 3/4/6/7 (model × input channels × training data), trained on the
 training tiles and evaluated on the stitched test area. The runner executes this template once per
-`params/experiments/*.yaml` into `04_run_experiment_<EXP>.ipynb`.
+`params/experiments/*.yaml` into `04_run_experiment_<EXP>.ipynb`. Models, training and metrics: `docs/methods.md`,
+sections "Models", "Training" and "From model output to a landslide map, and the metrics".
 """),
-    params(PROFILE_PARAM + '\nexperiment = "params/experiments/I.yaml"  # path of the experiment file'),
+    params(PROFILE_PARAM + '\nexperiment = "params/experiments/I.yaml"  # path of the experiment file'
+           '\nmaps = True  # draw the error map and sample tiles (the sweep runner skips them: numbers only)'),
     code(SETUP + """
 import pandas as pd
 
@@ -170,7 +175,7 @@ from landslide_utils.train import train_experiment
 
 prof = load_profile(profile)
 exp = load_experiment(experiment)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 print(f"Experiment {exp.name}: {exp.description}")
 """),
     md("## Training"),
@@ -179,16 +184,16 @@ print(f"Experiment {exp.name}: {exp.description}")
     md("## Evaluation on the stitched test area"),
     code("metrics = evaluate_test_area(prof, exp)"),
     code("""
-keys = ["precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa"]
+keys = ["precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap", "f1_val_threshold"]
 pd.DataFrame([{k: round(metrics[k], 3) for k in keys}], index=[exp.name])
 """, CHECK),
     code("pd.DataFrame(metrics['object_recall_by_size']).round(3)", CHECK),
     md("## Error map (cf. the paper's Figure 16)\nTrue positive, false extraction (false positive) and missed "
        "extraction (false negative) over the test area."),
-    code("plot_error_map(paths.experiment(exp.name) / 'error_map.tif', title=f'Experiment {exp.name}', "
-         "save=paths.figures / f'error_map_{exp.name}.png');"),
+    code("if maps:\n    plot_error_map(paths.experiment(exp.name) / 'error_map.tif', title=f'Experiment {exp.name}', "
+         "save=paths.figures / f'error_map_{exp.name}.png')"),
     md("## Sample test tiles (cf. the paper's Figure 18)"),
-    code("plot_sample_tiles(prof, exp, n=5, save=paths.figures / f'samples_{exp.name}.png');"),
+    code("if maps:\n    plot_sample_tiles(prof, exp, n=5, save=paths.figures / f'samples_{exp.name}.png')"),
 ]
 
 NOTEBOOKS["05_compare_models.ipynb"] = [
@@ -197,7 +202,8 @@ NOTEBOOKS["05_compare_models.ipynb"] = [
 
 The measured metrics of Experiments I–VIII beside the published Tables 6 (Mask R-CNN) and 7 (U-Net, PSPNet) of
 Yang et al. (2022), the relative improvements as the paper states them, and a verdict on each of the paper's
-qualitative claims. Published numbers: `params/reference/yang2022.yaml`. All values in percent.
+qualitative claims. Published numbers: `params/reference/yang2022.yaml`. All values in percent. How the
+improvements and claims are computed: `docs/methods.md`, section "Experiments I–VIII".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -207,7 +213,7 @@ from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side, plot_metric_bars
 
 prof = load_profile(profile)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 comp = run_comparison(metrics_dir=paths.metrics, tables_dir=paths.tables)
 print("source of the published numbers:", comp.reference.source)
 print("experiments without metrics:", ", ".join(comp.missing) or "none")
@@ -237,7 +243,8 @@ Yang et al. (2022), Figure 19: the model of Experiment IV applied to a second-da
 paper had no reliable ground truth there and shows panels only; the synthetic area keeps its inventory (the scars
 are partly re-vegetated), so metrics are reported too. The paper's suggested remedy, fine-tuning on a few
 second-date samples, is run on tiles of the *train* areas and evaluated before/after. A study without a
-second-date image (`data.files.image_t2` not set) skips this step.
+second-date image (`data.files.image_t2` not set) skips this step. Details: `docs/methods.md`, section
+"Multi-temporal test".
 """),
     params(PROFILE_PARAM + '\nexperiment_name = "IV"  # the experiment whose checkpoint is applied'),
     code(SETUP + """
@@ -249,7 +256,7 @@ from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.multitemporal import plot_multitemporal_panels
 
 prof = load_profile(profile)
-paths = StudyPaths(prof.name)
+paths = StudyPaths.of(prof)
 result = run_multitemporal(prof, experiment=experiment_name) if has_second_date(prof) else None
 """),
     md("## Metrics on the test area"),
@@ -272,8 +279,74 @@ if result is not None:
 """),
 ]
 
+NOTEBOOKS["07_analyse_sweep.ipynb"] = [
+    md("""
+# 07 · What the sweep says, with intervals
+
+One run is an anecdote. The sweep runner (`python -m landslide_utils sweep --sweep params/sweeps/NAME.yaml`)
+trained every experiment at every point of a grid (seeds, background-enhancement draws, budgets) and wrote one
+row per point × experiment to `results.csv`. This notebook, executed by the runner after the sweep, reports the
+mean of each metric over seeds with its 95 % bootstrap interval, the tile bootstrap of one run's test area, and
+for each of Yang et al. (2022)'s claims the **paired** difference (same seed, same BE draw) with its interval
+and a verdict: `holds` (the interval lies on the claimed side of zero), `contradicted` (on the other side) or
+`inconclusive` (it spans zero). Details: `docs/methods.md`, section "Statistics and sweeps".
+"""),
+    params('sweep = "params/sweeps/smoke.yaml"  # path of the sweep file (relative to the project root)'),
+    code(SETUP + """
+import pandas as pd
+
+from landslide_utils.plots.results import plot_training_curve
+from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
+from landslide_utils.sweep import load_sweep
+from landslide_utils.sweep_analysis import analyse_results
+
+sw = load_sweep(sweep)
+figures = sw.reports_dir / "figures"
+res = analyse_results(sw.reports_dir / "results.csv", tables_dir=sw.reports_dir / "tables")
+print(f"sweep {sw.name}: {len(sw.points)} points x {len(sw.spec.experiments)} experiments, "
+      f"{len(res.results)} runs; profile {sw.profile.name}")
+"""),
+    md("## Every metric over seeds: mean [95 % interval], percent"),
+    code("res.summary_table", CHECK),
+    code("plot_seed_spread(res.results, metric='f1', save=figures / 'seed_spread_f1.png');"),
+    md("## The paper's claims, paired by seed\\nThe difference is *better − worse* in the claim's metric "
+       "(percentage points), averaged over the points where both experiments ran."),
+    code("""
+cols = ["claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
+table = res.claims[cols].copy()
+table[["estimate", "ci_low", "ci_high"]] = (100 * table[["estimate", "ci_low", "ci_high"]]).round(1)
+table
+""", CHECK),
+    code("plot_claims_forest(res.claims, save=figures / 'claims_forest.png');"),
+    md("## One run's sampling uncertainty\\nF1 of one run per experiment with the 95 % interval of a bootstrap "
+       "over the test area's tiles, beside the width of the interval over seeds."),
+    code("res.tiles.round(3)", CHECK),
+    md("## Learning curves\\nTest F1 against the training budget (mean over seeds, 95 % band); dashed lines "
+       "train with background enhancement."),
+    code("""
+if res.final_steps is not None:
+    plot_learning_curves(res.results, metric="f1", save=figures / "learning_curves_f1.png")
+else:
+    print("the sweep has one training budget; add training.steps to its grid for learning curves")
+"""),
+    md("## Training loss of the first point\\nWhether the budget is long enough: the loss should have flattened."),
+    code("""
+first = sw.points[0].name
+for exp in sw.spec.experiments:
+    loss_csv = sw.data_dir / first / "experiments" / exp / "loss.csv"
+    if loss_csv.is_file():
+        plot_training_curve(loss_csv, title=f"{exp} at {first}", save=figures / f"loss_{exp}.png")
+"""),
+]
+
+
 if __name__ == "__main__":
-    NB_DIR.mkdir(exist_ok=True)
+    import argparse
+
+    ap = argparse.ArgumentParser(description="write the study's notebooks from the cell texts of this file")
+    ap.add_argument("--out", type=Path, default=NB_DIR, help="output folder (default: notebooks/)")
+    out = ap.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
     for name, cells in NOTEBOOKS.items():
-        write(name, cells)
-        print("wrote", NB_DIR / name)
+        write(name, cells, out)
+        print("wrote", out / name)

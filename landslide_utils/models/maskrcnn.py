@@ -1,4 +1,4 @@
-"""Mask R-CNN for landslide instances (He et al. 2017), as used by Yang et al. (2022), section 3.1.
+"""Mask R-CNN for landslide instances (He et al. 2017), as used by Yang et al. (2022), section 3.2.
 
 The paper used the matterport Keras implementation (ResNet-101 + FPN, COCO-pretrained). This is torchvision's
 Mask R-CNN with the same structure and matterport's training defaults where torchvision differs:

@@ -24,6 +24,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from rasterio.windows import Window
 
+from ..synthetic import SYNTHETIC_FILES
 from .display import rgb_display
 
 __all__ = ["plot_study_area", "plot_second_date"]
@@ -174,13 +175,13 @@ def plot_study_area(input_dir: Path | str, *, save: Path | None = None) -> Figur
         save: PNG path to write (dpi 150), or None.
     """
     d = Path(input_dir)
-    with rasterio.open(_need(d / "image_t1.tif")) as src:
+    with rasterio.open(_need(d / SYNTHETIC_FILES["image_t1"])) as src:
         crs, ib, itr = src.crs, src.bounds, src.transform
     extent = (ib.left, ib.right, ib.bottom, ib.top)
     ref = (ib.left, ib.bottom)
-    inv, areas = _vector(d / "inventory.gpkg", crs), _vector(d / "areas.geojson", crs)
-    rivers, conf = _vector(d / "rivers.geojson", crs), _vector(d / "confusers.gpkg", crs)
-    rgb, ext = _read_rgb(d / "image_t1.tif")
+    inv, areas = _vector(d / SYNTHETIC_FILES["inventory"], crs), _vector(d / SYNTHETIC_FILES["areas"], crs)
+    rivers, conf = _vector(d / SYNTHETIC_FILES["rivers"], crs), _vector(d / SYNTHETIC_FILES["confusers"], crs)
+    rgb, ext = _read_rgb(d / SYNTHETIC_FILES["image_t1"])
     fig, axs = plt.subplots(2, 2, figsize=(15, 11.5), constrained_layout=True)
     kx = lambda e: ((e[0] - ref[0]) / 1e3, (e[1] - ref[0]) / 1e3, (e[2] - ref[1]) / 1e3, (e[3] - ref[1]) / 1e3)  # noqa
     a = axs[0, 0]
@@ -198,7 +199,7 @@ def plot_study_area(input_dir: Path | str, *, save: Path | None = None) -> Figur
     _scale_bar(a, extent[1] - extent[0])
 
     b = axs[0, 1]
-    shade, z, dext = _hillshade(d / "dem.tif", crs, extent)
+    shade, z, dext = _hillshade(d / SYNTHETIC_FILES["dem"], crs, extent)
     b.imshow(shade, extent=kx(dext), cmap="gray", vmin=0, vmax=1, interpolation="bilinear")
     cmap = ListedColormap(plt.get_cmap("terrain")(np.linspace(0.25, 1.0, 256)))  # no sea blue on land
     im = b.imshow(z, extent=kx(dext), cmap=cmap, alpha=0.5, interpolation="bilinear",
@@ -219,7 +220,7 @@ def plot_study_area(input_dir: Path | str, *, save: Path | None = None) -> Figur
     blocks = conf[conf["kind"].isin(["field", "building"])] if conf is not None and "kind" in conf else None
     zb = _busiest_window(inv, extent, 0.3, extra=blocks)
     win = _window(zb, itr)
-    crop, cext = _read_rgb(d / "image_t1.tif", window=win, max_px=1200)
+    crop, cext = _read_rgb(d / SYNTHETIC_FILES["image_t1"], window=win, max_px=1200)
     colours = {"river_surface": "#3fa9ff", "gravel_bar": "#bbbbbb", "road": "#ff8c00", "field": "#ff4040",
                "building": "#ffffff"}
     for ax, outlines in ((axs[1, 0], True), (axs[1, 1], False)):
@@ -256,15 +257,16 @@ def plot_second_date(input_dir: Path | str, *, save: Path | None = None) -> Figu
         save: PNG path to write (dpi 150), or None.
     """
     d = Path(input_dir)
-    with rasterio.open(_need(d / "image_t1.tif")) as src:
+    with rasterio.open(_need(d / SYNTHETIC_FILES["image_t1"])) as src:
         crs, ib, itr = src.crs, src.bounds, src.transform
     extent, ref = (ib.left, ib.right, ib.bottom, ib.top), (ib.left, ib.bottom)
-    inv = _vector(d / "inventory.gpkg", crs)
+    inv = _vector(d / SYNTHETIC_FILES["inventory"], crs)
     zb = _busiest_window(inv, extent, 0.3, column="revegetated_t2")
     win = _window(zb, itr)
     fig, axs = plt.subplots(2, 2, figsize=(14, 10.5), constrained_layout=True)
     kx = lambda e: ((e[0] - ref[0]) / 1e3, (e[1] - ref[0]) / 1e3, (e[2] - ref[1]) / 1e3, (e[3] - ref[1]) / 1e3)  # noqa
-    for col, (name, label) in enumerate((("image_t1.tif", "t1: post-event"), ("image_t2.tif", "t2: second date"))):
+    for col, (key, label) in enumerate((("image_t1", "t1: post-event"), ("image_t2", "t2: second date"))):
+        name = SYNTHETIC_FILES[key]
         rgb, ext = _read_rgb(d / name)
         ax = axs[0, col]
         ax.imshow(rgb, extent=kx(ext))

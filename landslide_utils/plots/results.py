@@ -130,7 +130,7 @@ def plot_sample_tiles(
         FileNotFoundError: tile index or a prediction raster is missing (run step 01 / evaluate first).
     """
     exps = [experiment] if isinstance(experiment, Experiment) else list(experiment)
-    paths = StudyPaths(profile.name, Path(root))
+    paths = StudyPaths.of(profile, Path(root))
     from ..tiling import read_index
 
     index = read_index(paths.tile_index)

@@ -1,4 +1,4 @@
-"""A tiny real-input study area, written as the files a user brings (METHODS.md, "Inputs of a study area").
+"""A tiny real-input study area, written as the files a user brings (docs/methods.md, "Inputs of a study area").
 
 * ``image_t1.tif``: 96 x 96 x 3 uint8 in EPSG:32648 (UTM 48N), 2 m pixels, nodata 0 (a 4 x 4 nodata corner);
 * ``dem.tif``: float32 in EPSG:4326 (geographic!) covering the image with a margin; the values are the plane

@@ -1,13 +1,16 @@
-"""Objects of the embedded synthetic study area: landslides and confusers (METHODS.md section 3, steps 3 and 4).
+"""Objects of the embedded synthetic study area: landslides and confusers (steps 3 and 4 of
+``docs/methods.md``, "Synthetic study area").
 
-Internal to :mod:`landslide_utils.synthetic`. Every object is a polygon placed without overlap (a gap of at least
-two pixels, kept by :class:`_Registry`):
+Used by :func:`landslide_utils.synthetic.generate`. Every object is a polygon placed without overlap (a gap of
+at least two pixels, kept by :class:`Registry`; :func:`prepared` speeds up the repeated predicates):
 
-- :func:`_make_lines`: river surfaces, gravel bars beside the main river and roads along the valleys.
-- :func:`_place_landslides`: rejection sampling on a suitability map rising with slope (Yang et al. 2022,
+- :func:`make_lines`: river surfaces, gravel bars beside the main river and roads along the valleys.
+- :func:`place_landslides`: rejection sampling on a suitability map rising with slope (Yang et al. 2022,
   Figure 13), falling with the distance from rivers (Figure 14) and with elevation (Figure 12); log-normal
   areas; oval, tongue and debris-flow outlines oriented downslope; a colour class (grey, brown, reddish).
-- :func:`_place_blocks`: bare fields and buildings (in villages near roads) on flat valley floors.
+- :func:`place_blocks`: bare fields and buildings (in villages near roads) on flat valley floors.
+
+:data:`SCAR_COLOURS` gives the RGB of each landslide colour class (the renderer paints the scars with it).
 
 The confusers share the landslides' colours on different terrain, like the false positives Yang et al. (2022)
 report (bare land, roads, buildings, river banks).
@@ -22,23 +25,25 @@ import shapely
 from shapely.geometry import LineString, Polygon, box
 from shapely.ops import substring
 
-from .config import SyntheticSpec, synthetic_bounds
-from .synthetic_terrain import _smooth_noise, _Grid
+from ..config import SyntheticSpec, synthetic_bounds
+from .terrain import Grid, smooth_noise
+
+__all__ = ["SCAR_COLOURS", "Registry", "prepared", "make_lines", "place_landslides", "place_blocks"]
 
 _SHAPES = ("oval", "tongue", "debris_flow")
 _SHAPE_P = (0.4, 0.4, 0.2)
-_COLOURS = {"grey": (172, 168, 158), "brown": (168, 142, 112), "reddish": (172, 122, 96)}  # scar colour -> RGB
+SCAR_COLOURS = {"grey": (172, 168, 158), "brown": (168, 142, 112), "reddish": (172, 122, 96)}  # scar colour -> RGB
 _COLOUR_P = (0.4, 0.35, 0.25)
 
 
-def _prep(g):
+def prepared(g):
     """Prepare a geometry in place for fast repeated predicates and return it."""
     shapely.prepare(g)
     return g
 
 
 # ------------------------------------------------------------------------------- objects (non-overlap)
-class _Registry:
+class Registry:
     """Placed polygons with a bounding-box prefilter for the gap test."""
 
     def __init__(self, gap: float) -> None:
@@ -83,13 +88,13 @@ def _outline(rng: np.random.Generator, shape: str) -> np.ndarray:
     return c + (uv - c) * jag[:, None]
 
 
-def _place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid, terr: dict,
-                      barrier, reg: _Registry) -> list[dict]:
+def place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: Grid, terr: dict,
+                     barrier, reg: Registry) -> list[dict]:
     """Rejection sampling on the suitability map (slope, distance from rivers, elevation; Yang et al. 2022,
     Figures 12-14), then a log-normal area, a shape oriented downslope and the validity/overlap checks."""
     xmin, ymin, xmax, ymax = synthetic_bounds(spec)
     p = spec.pixel_size_m
-    inner = _prep(box(xmin + p, ymin + p, xmax - p, ymax - p))
+    inner = prepared(box(xmin + p, ymin + p, xmax - p, ymax - p))
     elev, slope = terr["elev"], terr["slope"]
     e_n = (elev - elev.min()) / max(float(np.ptp(elev)), 1e-6)
     suit = np.clip((slope - 10) / 35, 0, 1) ** 1.5 * (0.15 + 0.85 * np.exp(-terr["d_any"] / 350.0)) * (1 - 0.7 * e_n)
@@ -97,7 +102,7 @@ def _place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid,
         # coseismic landslides cluster (shaking, rock strength): a smooth random field switches them off over
         # about landslide_free_share of the scene, leaving stretches of valley with river, road, fields and
         # buildings but no landslide, the non-landslide tiles background enhancement draws on
-        field = _smooth_noise(rng, suit.shape, sigma=max(suit.shape) / 8)
+        field = smooth_noise(rng, suit.shape, sigma=max(suit.shape) / 8)
         suit = suit * np.clip(field - np.quantile(field, spec.landslide_free_share), 0, None)
     smax = float(suit.max()) or 1.0
     amin = max(50.0, 16 * p * p)
@@ -131,7 +136,7 @@ def _place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid,
             if barrier.intersects(g) or not reg.free(g):
                 continue
             reg.add(g)
-            colour = str(rng.choice(list(_COLOURS), p=_COLOUR_P))
+            colour = str(rng.choice(list(SCAR_COLOURS), p=_COLOUR_P))
             out.append({"geometry": g, "shape": shape, "colour": colour, "cx": x, "cy": y, "ux": ux, "uy": uy,
                         "umin": float(uv[:, 0].min()), "ulen": float(np.ptp(uv[:, 0]))})
     return out
@@ -143,12 +148,12 @@ def _rect(cx: float, cy: float, w: float, h: float, ang: float) -> Polygon:
     return Polygon([(round(cx + a * c - b * s, 2), round(cy + a * s + b * c, 2)) for a, b in pts])
 
 
-def _place_blocks(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid, terr: dict, roads: list[Polygon],
-                  barrier, reg: _Registry) -> list[dict]:
+def place_blocks(rng: np.random.Generator, spec: SyntheticSpec, dem: Grid, terr: dict, roads: list[Polygon],
+                 barrier, reg: Registry) -> list[dict]:
     """Bare fields and buildings on flat ground, clear of everything placed before."""
     xmin, ymin, xmax, ymax = synthetic_bounds(spec)
     p = spec.pixel_size_m
-    scene = _prep(box(xmin, ymin, xmax, ymax))
+    scene = prepared(box(xmin, ymin, xmax, ymax))
     slope = terr["slope"]
     rows, cols = np.nonzero(slope < 6.0)
     cx_all, cy_all = dem.xs()[cols], dem.ys()[rows]
@@ -207,7 +212,7 @@ def _largest(g) -> Polygon | LineString | None:
     return max(parts, key=lambda p: (p.area, p.length)) if parts else None
 
 
-def _make_lines(rng: np.random.Generator, spec: SyntheticSpec, dem: _Grid, rivers: list[dict]) -> list[dict]:
+def make_lines(rng: np.random.Generator, spec: SyntheticSpec, dem: Grid, rivers: list[dict]) -> list[dict]:
     """River surfaces, gravel bars beside the main river and roads along the valleys (confusers)."""
     xmin, ymin, xmax, ymax = synthetic_bounds(spec)
     hm, scene = ymax - ymin, box(xmin, ymin, xmax, ymax)

@@ -1,6 +1,7 @@
-"""Rendering of the synthetic images: post-event (t1) and second date (t2) (METHODS.md section 3, steps 4 and 5).
+"""Rendering of the synthetic images: post-event (t1) and second date (t2) (steps 4 and 5 of ``docs/methods.md``,
+"Synthetic study area").
 
-Internal to :mod:`landslide_utils.synthetic`. :func:`_render` paints, in row chunks on the image grid:
+Used by :func:`landslide_utils.synthetic.generate`. :func:`render_images` paints, in row chunks on the image grid:
 
 - vegetation from the terrain (August, rainy season): forest patches, shrub, alpine grass, crops with
   contour terraces, meadow on flat ground, all shaded by the hillshade;
@@ -24,8 +25,10 @@ from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt
 from shapely import affinity
 
-from .synthetic_objects import _COLOURS
-from .synthetic_terrain import _Grid, _smooth_noise
+from .objects import SCAR_COLOURS
+from .terrain import Grid, smooth_noise
+
+__all__ = ["render_images"]
 
 # vegetation palette (August, rainy season): dense forest, shrub, alpine grass, flat-ground meadow/crops
 _FOREST, _SHRUB, _ALPINE, _MEADOW = (36, 64, 34), (78, 98, 52), (122, 124, 82), (92, 122, 58)
@@ -45,7 +48,7 @@ _CROP_TONES = np.array([(116, 132, 68), (100, 124, 58), (134, 138, 82)], np.floa
 class _Resampler:
     """Separable bilinear resampling of a coarse grid onto the pixel centres ``xs`` x ``ys`` (cheap, exact)."""
 
-    def __init__(self, grid: _Grid, xs: np.ndarray, ys: np.ndarray) -> None:
+    def __init__(self, grid: Grid, xs: np.ndarray, ys: np.ndarray) -> None:
         fc = (xs - grid.x0) / grid.res - 0.5
         fr = (grid.y0 - ys) / grid.res - 0.5
         self.c0 = np.clip(np.floor(fc).astype(int), 0, grid.width - 2)
@@ -65,7 +68,7 @@ class _Resampler:
 class _NoiseBank:
     """Value noise at physical scales (metres) over the image extent; finer than 2 pixels -> white noise."""
 
-    def __init__(self, rng: np.random.Generator, img: _Grid, scales: dict[str, float]) -> None:
+    def __init__(self, rng: np.random.Generator, img: Grid, scales: dict[str, float]) -> None:
         self.img, self.grids = img, {}
         for name, scale in scales.items():
             if scale < 2 * img.res:
@@ -74,8 +77,8 @@ class _NoiseBank:
             res = scale / 2
             w = int(math.ceil(img.width * img.res / res)) + 3
             h = int(math.ceil(img.height * img.res / res)) + 3
-            g = _Grid(img.x0 - res, img.y0 + res, res, w, h)
-            self.grids[name] = (g, _smooth_noise(rng, (h, w), 1.0))
+            g = Grid(img.x0 - res, img.y0 + res, res, w, h)
+            self.grids[name] = (g, smooth_noise(rng, (h, w), 1.0))
 
     def chunk(self, name: str, ys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         item = self.grids[name]
@@ -85,7 +88,7 @@ class _NoiseBank:
         return _Resampler(g, self.img.xs(), ys)(arr)
 
 
-def _edge_distance(slides: list[dict], lids: np.ndarray, img: _Grid) -> np.ndarray:
+def _edge_distance(slides: list[dict], lids: np.ndarray, img: Grid) -> np.ndarray:
     """Distance (pixels, capped at 255) of every landslide pixel to its polygon's edge; 0 elsewhere."""
     out = np.zeros(lids.shape, np.uint8)
     for i, s in enumerate(slides, start=1):
@@ -98,8 +101,8 @@ def _edge_distance(slides: list[dict], lids: np.ndarray, img: _Grid) -> np.ndarr
     return out
 
 
-def _render(rng: np.random.Generator, seed: int, img: _Grid, dem: _Grid, terr: dict,
-            confusers: list[dict], slides: list[dict], reveg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, terr: dict,
+                  confusers: list[dict], slides: list[dict], reveg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Post-event image (t1) and second-date image (t2) as (3, H, W) uint8, rendered in row chunks."""
     shape, p = (img.height, img.width), img.res
     bank = _NoiseBank(rng, img, {"patch": 250.0, "mid": 40.0, "plot": 25.0, "fine": 8.0, "crown": 5.0,
@@ -131,7 +134,7 @@ def _render(rng: np.random.Generator, seed: int, img: _Grid, dem: _Grid, terr: d
     l_geo = np.zeros((n + 1, 6), np.float64)  # cx, cy, ux, uy, umin, ulen
     l_tex = np.zeros((n + 1, 10), np.float32)  # 3 periods, 3 phases, head, deposit, reveg threshold, is_reveg
     for i, s in enumerate(slides, start=1):
-        l_rgb[i] = _COLOURS[s["colour"]]
+        l_rgb[i] = SCAR_COLOURS[s["colour"]]
         l_geo[i] = (s["cx"], s["cy"], s["ux"], s["uy"], s["umin"], max(s["ulen"], p))
         l_tex[i] = (*np.maximum(rng.uniform(3, 12, 3), 2.5 * p), *rng.uniform(0, 2 * np.pi, 3),
                     rng.uniform(0.1, 0.3), rng.uniform(0.05, 0.2), rng.uniform(0.0, 1.0), reveg[i - 1])

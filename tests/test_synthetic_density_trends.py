@@ -1,5 +1,5 @@
 """The quick profile's synthetic area shows in its density tables what the generator built in
-(METHODS.md §3): landslide density rises with slope, falls with distance from the river, and most landslide
+(docs/methods.md, "Synthetic study area"): landslide density rises with slope, falls with distance from the river, and most landslide
 area lies on 20–50° slopes."""
 
 import numpy as np

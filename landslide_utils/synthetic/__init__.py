@@ -1,4 +1,4 @@
-"""The embedded synthetic study area, a stand-in for Ludian, Yunnan (METHODS.md section 3).
+"""The embedded synthetic study area, a stand-in for Ludian, Yunnan (``docs/methods.md``, "Synthetic study area").
 
 Yang et al. (2022) map landslides of the 2014 Ludian earthquake from a post-event image, a second-date image,
 a DEM, OpenStreetMap rivers and an inventory. :func:`generate` writes the same inputs for a synthetic area, as
@@ -20,11 +20,11 @@ real GeoTIFF and vector files in a projected CRS, so the code path for real data
 5. **Second date** (``image_t2.tif``): a seasonal colour shift of the whole scene (drier vegetation, clearer
    water) and a share ``revegetated_share`` of landslides partly covered by young vegetation.
 
-This module is the public entry (:func:`generate`, :func:`generate_from_profile`, the file names and the DEM
-nodata value): it seeds the random streams, calls the steps in a fixed order and writes the files. The steps
-live in internal modules by job: :mod:`.synthetic_terrain` (grid, rivers, terrain: 1-2),
-:mod:`.synthetic_objects` (landslides and confuser polygons: 3-4) and :mod:`.synthetic_render` (the t1 and t2
-images: colours, textures, the second-date changes of 5).
+This package's entry (:func:`generate`, :func:`generate_from_profile`, :data:`SYNTHETIC_FILES` - the one list
+of the files it writes, which the data preparation reads back - and :data:`DEM_NODATA`) seeds the random
+streams, calls the steps in a fixed order and writes the files. The steps live in modules by job:
+:mod:`.terrain` (grid, rivers, terrain: 1-2), :mod:`.objects` (landslides and confuser polygons: 3-4) and
+:mod:`.render` (the t1 and t2 images: colours, textures, the second-date changes of 5).
 
 Everything is deterministic from ``seed`` (NumPy Generators only); rasters are byte-identical for a seed.
 """
@@ -40,20 +40,21 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from .config import AreaSpec, Profile, SyntheticSpec, synthetic_bounds
-from .io import write_geotiff, write_json, write_vector
-from .synthetic_objects import _make_lines, _place_blocks, _place_landslides, _prep, _Registry
-from .synthetic_render import _render
-from .synthetic_terrain import _DEM_MARGIN, _Grid, _make_rivers, _make_terrain
+from ..config import AreaSpec, Profile, SyntheticSpec, synthetic_bounds
+from ..io import write_geotiff, write_json, write_vector
+from .objects import Registry, make_lines, place_blocks, place_landslides, prepared
+from .render import render_images
+from .terrain import DEM_MARGIN, Grid, make_rivers, make_terrain
 
 __all__ = ["generate", "generate_from_profile", "SYNTHETIC_FILES", "DEM_NODATA"]
 
+#: File name of every output of :func:`generate`, by key (the keys of the paths it returns).
 SYNTHETIC_FILES: dict[str, str] = {
     "image_t1": "image_t1.tif", "image_t2": "image_t2.tif", "dem": "dem.tif", "rivers": "rivers.geojson",
     "inventory": "inventory.gpkg", "areas": "areas.geojson", "confusers": "confusers.gpkg",
     "meta": "synthetic.json",
 }
-DEM_NODATA = -9999.0
+DEM_NODATA = -9999.0  #: nodata value declared in ``dem.tif`` (the synthetic DEM has no empty cell)
 
 
 def _default_areas(spec: SyntheticSpec) -> list[tuple[str, str, tuple[float, float, float, float]]]:
@@ -66,7 +67,7 @@ def _default_areas(spec: SyntheticSpec) -> list[tuple[str, str, tuple[float, flo
 
 def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
              areas: tuple[AreaSpec, ...] | None = None) -> dict[str, Path]:
-    """Write the synthetic study area (METHODS.md section 3) into ``out_dir``.
+    """Write the synthetic study area (``docs/methods.md``, "Synthetic study area") into ``out_dir``.
 
     Args:
         spec: size, resolution, CRS and object counts (``data.synthetic`` of a profile).
@@ -77,8 +78,9 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
             train vs 21.49 km² test, Yang et al. 2022 section 2.1).
 
     Returns:
-        Paths by key: ``image_t1``, ``image_t2``, ``dem``, ``rivers``, ``inventory``, ``areas``, ``confusers``,
-        ``meta`` (``synthetic.json``: seed, spec, object counts, relief actually used, DEM grid offset).
+        Paths by key of :data:`SYNTHETIC_FILES`: ``image_t1``, ``image_t2``, ``dem``, ``rivers``, ``inventory``,
+        ``areas``, ``confusers``, ``meta`` (``synthetic.json``: seed, spec, object counts, relief actually used,
+        DEM grid offset).
 
     Raises:
         ValueError: a negative seed.
@@ -89,24 +91,24 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     p, d = spec.pixel_size_m, spec.dem_pixel_size_m
-    img = _Grid(spec.origin_x, spec.origin_y, p, spec.width_px, spec.height_px)
+    img = Grid(spec.origin_x, spec.origin_y, p, spec.width_px, spec.height_px)
     wm, hm = spec.width_px * p, spec.height_px * p
     fx, fy = (float(v) for v in rngs[0].uniform(0.2, 0.8, 2))
-    dem = _Grid(spec.origin_x - (_DEM_MARGIN + fx) * d, spec.origin_y + (_DEM_MARGIN + fy) * d, d,
-                math.ceil(wm / d + 2 * _DEM_MARGIN + fx), math.ceil(hm / d + 2 * _DEM_MARGIN + fy))
-    rivers = _make_rivers(rngs[1], spec, dem)
-    terr = _make_terrain(rngs[2], spec, dem, rivers)
+    dem = Grid(spec.origin_x - (DEM_MARGIN + fx) * d, spec.origin_y + (DEM_MARGIN + fy) * d, d,
+                math.ceil(wm / d + 2 * DEM_MARGIN + fx), math.ceil(hm / d + 2 * DEM_MARGIN + fy))
+    rivers = make_rivers(rngs[1], spec, dem)
+    terr = make_terrain(rngs[2], spec, dem, rivers)
     main = rivers[0]["geometry"]  # lines run downstream: the main river starts at its higher end
     ends = dem.sample(terr["elev"], *np.asarray(main.coords)[[0, -1]].T)
     if ends[0] < ends[-1]:
         rivers[0]["geometry"] = main.reverse()
-    lines = _make_lines(rngs[3], spec, dem, rivers)
+    lines = make_lines(rngs[3], spec, dem, rivers)
     gap = max(2 * p, 3.0)
-    barrier = _prep(shapely.union_all([c["geometry"] for c in lines]).buffer(gap))
-    reg = _Registry(gap)
-    slides = _place_landslides(rngs[4], spec, dem, terr, barrier, reg)
-    blocks = _place_blocks(rngs[5], spec, dem, terr, [c["geometry"] for c in lines if c["kind"] == "road"],
-                           barrier, reg)
+    barrier = prepared(shapely.union_all([c["geometry"] for c in lines]).buffer(gap))
+    reg = Registry(gap)
+    slides = place_landslides(rngs[4], spec, dem, terr, barrier, reg)
+    blocks = place_blocks(rngs[5], spec, dem, terr, [c["geometry"] for c in lines if c["kind"] == "road"],
+                          barrier, reg)
     confusers = lines + blocks
     n = len(slides)
     if n < spec.n_landslides:
@@ -115,7 +117,7 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
                       "scene", stacklevel=2)
     reveg = np.zeros(n, bool)
     reveg[rngs[6].choice(n, size=round(spec.revegetated_share * n), replace=False)] = True
-    t1, t2 = _render(rngs[7], seed, img, dem, terr, confusers, slides, reveg)
+    t1, t2 = render_images(rngs[7], seed, img, dem, terr, confusers, slides, reveg)
 
     paths = {k: out / v for k, v in SYNTHETIC_FILES.items()}
     rgb = ["red", "green", "blue"]
@@ -154,7 +156,7 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
 
 
 def generate_from_profile(profile: Profile, out_dir: str | Path) -> dict[str, Path]:
-    """:func:`generate` with a profile's ``data.synthetic``, ``seed`` and ``areas``.
+    """:func:`generate` with a profile's ``data.synthetic`` (its ``seed`` included) and ``areas``.
 
     Raises:
         ValueError: the profile's data source is not ``synthetic``.
@@ -162,4 +164,4 @@ def generate_from_profile(profile: Profile, out_dir: str | Path) -> dict[str, Pa
     if profile.data.source != "synthetic" or profile.data.synthetic is None:
         raise ValueError(f"profile '{profile.name}' ({profile.source_path}): data.source is "
                          f"'{profile.data.source}'; only a 'synthetic' profile can generate its inputs")
-    return generate(profile.data.synthetic, seed=profile.seed, out_dir=out_dir, areas=profile.areas)
+    return generate(profile.data.synthetic, seed=profile.data.synthetic.seed, out_dir=out_dir, areas=profile.areas)

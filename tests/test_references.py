@@ -1,0 +1,148 @@
+"""The repository stands alone: no text in it names a document that is not in the repository, or a path outside it.
+
+Scanned: README.md, docs/**/*.md, landslide_utils/**/*.py, notebooks/*.ipynb (cell sources), params/**/*.yaml,
+tools/*.py, benchmarks/*.py, Makefile and tests/**/*.py (except this file). A finding names the file and the line:
+
+(a) a Markdown file name (``name.md``, with or without a folder) that exists neither relative to the text's own
+    folder nor relative to the repository root; and, in Markdown files, a relative link target that does not exist;
+(b) a path that leaves the repository: ``../shared``, a ``../`` path that resolves above the repository root, or an
+    absolute path into a machine's folders (``/work/...``, ``/home/...``, the repository's own absolute location).
+
+URLs (``https://...``) are external by nature and not checked. Example paths of a user's own data such as
+``/data/ludian/dem.tif`` are allowed: they name no folder of the machine the project was written on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THIS = Path(__file__).resolve()
+
+#: roots of absolute paths that point into a particular machine
+MACHINE_ROOTS = ("work", "home", "root", "Users", "mnt", "media", "scratch", "nfs", "private", "var/folders")
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_MD = re.compile(r"(?<![\w/.*~-])((?:\.{1,2}/)*(?:[\w.-]+/)*[\w-][\w.-]*\.md)(?![\w-])")
+_MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_UP = re.compile(r"(?<![\w.~/-])((?:\.\./)+[\w./-]*)")
+_ABS = re.compile(r"(?<![\w.:/~-])(/(?:" + "|".join(re.escape(r) for r in MACHINE_ROOTS) + r")/[^\s'\"`)\]>,;]*)")
+
+
+def _exists_exactly(path: Path) -> bool:
+    """``path`` exists with exactly this spelling (also on case-insensitive file systems)."""
+    try:
+        path = path.resolve()
+    except OSError:
+        return False
+    return path.exists() and path.name in os.listdir(path.parent)
+
+
+def _inside(path: Path) -> bool:
+    try:
+        path.resolve().relative_to(ROOT)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def _resolves(ref: str, folder: Path) -> bool:
+    """``ref`` names an existing file or folder of the repository, relative to ``folder`` or to the root."""
+    return any(_inside(c) and _exists_exactly(c) for c in (folder / ref, ROOT / ref))
+
+
+def check_text(text: str, where: Path) -> list[tuple[int, str]]:
+    """Findings ``(line number, message)`` for a text that lives at ``where`` (a path inside the repository)."""
+    folder = where.parent
+    machine = [str(p) for p in {ROOT, ROOT.parent} if p != Path(p.anchor)]
+    findings: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _URL.sub(lambda m: " " * len(m.group()), raw)
+        messages: list[str] = []
+        if "../shared" in line:
+            messages.append("names ../shared, a folder outside the repository")
+        for m in _UP.finditer(line):
+            ref = m.group(1).rstrip(".")
+            if "../shared" not in ref and not _inside(folder / ref):
+                messages.append(f"'{ref}' leads outside the repository")
+        for m in _ABS.finditer(line):
+            messages.append(f"'{m.group(1)}' is an absolute path into a machine's folders")
+        for root in machine:
+            if root in line and not any(root in msg for msg in messages):
+                messages.append(f"names the repository's absolute location {root}")
+        for m in _MD.finditer(line):
+            ref = m.group(1)
+            if not _resolves(ref, folder):
+                messages.append(f"names '{ref}', which is not a file of the repository")
+        if where.suffix == ".md":
+            for m in _MD_LINK.finditer(line):
+                target = m.group(1).split("#")[0]
+                if target and not target.endswith(".md") and not _resolves(target, folder):
+                    messages.append(f"links to '{target}', which is not in the repository")
+        findings.extend((number, msg) for msg in dict.fromkeys(messages))
+    return findings
+
+
+def scanned_files() -> list[Path]:
+    patterns = ["README.md", "docs/**/*.md", "landslide_utils/**/*.py", "notebooks/*.ipynb", "params/**/*.yaml",
+                "tools/*.py", "benchmarks/*.py", "Makefile", "tests/**/*.py"]
+    files = {p.resolve() for pattern in patterns for p in ROOT.glob(pattern) if p.is_file()}
+    return sorted(files - {THIS})
+
+
+def check_file(path: Path) -> list[str]:
+    """``file:line: message`` findings of one file (notebooks: ``file:cell N line M``)."""
+    rel = path.relative_to(ROOT).as_posix()
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        return [f"{rel}:cell {k} line {n}: {msg}" for k, cell in enumerate(cells)
+                for n, msg in check_text("".join(cell.get("source", "")), path)]
+    return [f"{rel}:{n}: {msg}" for n, msg in check_text(path.read_text(encoding="utf-8"), path)]
+
+
+def test_the_repository_names_only_its_own_files():
+    files = scanned_files()
+    assert any(p.name == "README.md" for p in files) and any(p.suffix == ".ipynb" for p in files)
+    findings = [f for p in files for f in check_file(p)]
+    assert not findings, "references to files that are not in the repository:\n" + "\n".join(findings)
+
+
+def test_the_checker_catches_bad_references():
+    where = ROOT / "landslide_utils" / "example.py"
+    bad = [
+        'Slope as in METHODS.md section 1.',
+        'See "Data flow" in DESIGN.md.',
+        "The index is described in docs/CONTRACTS.md.",
+        "Read ../shared/METHODS.md first.",
+        "The sample lives in ../shared/data/bijie_sample/.",
+        "Or in ../../elsewhere/notes.txt.",
+        "Run from /work/main/notebooks.",
+        "Outputs under /home/someone/data.",
+        f"The checkout at {ROOT}/params.",
+    ]
+    for number, text in enumerate(bad, start=1):
+        assert check_text(text, where), f"not caught: {text!r}"
+    found = check_text("\n".join(bad), where)
+    assert sorted({n for n, _ in found}) == list(range(1, len(bad) + 1))  # reported on the right lines
+
+
+def test_the_checker_accepts_good_references():
+    where = ROOT / "landslide_utils" / "example.py"
+    good = [
+        'See docs/methods.md, "Data preparation", and docs/architecture.md.',
+        "The README.md lists the commands.",
+        "``data/<p>/experiments/EXP/prediction.tif`` and ``.../error_map.tif`` (same folder).",
+        "image_t1: /data/ludian/image_20140820.tif   # an example of a user's own file",
+        "https://github.com/matterport/Mask_RCNN/blob/master/README.md (an external page)",
+        "every Markdown file (*.md) is scanned",
+    ]
+    assert check_text("\n".join(good), where) == []
+    # relative to the text's own folder: docs/architecture.md may say methods.md, a package module may not
+    assert check_text("see methods.md", ROOT / "docs" / "architecture.md") == []
+    assert check_text("see methods.md", where)
+    assert check_text("[the methods](methods.md), ![a figure](../reports/none.png)", ROOT / "docs" / "x.md")
