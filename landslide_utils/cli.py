@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
             return 0
         if args.command == "sweep":
-            from .sweep import run_sweep
+            from .sweep_runner import run_sweep
 
             if args.workers is not None and args.workers < 1:
                 print("error: --workers must be at least 1", file=sys.stderr)

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 __all__ = [
     "ConfigError",
+    "validation_messages",
+    "read_yaml_mapping",
     "Profile",
     "Experiment",
     "load_profile",
@@ -301,10 +303,11 @@ def synthetic_bounds(spec: SyntheticSpec) -> Bounds:
     return (spec.origin_x, ymin, xmax, spec.origin_y)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, *, what: str = "a YAML parameter file",
+                      examples: str = "params/profiles/ and params/experiments/") -> dict[str, Any]:
+    """The top-level mapping of a YAML parameter file; a clear error naming the file otherwise."""
     if not path.exists():
-        raise ConfigError(f"{path}: file not found. Give the path of a YAML parameter file "
-                          f"(examples in params/profiles/ and params/experiments/).")
+        raise ConfigError(f"{path}: file not found. Give the path of {what} (examples in {examples}).")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -314,23 +317,32 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _format_validation(path: Path, exc: ValidationError) -> ConfigError:
-    lines = []
+def validation_messages(exc: ValidationError, *, unknown_hint: str = "") -> list[tuple[str, str]]:
+    """(dotted key, message) of every error of a pydantic validation, with the value that caused it.
+
+    Model-level checks that name their own key (areas, experiment training keys) report that key."""
+    out = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<top level>"
+        loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"]
         ctx_err = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_err, _KeyedError):
-            loc = ".".join(filter(None, [loc if loc != "<top level>" else "", ctx_err.key]))
+            loc = ".".join(filter(None, [loc, ctx_err.key]))
             msg = ctx_err.message
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see params/profiles/paper.yaml for every key)"
+            msg = "unknown key" + unknown_hint
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         got = err.get("input")
         if err["type"] not in ("extra_forbidden", "missing") and not isinstance(got, dict):
             msg += f" (got {got!r})"
-        lines.append(f"  key '{loc}': {msg}")
+        out.append((loc or "<top level>", msg))
+    return out
+
+
+def _format_validation(path: Path, exc: ValidationError) -> ConfigError:
+    hint = " (check the spelling; see params/profiles/paper.yaml for every key)"
+    lines = [f"  key '{loc}': {msg}" for loc, msg in validation_messages(exc, unknown_hint=hint)]
     return ConfigError(f"{path}: invalid parameters:\n" + "\n".join(lines))
 
 
@@ -362,7 +374,7 @@ def load_profile(path: str | Path) -> Profile:
         ConfigError: naming the file and every offending key.
     """
     path = Path(path)
-    data = _coerce(_read_yaml(path))
+    data = _coerce(read_yaml_mapping(path))
     data = _resolve_paths(data, path.resolve().parent)
     try:
         prof = Profile.model_validate(data)
@@ -378,7 +390,7 @@ def load_experiment(path: str | Path) -> Experiment:
         ConfigError: naming the file and every offending key.
     """
     path = Path(path)
-    data = _coerce(_read_yaml(path))
+    data = _coerce(read_yaml_mapping(path))
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:

@@ -29,7 +29,7 @@ from .config import ConfigError, Profile, load_experiment, load_profile
 from .io import atomic_path, write_json, write_text
 from .paths import StudyPaths
 
-__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files"]
+__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
 # earlier ones.
@@ -132,7 +132,8 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _package_sha() -> str:
+def package_digest() -> str:
+    """SHA-256 of the package's source files (a step reruns when the code that computes it changed)."""
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for p in sorted(pkg.rglob("*.py")):
@@ -177,7 +178,7 @@ def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths)
         "notebook": _sha(step.notebook.read_bytes()),
         "profile": _sha(profile_path.read_bytes()),
         "experiment": _sha(step.experiment.read_bytes()) if step.experiment else None,
-        "package": _package_sha(),
+        "package": package_digest(),
         "inputs": _input_signature(profile, paths.root) if step.number == "01" else {},
         "upstream": _upstream_digests(paths, step),
     }

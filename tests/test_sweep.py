@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from landslide_utils.config import ConfigError
-from landslide_utils.sweep import expand_points, load_sweep, point_names, run_sweep
+from landslide_utils.sweep import expand_points, load_sweep, point_names
+from landslide_utils.sweep_runner import run_sweep
 
 from .study_project import ROOT, make_project
 
@@ -211,3 +212,20 @@ def test_dask_cluster_gives_the_local_pool_table(swept):
     table = pd.read_csv(root / "reports/tiny/sweeps/tiny/results.csv")
     cols = ["point", "experiment", "seed", "enhance.seed", *METRICS, "metrics_path"]
     pd.testing.assert_frame_equal(pool_table[cols], table[cols])
+
+
+def test_the_real_analysis_notebook_runs_on_a_finished_sweep(swept):
+    """Notebook 07 (the study's own) executed by the runner on the tiny sweep's results."""
+    root = _copy(swept, "analysed")
+    shutil.copy(ROOT / "notebooks/07_analyse_sweep.ipynb", root / "notebooks/07_analyse_sweep.ipynb")
+    res = run_sweep(root / "params/sweeps/tiny.yaml", progress=False)
+    assert [o.status for o in res.outcomes] == ["skipped", "skipped"] and res.analysis == "ran"
+    out = root / "reports/tiny/sweeps/tiny"
+    executed = nbformat.read(out / "07_analyse_sweep.ipynb", as_version=4)
+    text = "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                     for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "2 runs" in text and "VII" in text
+    summary = pd.read_csv(out / "tables/seed_summary.csv")
+    f1 = summary[(summary["experiment"] == "VII") & (summary["metric"] == "f1")].iloc[0]
+    assert f1["n"] == 2 and f1["ci_low"] <= f1["mean"] <= f1["ci_high"]
+    assert (pd.read_csv(out / "tables/claims.csv")["verdict"] == "not testable").all()  # one experiment only

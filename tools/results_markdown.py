@@ -2,6 +2,7 @@
 multi-temporal table of a profile as Markdown, from the files the study wrote (for README.md).
 
     .venv/bin/python tools/results_markdown.py quick
+    .venv/bin/python tools/results_markdown.py quick --sweep claims   # a sweep's verdicts with intervals
 """
 
 from __future__ import annotations
@@ -70,5 +71,38 @@ def main(profile: str) -> None:
         print(table(df))
 
 
+def sweep(profile: str, name: str) -> None:
+    """The claims of a sweep with their intervals, and the per-experiment means over seeds (percent)."""
+    tables = ROOT / "reports" / profile / "sweeps" / name / "tables"
+    claims = pd.read_csv(tables / "claims.csv")
+    rows = []
+    for _, r in claims.iterrows():
+        rows.append({"claim": r["claim"], "n": int(r["n"]),
+                     "difference (pp)": f"{100 * r['estimate']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]",
+                     "verdict": f"**{r['verdict']}**"})
+    print(f"**The paper's claims over seeds (sweep {name}; paired difference, 95 % bootstrap interval)**\n")
+    print(table(pd.DataFrame(rows)))
+    summary = pd.read_csv(tables / "seed_summary.csv")
+    steps = "training.steps"
+    if steps in summary.columns:
+        summary = summary[summary[steps] == summary[steps].max()]
+    wide = []
+    for exp, g in summary.groupby("experiment", sort=False):
+        row = {"exp.": exp, "n": int(g["n"].max())}
+        for m in ("precision", "recall", "f1", "miou", "ap", "f1_val_threshold"):
+            r = g[g["metric"] == m]
+            if len(r):
+                r = r.iloc[0]
+                row[m] = f"{100 * r['mean']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
+        wide.append(row)
+    print("\n**Mean over seeds [95 % interval] (percent)**\n")
+    print(table(pd.DataFrame(wide)))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "quick")
+    args = sys.argv[1:]
+    if "--sweep" in args:
+        i = args.index("--sweep")
+        sweep(args[0] if i > 0 else "quick", args[i + 1])
+    else:
+        main(args[0] if args else "quick")
