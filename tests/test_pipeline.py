@@ -25,8 +25,11 @@ def _nb(path: Path, body: str, extra_params: str = "") -> None:
 def project(tmp_path):
     (tmp_path / "params" / "profiles").mkdir(parents=True)
     (tmp_path / "params" / "experiments").mkdir()
-    shutil.copy(ROOT / "params/profiles/smoke.yaml", tmp_path / "params/profiles/smoke.yaml")
-    for name in ("I", "II"):
+    text = (ROOT / "params/profiles/smoke.yaml").read_text(encoding="utf-8")
+    assert "experiments: [I, II, III, IV, V, VI, VII, VIII]" in text
+    (tmp_path / "params/profiles/smoke.yaml").write_text(  # the profile's list of experiments drives step 04
+        text.replace("experiments: [I, II, III, IV, V, VI, VII, VIII]", "experiments: [I, II]"), encoding="utf-8")
+    for name in ("I", "II", "III"):  # III exists but is not in the profile's list
         shutil.copy(ROOT / f"params/experiments/{name}.yaml", tmp_path / f"params/experiments/{name}.yaml")
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

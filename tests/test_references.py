@@ -102,7 +102,27 @@ def check_file(path: Path) -> list[str]:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         return [f"{rel}:cell {k} line {n}: {msg}" for k, cell in enumerate(cells)
                 for n, msg in check_text("".join(cell.get("source", "")), path)]
-    return [f"{rel}:{n}: {msg}" for n, msg in check_text(path.read_text(encoding="utf-8"), path)]
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md":
+        text = blank_yaml_blocks(text)
+    return [f"{rel}:{n}: {msg}" for n, msg in check_text(text, path)]
+
+
+def blank_yaml_blocks(text: str) -> str:
+    """Empty the lines of fenced YAML examples in Markdown: they show a parameter file's content, whose relative
+    paths are relative to that file (e.g. a sweep's ``profile: ../profiles/quick.yaml``), not to the document.
+    Line numbers are kept."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not inside and stripped.startswith("`" * 3 + "yaml"):
+            inside = True
+            out.append(line)
+            continue
+        if inside and stripped.startswith("`" * 3):
+            inside = False
+        out.append("" if inside else line)
+    return "\n".join(out)
 
 
 def test_the_repository_names_only_its_own_files():
@@ -129,6 +149,14 @@ def test_the_checker_catches_bad_references():
         assert check_text(text, where), f"not caught: {text!r}"
     found = check_text("\n".join(bad), where)
     assert sorted({n for n, _ in found}) == list(range(1, len(bad) + 1))  # reported on the right lines
+
+
+def test_yaml_examples_in_markdown_are_not_read_as_references():
+    fence = "`" * 3
+    text = f"before\n{fence}yaml\nprofile: ../profiles/quick.yaml\n{fence}\nafter ../shared/x\n"
+    blanked = blank_yaml_blocks(text)
+    assert "../profiles" not in blanked and "../shared" in blanked
+    assert blanked.count("\n") == text.count("\n")
 
 
 def test_the_checker_accepts_good_references():
