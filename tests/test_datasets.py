@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from rasterio.transform import Affine
 
 from landslide_utils.datasets import (
     TileDataset,
@@ -22,36 +21,8 @@ from landslide_utils.datasets import (
 )
 from landslide_utils.tiles import TileData, read_tile, write_tile
 
-TILE = 64
-PIX = 4.0
-ORIGIN = (370000.0, 3003000.0)
-CRS = "EPSG:32648"
-# training tiles (row_off, col_off, landslide blobs (r, c, h, w), padded rows at the bottom)
-TRAIN = [(0, 0, [(5, 5, 12, 10), (30, 40, 15, 12)], 0), (0, 64, [], 0), (0, 128, [(20, 20, 16, 16)], 0),
-         (64, 0, [(40, 8, 10, 20)], 20)]
-
-
-def make_tile(rng: np.random.Generator, row_off: int, col_off: int, blobs: list[tuple[int, int, int, int]],
-              pad_rows: int = 0) -> TileData:
-    """A 64 x 64 tile: green noisy background, one brown rectangle per blob (r, c, h, w) = one landslide."""
-    img = np.empty((3, TILE, TILE), np.float32)
-    img[0] = 70 + rng.normal(0, 8, (TILE, TILE))
-    img[1] = 110 + rng.normal(0, 8, (TILE, TILE))
-    img[2] = 60 + rng.normal(0, 8, (TILE, TILE))
-    inst = np.zeros((TILE, TILE), np.int32)
-    for k, (r, c, h, w) in enumerate(blobs, start=1):
-        inst[r : r + h, c : c + w] = 100 * (row_off + 1) + col_off + k  # globally unique ids
-        img[:, r : r + h, c : c + w] = np.array([170, 140, 110], np.float32)[:, None, None]
-    rows = np.arange(TILE, dtype=np.float32)[:, None] + row_off
-    factors = np.stack([1500 + 2.0 * rows + 0 * inst, 20 + 0.1 * rows + 0 * inst,
-                        np.full((TILE, TILE), 2.0)]).astype(np.float32)
-    valid = np.ones((TILE, TILE), bool)
-    if pad_rows:
-        valid[-pad_rows:] = False
-        img[:, -pad_rows:] = 0
-        inst[-pad_rows:] = 0
-    transform = Affine(PIX, 0, ORIGIN[0] + col_off * PIX, 0, -PIX, ORIGIN[1] - row_off * PIX)
-    return TileData(image=img, factors=factors, instances=inst, valid=valid, transform=transform, crs=CRS)
+# the tiny tiles of the training tests: 64 x 64 at 4 m, a noisy green background, brown rectangles = landslides
+from .test_train import TILE, TRAIN, make_tile  # noqa: E402
 
 
 @pytest.fixture()
