@@ -38,6 +38,8 @@ __all__ = ["FORMAT", "FREE_TRAINING_KEYS", "COMPATIBILITY_KEYS", "resolve_device
 FORMAT = 1
 #: training keys that may change without invalidating a checkpoint (steps: a longer budget continues training)
 FREE_TRAINING_KEYS = frozenset({"steps", "checkpoint_every", "num_threads"})
+#: training keys only the semantic models (U-Net, PSPNet) read: a Mask R-CNN checkpoint ignores them
+SEMANTIC_LOSS_KEYS = frozenset({"loss", "pos_weight", "focal_gamma", "focal_alpha"})
 #: metadata that must match for a checkpoint to be resumed or reused
 COMPATIBILITY_KEYS = ("model", "channels", "training_data", "spec", "seed", "mean", "std", "n_train_tiles",
                       "n_be_samples", "finetune", "enhance_budget")
@@ -143,11 +145,12 @@ def check_compatible(path: str | Path, old: dict[str, Any], new: dict[str, Any])
                 "pass force=True to retrain (or delete the experiment folder)"
             )
     old_training = old.get("training", {})
+    unused = SEMANTIC_LOSS_KEYS if new.get("task") == "instance" else frozenset()
     for key, val in new.get("training", {}).items():
         # a key added to the schema after the checkpoint was written counts as its default
         was = old_training.get(key, TrainingSpec.model_fields[key].default if key in TrainingSpec.model_fields
                                else None)
-        if key not in FREE_TRAINING_KEYS and was != val:
+        if key not in FREE_TRAINING_KEYS and key not in unused and was != val:
             raise ValueError(
                 f"{path}: checkpoint was trained with training.{key}={was!r}, now {val!r}; pass force=True to "
                 "retrain (or delete the experiment folder)"
@@ -166,7 +169,7 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> 
     """Rebuild the model of a checkpoint (eval mode, on ``device``) and return it with its metadata.
 
     ``meta`` holds experiment, model, spec, channels, in_channels, mean, std, training, seed, step, steps,
-    finished, train_seconds, device (and ``threshold`` when one was chosen on validation tiles).
+    finished, train_seconds, device (and ``validation`` once a threshold was chosen on validation tiles).
 
     Raises:
         FileNotFoundError: no checkpoint (run the experiment first).

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
     "ConfigError",
@@ -190,9 +190,31 @@ class TrainingSpec(_Strict):
 
 
 class EvaluationSpec(_Strict):
+    """From model output to a landslide map (Yang et al. 2022, sec. 4.1: fixed 0.5 thresholds).
+
+    ``threshold`` is the decision threshold on the score map -- the landslide probability of U-Net/PSPNet, the
+    instance score of Mask R-CNN: ``fixed`` (the paper: ``mask_threshold`` for U-Net/PSPNet, ``score_threshold``
+    for Mask R-CNN), a number in [0, 1], or ``validation`` (the F1-optimal threshold on the validation tiles of
+    the training areas, stored in the checkpoint; needs ``training.validation_share`` > 0).
+    """
+
     score_threshold: float = Field(default=0.5, ge=0, le=1)
     mask_threshold: float = Field(default=0.5, ge=0, le=1)
+    threshold: float | str = Field(
+        default="fixed", description="decision threshold of the score map: fixed (the paper's 0.5 thresholds), a "
+                                     "number in [0, 1], or validation (F1-optimal on the validation tiles)")
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> float | str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not 0 <= value <= 1:
+                raise ValueError("a threshold number must lie in [0, 1]")
+            return float(value)
+        if value in ("fixed", "validation"):
+            return value
+        raise ValueError("expected 'fixed', 'validation' or a number in [0, 1]")
 
 
 class PathsSpec(_Strict):
@@ -243,6 +265,9 @@ class Profile(_Strict):
     def _check(self) -> "Profile":
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
             raise ValueError("name may contain only letters, digits, '_', '-' and '.' (it names folders)")
+        if self.evaluation.threshold == "validation" and self.training.validation_share == 0:
+            raise _KeyedError("evaluation.threshold", "'validation' needs validation tiles: set "
+                              "training.validation_share (e.g. 0.1), or use 'fixed' or a number")
         if self.areas is not None:
             splits = [a.split for a in self.areas]
             if "train" not in splits or "test" not in splits:

@@ -22,7 +22,7 @@ from .datasets import TileDataset
 from .io import write_json
 from .layers import AlignedLayers
 from .paths import StudyPaths
-from .predict import evaluate_area
+from .predict import decision_threshold, evaluate_area
 from .tiling import make_tiles, read_index
 from .checkpoint import load_checkpoint, read_checkpoint, resolve_device
 from .train import fit
@@ -118,12 +118,17 @@ def evaluate_second_date(
     profile: Profile, *, checkpoint: Path, tag: str, root: Path = Path("."), progress: bool = True
 ) -> dict[str, Any]:
     """Predict the second-date test area with a checkpoint, write rasters to ``data/<p>/multitemporal/<tag>/``
-    and metrics to ``reports/<p>/metrics/multitemporal_<tag>.json``; return the metrics."""
+    and metrics to ``reports/<p>/metrics/multitemporal_<tag>.json``; return the metrics.
+
+    The decision threshold follows ``profile.evaluation.threshold``; with ``validation`` it is the one stored in
+    the checkpoint, and a fine-tuned checkpoint keeps its base model's (so before and after fine-tuning differ by
+    the weights only)."""
     sp = StudyPaths.of(profile, Path(root))
     index, tiles_dir = second_date_tiles(profile, root=Path(root))
     model, meta = load_checkpoint(checkpoint, device=resolve_device(profile.device))
+    threshold, source = decision_threshold(meta, profile.evaluation)
     result = evaluate_area(model, meta, index, tiles_dir, profile=profile, out_dir=sp.data / "multitemporal" / tag,
-                           label=f"t2 {tag}", progress=progress)
+                           label=f"t2 {tag}", progress=progress, threshold=threshold, threshold_source=source)
     result.pop("tiles")
     result.update(tag=tag, checkpoint=str(checkpoint), image="image_t2")
     write_json(sp.metrics / f"multitemporal_{tag}.json", result)

@@ -12,6 +12,8 @@
   depends on, or the user's input files for step 01) are unchanged since its last successful run. The
   record lives in ``data/<profile>/.stamps/``; ``--force`` reruns.
 * Each executed notebook is also exported to HTML in ``reports/<profile>/html/``.
+* The guard's warnings of an experiment (a model that predicts no landslide pixel; the metrics JSON's
+  ``warnings``) are printed on the console after its notebook, not only in the notebook.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from .config import ConfigError, Profile, load_experiment, load_profile
 from .io import atomic_path, write_json, write_text
 from .paths import StudyPaths
 
-__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest"]
+__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest",
+           "metrics_warnings"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
 # earlier ones.
@@ -157,6 +160,14 @@ def _input_signature(profile: Profile, root: Path | None = None) -> dict[str, ob
     return sig
 
 
+def metrics_warnings(path: Path) -> list[str]:
+    """The ``warnings`` recorded in an experiment's metrics JSON (step 04); empty when none or unreadable."""
+    with contextlib.suppress(OSError, ValueError):
+        found = json.loads(Path(path).read_text(encoding="utf-8")).get("warnings") or []
+        return [str(w) for w in found]
+    return []
+
+
 def _stamp_path(paths: StudyPaths, step: Step) -> Path:
     return paths.stamps_of(step.number) / (Path(step.output_name).stem + ".json")
 
@@ -276,6 +287,9 @@ def run_pipeline(
         write_json(stamp, record)
         print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {_rel(out_path, root)}",
               flush=True)
+        if st.experiment is not None:
+            for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):
+                print(f"[{i}/{total}] {label}: warning: {w}", flush=True)
         results.append((st, "ran"))
     return results
 

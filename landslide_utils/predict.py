@@ -25,6 +25,7 @@ The window is held in memory (a few bytes per pixel of the test area); fine for 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,7 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import EvaluationSpec, Experiment, Profile, training_for
-from .datasets import tile_input
+from .datasets import landslide_prevalence, tile_input
 from .io import write_csv, write_geotiff, write_json, write_vector
 from .metrics import all_metrics, confusion_counts, object_recall_by_size
 from .paths import StudyPaths
@@ -46,10 +47,11 @@ from .tiles import TileData, read_tile
 from .checkpoint import load_checkpoint, resolve_device, update_meta
 from .stats import average_precision, best_threshold
 from .tiling import area_window, paste, read_index
+from .train import training_tiles
 from .validation import validation_paths
 
 __all__ = ["TilePrediction", "predict_tiles", "evaluate_area", "evaluate_test_area", "error_codes",
-           "ERROR_CLASSES", "validation_threshold", "SCORE_FLOOR"]
+           "ERROR_CLASSES", "validation_threshold", "decision_threshold", "empty_prediction_warning", "SCORE_FLOOR"]
 
 #: lowest Mask R-CNN instance score kept for the score map (AP, validation threshold)
 SCORE_FLOOR = 0.05
@@ -112,29 +114,34 @@ def predict_tiles(
         evaluation: thresholds (``score_threshold``, ``mask_threshold``); defaults 0.5 / 0.5.
         batch_size: tiles per forward pass.
         threshold: the decision threshold of the score map (instance score for Mask R-CNN, probability for
-            U-Net/PSPNet), e.g. one chosen on validation tiles; default: the evaluation's fixed thresholds.
+            U-Net/PSPNet); default: ``evaluation.threshold`` as :func:`decision_threshold` resolves it (the
+            fixed thresholds, a number, or the validation threshold stored in the checkpoint).
 
     Yields:
         :class:`TilePrediction` per tile, in input order.
 
     Raises:
-        ValueError: a tile does not give the channels the model was trained on.
+        ValueError: a tile does not give the channels the model was trained on, or ``evaluation.threshold`` is
+            ``validation`` and the checkpoint holds no validation threshold.
     """
     evaluation = evaluation if evaluation is not None else EvaluationSpec()
+    if threshold is None and evaluation.threshold != "fixed":
+        threshold = decision_threshold(meta, evaluation)[0]
+    floor = evaluation.score_threshold if threshold is None else min(evaluation.score_threshold, threshold)
     dev = resolve_device(str(device)) if str(device) == "auto" else torch.device(device)
     model.to(dev).eval()
     task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
     buf: list[tuple[str, TileData, torch.Tensor]] = []
     heads = getattr(model, "roi_heads", None)
     if heads is not None:  # detections below the score threshold are dropped anyway: skip pasting their masks
-        heads.score_thresh = max(float(heads.score_thresh), evaluation.score_threshold - 1e-6)
+        heads.score_thresh = max(float(heads.score_thresh), floor - 1e-6)
 
     def flush() -> Iterator[TilePrediction]:
         outs = _run(model, task, [x.to(dev) for _, _, x in buf], dev)
         for (tid, tile, _), out in zip(buf, outs):
             valid = tile.valid
             if task == "instance":
-                keep = out["scores"] >= evaluation.score_threshold
+                keep = out["scores"] >= floor
                 probs = out["masks"][keep][:, 0].numpy()
                 scores = out["scores"][keep].numpy()
                 boxes = out["boxes"][keep].numpy()
@@ -200,7 +207,9 @@ def _polygons(pred: np.ndarray, score: np.ndarray, transform: Affine, crs: Any, 
 
 
 def _score_evaluation(meta: dict[str, Any], evaluation: EvaluationSpec) -> EvaluationSpec:
-    """Mask R-CNN keeps instances down to :data:`SCORE_FLOOR` so the score map ranks pixels below the threshold."""
+    """The evaluation that gives the whole score map: Mask R-CNN keeps instances down to :data:`SCORE_FLOOR` so
+    the map ranks pixels below the threshold; the decision is taken on the map afterwards (``threshold`` fixed)."""
+    evaluation = evaluation.model_copy(update={"threshold": "fixed"})
     if (meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")) == "instance":
         return evaluation.model_copy(update={"score_threshold": min(SCORE_FLOOR, evaluation.score_threshold)})
     return evaluation
@@ -211,6 +220,46 @@ def _decision(meta: dict[str, Any], evaluation: EvaluationSpec) -> float:
     the union of kept instances iff its highest covering score reaches it), the probability otherwise."""
     task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
     return evaluation.score_threshold if task == "instance" else evaluation.mask_threshold
+
+
+def decision_threshold(meta: dict[str, Any], evaluation: EvaluationSpec) -> tuple[float, str]:
+    """The score-map threshold that ``evaluation.threshold`` asks for, and where it came from.
+
+    Returns:
+        ``(threshold, source)``: source ``fixed`` (the paper's thresholds, Yang et al. 2022 sec. 4.1:
+        ``score_threshold`` for Mask R-CNN's instance score, ``mask_threshold`` for the U-Net/PSPNet probability),
+        ``value`` (a number given in the profile) or ``validation`` (the F1-optimal threshold on the validation
+        tiles, ``meta["validation"]["threshold"]``, written by :func:`validation_threshold`).
+
+    Raises:
+        ValueError: ``validation`` is asked for and the checkpoint holds no validation threshold.
+    """
+    mode = evaluation.threshold
+    if isinstance(mode, float):
+        return mode, "value"
+    if mode == "validation":
+        val = meta.get("validation")
+        if not isinstance(val, dict) or val.get("threshold") is None:
+            raise ValueError(
+                f"evaluation.threshold is 'validation' but the checkpoint of {meta.get('experiment', 'this model')} "
+                "holds no validation threshold: run step 04 with training.validation_share > 0 (it chooses and "
+                "stores one), or set evaluation.threshold to 'fixed' or a number")
+        return float(val["threshold"]), "validation"
+    return _decision(meta, evaluation), "fixed"
+
+
+def empty_prediction_warning(*, experiment: str, where: str, threshold: float, source: str, max_score: float,
+                             prevalence: float | None) -> str:
+    """The guard's message when a trained model predicts no landslide pixel on its validation tiles (or, without
+    validation tiles, in the test area): what happened, the training data's landslide share, what to try."""
+    share = f"landslides cover {100 * prevalence:.2f} % of the training tiles' pixels" if prevalence is not None \
+        else "the landslide share of the training tiles is unknown"
+    tries = ["evaluation.threshold: validation (with training.validation_share > 0)"] if source != "validation" else []
+    tries += ["training.loss: bce_dice or focal_dice (robust to rare landslides; docs/methods.md, \"Loss and "
+              "decision threshold\")", "more training.steps"]
+    return (f"Experiment {experiment} predicts no landslide pixel on {where} at the {source} threshold "
+            f"{threshold:.3g} (highest score {max_score:.3g}); {share}. Its metrics are zeros because the map is "
+            "empty, not because it was judged. Try: " + "; ".join(tries) + ".")
 
 
 def evaluate_area(
@@ -225,6 +274,8 @@ def evaluate_area(
     progress: bool = True,
     device: str | torch.device | None = None,
     val_threshold: float | None = None,
+    threshold: float | None = None,
+    threshold_source: str = "fixed",
 ) -> dict[str, Any]:
     """Predict the test tiles of a tile index, stitch them and write the maps; return the metrics.
 
@@ -243,10 +294,13 @@ def evaluate_area(
         device: overrides ``profile.device``.
         val_threshold: a score-map threshold chosen on validation tiles; its F1 is reported as
             ``f1_val_threshold`` (NaN when not given).
+        threshold: the decision threshold of the map and the metrics (default: the fixed thresholds of
+            ``profile.evaluation``); ``threshold_source`` says where it came from (:func:`decision_threshold`).
 
     Returns:
         model, channels, training_data, every pixel metric and the counts, ``ap``, ``f1_val_threshold``,
-        ``val_threshold``, object_recall_by_size, eval_seconds, device, thresholds, test_tiles, valid_pixels,
+        ``val_threshold``, ``threshold`` and ``threshold_source`` (the decision used), ``max_score`` (highest
+        score on a valid pixel), object_recall_by_size, eval_seconds, device, thresholds, test_tiles, valid_pixels,
         pixel_area_m2, window, and ``tiles`` (a DataFrame of per-tile confusion counts).
     """
     t0 = time.perf_counter()
@@ -267,7 +321,7 @@ def evaluate_area(
                                                      int(win.row_off) - int(test["row_off"].iloc[0]))
     crs = first.crs
     ev = profile.evaluation
-    decision = _decision(meta, ev)
+    decision = _decision(meta, ev) if threshold is None else float(threshold)
     tiles_by_id: dict[str, TileData] = {}
     per_tile = []
 
@@ -315,6 +369,9 @@ def evaluate_area(
         "ap": average_precision(score, truth, valid),
         "f1_val_threshold": f1_val,
         "val_threshold": val_threshold,
+        "threshold": decision,
+        "threshold_source": threshold_source if threshold is not None else "fixed",
+        "max_score": float(score[valid].max()) if valid.any() else 0.0,
         "object_recall_by_size": object_recall_by_size(inst, pred, valid, pixel_area_m2=pixel_area,
                                                        size_classes_m2=ev.size_classes_m2),
         "eval_seconds": time.perf_counter() - t0,
@@ -342,14 +399,15 @@ def validation_threshold(
 
     Returns:
         ``None`` without validation tiles, else ``threshold``, ``f1`` (on the validation tiles), ``tiles``
-        (their number), ``prevalence`` (landslide share of their valid pixels) and ``predicted_pixels`` (pixels
-        predicted landslide at the fixed threshold) — also stored as ``meta["validation"]`` in the checkpoint.
+        (their number), ``prevalence`` (landslide share of their valid pixels), ``predicted_pixels`` (pixels
+        predicted landslide at the fixed threshold) and ``max_score`` (the highest score on a valid pixel: no
+        pixel is predicted at a threshold above it) — also stored as ``meta["validation"]`` in the checkpoint.
     """
     if not tiles:
         return None
     names = sorted(p.name for p in tiles)
     cached = meta.get("validation")
-    if isinstance(cached, dict) and cached.get("tile_names") == names:
+    if isinstance(cached, dict) and cached.get("tile_names") == names and "max_score" in cached:
         return cached
     scores, truths, valids = [], [], []
     for p, path in zip(predict_tiles(model, meta, tiles, device=device,
@@ -362,7 +420,8 @@ def validation_threshold(
     thr, f1 = best_threshold(s, t, v)
     result = {"threshold": float(thr), "f1": float(f1), "tiles": len(tiles), "tile_names": names,
               "prevalence": float(t[v].mean()) if v.any() else 0.0,
-              "predicted_pixels": int(((s >= _decision(meta, evaluation)) & v).sum())}
+              "predicted_pixels": int(((s >= _decision(meta, evaluation)) & v).sum()),
+              "max_score": float(s[v].max()) if v.any() else 0.0}
     meta["validation"] = update_meta(checkpoint, validation=result)["validation"]
     return result
 
@@ -379,9 +438,15 @@ def evaluate_test_area(
     holds out validation tiles), predict and stitch the test area (:func:`evaluate_area`), write
     ``<reports>/metrics/<EXP>.json`` and ``<EXP>_tiles.csv`` and return the metrics.
 
+    The decision threshold follows ``profile.evaluation.threshold`` (:func:`decision_threshold`). The guard: a
+    model that predicts no landslide pixel on its validation tiles (without validation tiles: in the test area)
+    gets a message in the metrics' ``warnings`` list, emitted as a :class:`UserWarning` too, naming the training
+    data's landslide share and what to try (:func:`empty_prediction_warning`).
+
     Raises:
         FileNotFoundError: no checkpoint (run the experiment first) or no tile index (run step 01).
-        ValueError: the checkpoint belongs to another model or channel set than ``experiment``.
+        ValueError: the checkpoint belongs to another model or channel set than ``experiment``, or
+            ``evaluation.threshold`` is ``validation`` and the experiment holds out no validation tiles.
     """
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
@@ -396,11 +461,26 @@ def evaluate_test_area(
     index = read_index(paths.tile_index)
     training = training_for(profile, experiment)
     val_tiles = validation_paths(index, paths.tiles, share=training.validation_share, seed=profile.seed)
+    if profile.evaluation.threshold == "validation" and not val_tiles:
+        raise ValueError(f"{profile.source_path}: evaluation.threshold is 'validation' but experiment "
+                         f"{experiment.name} holds out no validation tiles (training.validation_share is "
+                         f"{training.validation_share}); set it above 0, e.g. 0.1")
     val = validation_threshold(model, meta, checkpoint=out / "checkpoint.pt", tiles=val_tiles,
                                evaluation=profile.evaluation, device=dev)
+    threshold, source = decision_threshold(meta, profile.evaluation)
     area = evaluate_area(model, meta, index, paths.tiles, profile=profile, out_dir=out, label=experiment.name,
-                         progress=progress, device=dev, val_threshold=val["threshold"] if val else None)
+                         progress=progress, device=dev, val_threshold=val["threshold"] if val else None,
+                         threshold=threshold, threshold_source=source)
     tiles = area.pop("tiles")
+    warnings_: list[str] = []
+    where, top = ((f"its {val['tiles']} validation tiles", val["max_score"]) if val
+                  else ("the test area (no validation tiles held out)", area["max_score"]))
+    if top < threshold:
+        originals, _ = training_tiles(profile, experiment, root=Path(root))
+        msg = empty_prediction_warning(experiment=experiment.name, where=where, threshold=threshold, source=source,
+                                       max_score=top, prevalence=landslide_prevalence(originals) if originals else None)
+        warnings_.append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=2)
     result: dict[str, Any] = {
         "experiment": experiment.name,
         "description": experiment.description,
@@ -410,6 +490,7 @@ def evaluate_test_area(
         "seed": meta["seed"],
         "steps": meta["step"],
         "train_seconds": meta["train_seconds"],
+        "warnings": warnings_,
     }
     write_csv(paths.metrics / f"{experiment.name}_tiles.csv", tiles, index=False)
     write_json(paths.metrics / f"{experiment.name}.json", result)

@@ -26,10 +26,10 @@ import yaml
 from .config import ConfigError, load_profile
 from .io import atomic_path, write_csv, write_json, write_text
 from .paths import StudyPaths
-from .pipeline import package_digest
+from .pipeline import metrics_warnings, package_digest
 from .sweep import Run, Sweep, digest_of, format_value, load_sweep, plain_data
 
-__all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "METRIC_ORDER"]
+__all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
 
 METRIC_ORDER = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap", "f1_val_threshold")
 """Metric columns of ``results.csv`` first, in this order; other numbers of the metrics JSON follow."""
@@ -137,7 +137,8 @@ def _run_digest(sweep: Sweep, run: Run, package: str, shared: dict[str, str | No
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What became of one run: ``status`` is ``ran``, ``skipped`` or ``failed`` (``message`` says why)."""
+    """What became of one run: ``status`` is ``ran``, ``skipped`` or ``failed`` (``message`` says why; for a run
+    that ran, the guard's warnings of its metrics)."""
 
     point: str
     experiment: str
@@ -228,7 +229,8 @@ def _execute_run(task: _Task) -> RunOutcome:
             return RunOutcome(task.point, task.experiment, "failed", secs,
                               f"notebook 04 ran but wrote no metrics file {task.metrics}")
         write_json(stamp, {"digest": task.digest, "seconds": round(secs, 1)})
-        return RunOutcome(task.point, task.experiment, "ran", secs)
+        return RunOutcome(task.point, task.experiment, "ran", secs,
+                          "\n".join(f"warning: {w}" for w in metrics_warnings(Path(task.metrics))))
     except BaseException as exc:  # noqa: BLE001 -- one run's failure must not stop the others
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -362,10 +364,11 @@ class SweepResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def _line(k: int, n: int, o: RunOutcome) -> str:
+def outcome_line(k: int, n: int, o: RunOutcome) -> str:
+    """The console line of the k-th of n finished runs; a run that ran adds its guard warnings, indented."""
     head = f"[{k}/{n}] {o.point} {o.experiment}: "
-    if o.status == "ran":
-        return head + f"done in {o.seconds:.0f} s"
+    if o.status == "ran":  # a message of a run that ran holds the guard's warnings
+        return head + f"done in {o.seconds:.0f} s" + "".join(f"\n  {w}" for w in o.message.splitlines())
     if o.status == "skipped":
         return head + "skipped"
     first = o.message.strip().splitlines()[0] if o.message.strip() else "unknown error"
@@ -444,7 +447,7 @@ def run_sweep(
             nonlocal k
             k += 1
             outcomes[(o.point, o.experiment)] = o
-            emit(_line(k, n, o))
+            emit(outcome_line(k, n, o))
             bar.update(1)
 
         tasks = []

@@ -56,6 +56,11 @@ def test_compatibility() -> None:
     check_compatible("c.pt", older, old)
     with pytest.raises(ValueError, match="training.loss"):
         check_compatible("c.pt", older, {**old, "training": {**old["training"], "loss": "focal"}})
+    # Mask R-CNN does not read the semantic loss keys: changing them keeps its checkpoints usable
+    rcnn = {**old, "model": "maskrcnn", "task": "instance"}
+    check_compatible("c.pt", rcnn, {**rcnn, "training": {**old["training"], "loss": "focal", "focal_gamma": 1.0}})
+    with pytest.raises(ValueError, match="training.learning_rate"):
+        check_compatible("c.pt", rcnn, {**rcnn, "training": {**old["training"], "learning_rate": 0.5}})
 
 
 def test_devices() -> None:

@@ -69,6 +69,11 @@ def _broken(tmp_path, edit):
         (lambda d: d.update(device="tpu"), "device"),
         (lambda d: d.update(seed=-1), "seed"),
         (lambda d: d.pop("tiling"), "tiling"),
+        (lambda d: d["evaluation"].update(threshold="best"), "evaluation.threshold"),
+        (lambda d: d["evaluation"].update(threshold=1.5), "evaluation.threshold"),
+        (lambda d: d["evaluation"].update(threshold=True), "evaluation.threshold"),
+        (lambda d: (d["evaluation"].update(threshold="validation"), d["training"].update(validation_share=0.0)),
+         "evaluation.threshold"),
         (lambda d: d.update(areas=[{"name": "a", "split": "train", "bounds": [0, 0, 10, 10]},
                                    {"name": "t", "split": "test", "bounds": [0, 0, 10, 10]}]), "areas.0.bounds"),
     ],
@@ -152,3 +157,9 @@ def test_cli_synth_writes_every_file_reproducibly(tmp_path, capsys):
         ha = hashlib.sha256((tmp_path / "a" / n).read_bytes()).hexdigest()
         hb = hashlib.sha256((tmp_path / "b" / n).read_bytes()).hexdigest()
         assert ha == hb, n
+
+
+@pytest.mark.parametrize("value, want", [("fixed", "fixed"), ("validation", "validation"), (0.3, 0.3), (0, 0.0)])
+def test_evaluation_threshold_accepts_fixed_validation_or_a_number(tmp_path, value, want):
+    p = _broken(tmp_path, lambda d: (d["evaluation"].update(threshold=value), d["training"].update(validation_share=0.1)))
+    assert load_profile(p).evaluation.threshold == want

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from landslide_utils.config import ConfigError
-from landslide_utils.pipeline import StepFailed, plan_steps, run_pipeline
+from landslide_utils.pipeline import StepFailed, metrics_warnings, plan_steps, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +70,21 @@ def test_runs_in_order_skips_unchanged_and_reruns_changed(project):
     res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, force=True,
                        steps=["04"], experiments=["II"])
     assert [(s.output_name, st) for s, st in res] == [("04_run_experiment_II.ipynb", "ran")]
+
+
+def test_guard_warnings_reach_the_console(project, capsys):
+    """A model that predicts no landslide is said on the console, not only in the executed notebook."""
+    body = ("import json\nfrom pathlib import Path\nname = Path(experiment).stem\n"
+            "out = Path('reports/smoke/metrics') / f'{name}.json'\nout.parent.mkdir(parents=True, exist_ok=True)\n"
+            "out.write_text(json.dumps({'warnings': ['Experiment II predicts no landslide pixel'] if name == 'II' "
+            "else []}))")
+    _nb(project / "notebooks/04_run_experiment.ipynb", body, 'experiment = ""')
+    run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
+                 steps=["04"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
+    assert lines == ["[2/2] 04_run_experiment_II: warning: Experiment II predicts no landslide pixel"]
+    assert metrics_warnings(project / "reports/smoke/metrics/I.json") == []
+    assert metrics_warnings(project / "no/such.json") == []
 
 
 def test_failure_names_notebook_and_cell_and_keeps_no_output(project):

@@ -154,3 +154,74 @@ def test_result_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert all((tmp_path / "f" / n).stat().st_size > 0 for n in ("curve.png", "err.png", "tiles.png"))
     with pytest.raises(FileNotFoundError, match="evaluate experiment W first"):
         plot_sample_tiles(profile, exp("unet", name="W"), root=tmp_path)
+
+
+class Background(nn.Module):
+    """A 'U-Net' that says background everywhere (probability about 0.002)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x[:, :1], -6.0)
+
+
+def _with(profile, **evaluation):
+    return profile.model_copy(update={"evaluation": profile.evaluation.model_copy(update=evaluation),
+                                      "training": profile.training.model_copy(update={"validation_share": 0.5})})
+
+
+def test_decision_threshold_fixed_value_and_validation() -> None:
+    unet, rcnn = _meta("unet", [0.0] * 3, [1.0] * 3), _meta("maskrcnn", [0.0] * 3, [1.0] * 3)
+    ev = EvaluationSpec(score_threshold=0.7, mask_threshold=0.4)
+    assert predict_mod.decision_threshold(unet, ev) == (0.4, "fixed")
+    assert predict_mod.decision_threshold(rcnn, ev) == (0.7, "fixed")
+    assert predict_mod.decision_threshold(unet, ev.model_copy(update={"threshold": 0.2})) == (0.2, "value")
+    val = ev.model_copy(update={"threshold": "validation"})
+    with pytest.raises(ValueError, match="no validation threshold.*validation_share"):
+        predict_mod.decision_threshold(unet, val)
+    assert predict_mod.decision_threshold(unet | {"validation": {"threshold": 0.13}}, val) == (0.13, "validation")
+
+
+def test_predict_tiles_uses_the_stored_validation_threshold(tmp_path: Path) -> None:
+    make_study(tmp_path)
+    tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "test").glob("*.tif"))
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    fake = TruthInstances(mean[0], std[0])
+    meta = _meta("maskrcnn", mean, std) | {"validation": {"threshold": 0.25}}
+    val = EvaluationSpec(threshold="validation")
+    with_decoy = list(predict_mod.predict_tiles(fake, meta, tiles, evaluation=val))
+    fixed = list(predict_mod.predict_tiles(fake, meta, tiles))
+    # the decoy instance (score 0.3) is below the fixed 0.5 but above the stored 0.25
+    assert all(p.mask[:4, :4].all() for p in with_decoy) and not any(p.mask[:4, :4].all() for p in fixed)
+
+
+def test_guard_fires_on_a_model_that_predicts_background_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               recwarn: pytest.WarningsRecorder) -> None:
+    profile = _with(make_study(tmp_path))
+    monkeypatch.setattr(predict_mod, "load_checkpoint",
+                        lambda path, device: (Background(), _meta("unet", [100.0, 110.0, 60.0], [30.0, 10.0, 10.0])))
+    monkeypatch.setattr(predict_mod, "update_meta", lambda path, **kw: kw)
+    m = predict_mod.evaluate_test_area(profile, exp("unet"), root=tmp_path, progress=False)
+    assert m["tp"] == m["fp"] == 0 and m["threshold_source"] == "fixed" and m["threshold"] == 0.5
+    assert len(m["warnings"]) == 1
+    text = m["warnings"][0]
+    assert "no landslide pixel on its 2 validation tiles" in text and "% of the training tiles' pixels" in text
+    assert "evaluation.threshold: validation" in text and "training.loss" in text
+    assert any("no landslide pixel" in str(w.message) for w in recwarn)
+    on_disk = json.loads((StudyPaths("tiny", tmp_path).metrics / "unet_rgb_original.json").read_text())
+    assert on_disk["warnings"] == m["warnings"]
+    # a perfect model raises no warning, and 'validation' decides at the threshold chosen on validation tiles
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    monkeypatch.setattr(predict_mod, "load_checkpoint",
+                        lambda path, device: (TruthSeg(mean[0], std[0]), _meta("unet", mean, std)))
+    good = predict_mod.evaluate_test_area(_with(profile, threshold="validation"), exp("unet"), root=tmp_path,
+                                          progress=False)
+    assert good["warnings"] == [] and good["threshold_source"] == "validation"
+    assert good["threshold"] == good["validation"]["threshold"] and good["f1"] == 1.0
+
+
+def test_validation_threshold_needs_validation_tiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = make_study(tmp_path)
+    bad = profile.model_copy(update={"evaluation": profile.evaluation.model_copy(update={"threshold": "validation"})})
+    monkeypatch.setattr(predict_mod, "load_checkpoint",
+                        lambda path, device: (Background(), _meta("unet", [100.0, 110.0, 60.0], [30.0, 10.0, 10.0])))
+    with pytest.raises(ValueError, match="holds out no validation tiles.*validation_share"):
+        predict_mod.evaluate_test_area(bad, exp("unet"), root=tmp_path, progress=False)

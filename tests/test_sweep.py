@@ -13,7 +13,7 @@ import yaml
 
 from landslide_utils.config import ConfigError
 from landslide_utils.sweep import expand_points, load_sweep, point_names
-from landslide_utils.sweep_runner import run_sweep
+from landslide_utils.sweep_runner import RunOutcome, outcome_line, run_sweep
 
 from .study_project import ROOT, make_project
 
@@ -229,3 +229,11 @@ def test_the_real_analysis_notebook_runs_on_a_finished_sweep(swept):
     f1 = summary[(summary["experiment"] == "VII") & (summary["metric"] == "f1")].iloc[0]
     assert f1["n"] == 2 and f1["ci_low"] <= f1["mean"] <= f1["ci_high"]
     assert (pd.read_csv(out / "tables/claims.csv")["verdict"] == "not testable").all()  # one experiment only
+
+
+def test_console_line_carries_the_guard_warnings():
+    ran = RunOutcome("seed=0", "V", "ran", 12.3, "warning: Experiment V predicts no landslide pixel")
+    assert outcome_line(3, 8, ran) == "[3/8] seed=0 V: done in 12 s\n  warning: Experiment V predicts no landslide pixel"
+    assert outcome_line(1, 2, RunOutcome("p", "V", "ran", 5.0)) == "[1/2] p V: done in 5 s"
+    failed = RunOutcome("p", "V", "failed", 1.0, "ValueError: bad\nmore", cell=4)
+    assert outcome_line(2, 2, failed) == "[2/2] p V: FAILED in cell 4: ValueError: bad"

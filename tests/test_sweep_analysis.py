@@ -58,3 +58,56 @@ def test_claims_are_judged_at_the_largest_budget(tmp_path: Path) -> None:
 def test_missing_results_say_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="run the sweep first"):
         analyse_results(tmp_path / "nothing.csv")
+
+
+def _loss_results(root: Path) -> Path:
+    """Two experiments x three losses x 5 seeds: focal is 5 points better than bce at every seed, dice is bce
+    plus noise around zero."""
+    rows = []
+    noise = [0.02, -0.03, 0.01, -0.02, 0.025]
+    for seed in range(5):
+        for loss, shift in (("bce", 0.0), ("focal", 0.05), ("dice", None)):
+            for exp, base in (("V", 0.6), ("VII", 0.4)):
+                f1 = base + 0.01 * seed + (noise[seed] if shift is None else shift)
+                point = f"seed={seed},loss={loss},steps=150"
+                rows.append({"point": point, "experiment": exp, "model": "unet", "channels": "rgb",
+                             "training_data": "original", "seed": seed, "training.loss": loss,
+                             "training.steps": 150, "f1": f1, "ap": f1 - 0.1, "train_seconds": 1.0, "steps": 150,
+                             "metrics_path": f"reports/q/sweeps/l/{point}/metrics/{exp}.json"})
+    path = root / "results.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_swept_setting_is_compared_with_its_baseline_paired_by_seed(tmp_path: Path) -> None:
+    keys = ("seed", "training.loss", "training.steps")
+    res = analyse_results(_loss_results(tmp_path), root=tmp_path, tables_dir=tmp_path / "tables", keys=keys,
+                          n_boot=500)
+    assert res.factors == ("training.loss",)
+    eff = res.effects.set_index(["experiment", "level", "metric"])
+    assert set(res.effects["baseline"]) == {"bce"} and (res.effects["n"] == 5).all()
+    assert eff.loc[("V", "focal", "f1"), "verdict"] == "better"
+    assert eff.loc[("V", "focal", "f1"), "estimate"] == pytest.approx(0.05)
+    assert eff.loc[("VII", "dice", "f1"), "verdict"] == "inconclusive"
+    assert eff.loc[("VII", "dice", "f1"), "estimate"] == pytest.approx(0.001)
+    # summaries are per experiment and level, never pooled over levels
+    f1 = res.summary[res.summary["metric"] == "f1"].set_index(["experiment", "training.loss"])
+    assert f1.loc[("V", "focal"), "mean"] == pytest.approx(0.6 + 0.02 + 0.05) and f1.loc[("V", "focal"), "n"] == 5
+    assert (tmp_path / "tables/factor_effects.csv").is_file()
+    # without the keys every row of an experiment is a replicate (the old reading)
+    assert analyse_results(_loss_results(tmp_path), root=tmp_path, n_boot=100).factors == ()
+
+
+def test_factor_effects_plot_and_labels(tmp_path: Path) -> None:
+    from landslide_utils.plots.sweep import plot_factor_effects
+    from landslide_utils.sweep_analysis import group_labels
+
+    keys = ("seed", "training.loss", "training.steps")
+    res = analyse_results(_loss_results(tmp_path), root=tmp_path, keys=keys, n_boot=100)
+    fig = plot_factor_effects(res.effects, metric="f1", save=tmp_path / "effects.png")
+    assert (tmp_path / "effects.png").stat().st_size > 5000
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0] == "V: loss focal − bce"
+    with pytest.raises(KeyError, match="recall"):
+        plot_factor_effects(res.effects, metric="recall")
+    labels = set(group_labels(res.results, res.factors)["experiment"])
+    assert "V · loss=focal" in labels and len(labels) == 6

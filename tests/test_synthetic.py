@@ -202,3 +202,16 @@ def test_study_area_figures(tiny, tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.parametrize("name, low, high", [("sparse", 0.002, 0.01), ("quick", 0.015, 0.05)])
+def test_landslide_share_of_the_test_area(name, low, high, tmp_path):
+    """The sparse profile's landslides cover under 1 % of its test area (rare, as real inventories usually are);
+    the quick profile's are several times denser."""
+    out = generate_from_profile(load_profile(ROOT / f"params/profiles/{name}.yaml"), tmp_path)
+    test = gpd.read_file(out["areas"]).query("split == 'test'").union_all()
+    inv = gpd.read_file(out["inventory"])
+    share = inv.intersection(test).area.sum() / test.area
+    assert low < share <= high, share
+    train = gpd.read_file(out["areas"]).query("split == 'train'").union_all()
+    assert inv.intersects(train).sum() >= 20  # enough landslides to learn from

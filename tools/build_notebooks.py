@@ -184,6 +184,11 @@ print(f"Experiment {exp.name}: {exp.description}")
     md("## Evaluation on the stitched test area"),
     code("metrics = evaluate_test_area(prof, exp)"),
     code("""
+print(f"decision threshold {metrics['threshold']:.3f} ({metrics['threshold_source']}; evaluation.threshold)")
+for warning in metrics["warnings"]:  # the guard: an empty map is said plainly, not reported as zeros
+    print("WARNING:", warning)
+"""),
+    code("""
 keys = ["precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap", "f1_val_threshold"]
 pd.DataFrame([{k: round(metrics[k], 3) for k in keys}], index=[exp.name])
 """, CHECK),
@@ -289,30 +294,46 @@ row per point × experiment to `results.csv`. This notebook, executed by the run
 mean of each metric over seeds with its 95 % bootstrap interval, the tile bootstrap of one run's test area, and
 for each of Yang et al. (2022)'s claims the **paired** difference (same seed, same BE draw) with its interval
 and a verdict: `holds` (the interval lies on the claimed side of zero), `contradicted` (on the other side) or
-`inconclusive` (it spans zero). Details: `docs/methods.md`, section "Statistics and sweeps".
+`inconclusive` (it spans zero). When the sweep varies a setting besides seeds and budgets (e.g. the loss), every
+level is compared with the first one listed, paired by seed, with the same intervals. Details:
+`docs/methods.md`, section "Statistics and sweeps".
 """),
     params('sweep = "params/sweeps/smoke.yaml"  # path of the sweep file (relative to the project root)'),
     code(SETUP + """
 import pandas as pd
 
 from landslide_utils.plots.results import plot_training_curve
-from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
+from landslide_utils.plots.sweep import (plot_claims_forest, plot_factor_effects, plot_learning_curves,
+                                         plot_seed_spread)
 from landslide_utils.sweep import load_sweep
-from landslide_utils.sweep_analysis import analyse_results
+from landslide_utils.sweep_analysis import analyse_results, group_labels
 
 sw = load_sweep(sweep)
 figures = sw.reports_dir / "figures"
-res = analyse_results(sw.reports_dir / "results.csv", tables_dir=sw.reports_dir / "tables")
+res = analyse_results(sw.reports_dir / "results.csv", tables_dir=sw.reports_dir / "tables", keys=sw.keys)
 print(f"sweep {sw.name}: {len(sw.points)} points x {len(sw.spec.experiments)} experiments, "
-      f"{len(res.results)} runs; profile {sw.profile.name}")
+      f"{len(res.results)} runs; profile {sw.profile.name}; settings compared: {', '.join(res.factors) or 'none'}")
 """),
     md("## Every metric over seeds: mean [95 % interval], percent"),
     code("res.summary_table", CHECK),
-    code("plot_seed_spread(res.results, metric='f1', save=figures / 'seed_spread_f1.png');"),
+    code("plot_seed_spread(group_labels(res.results, res.factors), metric='f1', save=figures / 'seed_spread_f1.png');"),
+    md("## The swept settings, paired by seed\nEach level against the first level listed (the baseline), same "
+       "experiment, same seed: *level − baseline* in percentage points; `better` / `worse` when the 95 % interval "
+       "excludes zero, else `inconclusive`."),
+    code("""
+if res.factors:
+    effects = res.effects.copy()
+    effects[["estimate", "ci_low", "ci_high"]] = (100 * effects[["estimate", "ci_low", "ci_high"]]).round(1)
+    display(effects)
+    for metric in ("f1", "f1_val_threshold"):
+        plot_factor_effects(res.effects, metric=metric, save=figures / f"effects_{metric}.png")
+else:
+    print("the sweep varies no setting besides seeds and budgets")
+""", CHECK),
     md("## The paper's claims, paired by seed\\nThe difference is *better − worse* in the claim's metric "
        "(percentage points), averaged over the points where both experiments ran."),
     code("""
-cols = ["claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
+cols = [*res.factors, "claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
 table = res.claims[cols].copy()
 table[["estimate", "ci_low", "ci_high"]] = (100 * table[["estimate", "ci_low", "ci_high"]]).round(1)
 table

@@ -17,10 +17,11 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..stats import seed_summary
 
-__all__ = ["plot_claims_forest", "plot_learning_curves", "plot_seed_spread", "VERDICT_COLOURS"]
+__all__ = ["plot_claims_forest", "plot_factor_effects", "plot_learning_curves", "plot_seed_spread",
+           "VERDICT_COLOURS"]
 
 VERDICT_COLOURS = {"holds": "#2ca02c", "contradicted": "#d62728", "inconclusive": "#7f7f7f",
-                   "not testable": "#c7c7c7"}
+                   "not testable": "#c7c7c7", "better": "#2ca02c", "worse": "#d62728"}
 _METRIC_LABELS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "miou": "mIoU", "ap": "AP",
                   "f1_val_threshold": "F1 (validation threshold)", "iou_landslide": "IoU (landslide)",
                   "oa": "OA", "kappa": "Kappa"}
@@ -42,7 +43,7 @@ def _is_be(training_data: object) -> bool:
 
 
 def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str | None = None,
-                       save: Path | None = None) -> Figure:
+                       xlabel: str = "paired difference, better − worse", save: Path | None = None) -> Figure:
     """Forest plot of judged claims: one row per claim (first on top), the mean paired difference as a dot,
     its bootstrap interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict.
 
@@ -51,6 +52,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
             ``estimate``, ``ci_low``, ``ci_high``, ``verdict``).
         scale: factor applied to the differences (100: fractions -> percentage points).
         title: figure title (default: a generic one).
+        xlabel: what the difference is (the unit is added for ``scale=100``).
         save: PNG path, or ``None``.
 
     A claim with ``side="-"`` is drawn as its difference like any other; its verdict text carries the side.
@@ -74,7 +76,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
         side = "" if r.get("side", "+") == "+" else " (claim: < 0)"
         ax.text(1.01, yi, f"{r['verdict']}{side}  n={int(r['n'])}", transform=trans, va="center", fontsize=8,
                 color=VERDICT_COLOURS.get(r["verdict"], "black"), clip_on=False)
-    ax.set_xlabel("paired difference, better − worse" + (" (percentage points)" if scale == 100.0 else ""))
+    ax.set_xlabel(xlabel + (" (percentage points)" if scale == 100.0 else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or "Claims of Yang et al. (2022): mean paired difference and bootstrap interval")
     present = [v for v in VERDICT_COLOURS if v in set(judged["verdict"])] if n else []
@@ -82,6 +84,22 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
         fig.legend(handles=[Patch(color=VERDICT_COLOURS[v], label=v) for v in present], loc="outside lower center",
                    ncol=len(present), fontsize=8, frameon=False)
     return _save(fig, save)
+
+
+def plot_factor_effects(effects: pd.DataFrame, *, metric: str = "f1", save: Path | None = None) -> Figure:
+    """Forest plot of :func:`landslide_utils.sweep_analysis.factor_effects` for one metric: one row per
+    experiment x level, the mean paired difference against the baseline level with its bootstrap interval,
+    coloured ``better`` / ``worse`` / ``inconclusive``.
+
+    Raises:
+        KeyError: no effect of ``metric`` in the table.
+    """
+    sel = effects[effects["metric"] == metric]
+    if sel.empty:
+        raise KeyError(f"no effect of {metric!r} in the table (metrics: {sorted(set(effects['metric']))})")
+    names = [f"{r.experiment}: {str(r.factor).rsplit('.', 1)[-1]} {r.level} − {r.baseline}" for r in sel.itertuples()]
+    return plot_claims_forest(sel.assign(name=names), title=f"{_label(metric)}: each setting against the baseline, "
+                              "paired by seed", xlabel="paired difference, level − baseline", save=save)
 
 
 def _experiment_styles(results: pd.DataFrame, experiments: Sequence[str]) -> dict[str, tuple[object, str]]:
