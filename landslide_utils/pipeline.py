@@ -30,6 +30,7 @@ from pathlib import Path
 from .config import ConfigError, Profile, load_experiment, load_profile
 from .io import atomic_path, write_json, write_text
 from .paths import StudyPaths
+from .streams import squash_notebook_file
 
 __all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest",
            "metrics_warnings"]
@@ -230,6 +231,7 @@ def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None,
                 + f" failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
                 f"{exc.ename}: {exc.evalue}\n  the partly executed notebook is at {failed}"
             ) from None
+        squash_notebook_file(tmp)  # progress-bar redraws -> their final state (landslide_utils.streams)
 
 
 def run_pipeline(

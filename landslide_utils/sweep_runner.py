@@ -27,6 +27,7 @@ from .config import ConfigError, load_profile
 from .io import atomic_path, write_csv, write_json, write_text
 from .paths import StudyPaths
 from .pipeline import metrics_warnings, package_digest
+from .streams import squash_notebook_file
 from .sweep import Run, Sweep, digest_of, format_value, load_sweep, plain_data
 
 __all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
@@ -204,6 +205,7 @@ def _execute_notebook(notebook: Path, out: Path, parameters: dict[str, str], roo
                 if tmp.exists():
                     tmp.replace(failed)
                 raise _NotebookFailed(exc.cell_index, f"{exc.ename}: {exc.evalue}") from None
+            squash_notebook_file(tmp)  # progress-bar redraws -> their final state
     except _NotebookFailed as fail:
         return fail.cell, fail.error
     failed.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
 
     .venv/bin/python tools/results_markdown.py quick
     .venv/bin/python tools/results_markdown.py quick --sweep claims   # a sweep's verdicts with intervals
+    .venv/bin/python tools/results_markdown.py --losses quick:losses sparse:losses_sparse   # the loss comparison
 """
 
 from __future__ import annotations
@@ -99,9 +100,67 @@ def sweep(profile: str, name: str) -> None:
     print(table(pd.DataFrame(wide)))
 
 
+MODELS = {"unet": "U-Net", "pspnet": "PSPNet"}
+
+
+def losses(sweeps: list[str]) -> None:
+    """The loss comparison: per metric the mean over seeds [95 % interval] of each loss for each model and
+    regime (``profile:sweep``), how many runs gave an empty map, and each loss against ``bce`` paired by seed."""
+    summaries, effects, results = {}, {}, {}
+    for item in sweeps:
+        profile, name = item.split(":")
+        rep = ROOT / "reports" / profile / "sweeps" / name
+        summaries[profile] = pd.read_csv(rep / "tables/seed_summary.csv")
+        effects[profile] = pd.read_csv(rep / "tables/factor_effects.csv")
+        results[profile] = pd.read_csv(rep / "results.csv")
+    first = next(iter(results.values()))
+    exps = list(dict.fromkeys(first["experiment"]))
+    model_of = dict(zip(first["experiment"], first["model"]))
+    levels = list(dict.fromkeys(first["training.loss"]))
+
+    def col(exp: str, profile: str) -> str:
+        return f"{MODELS.get(model_of[exp], model_of[exp])} ({exp}), {profile}"
+
+    for metric, words in (("f1", "F1 at the fixed 0.5 threshold"), ("f1_val_threshold",
+                          "F1 at the threshold chosen on validation tiles"), ("ap", "average precision")):
+        rows = []
+        for loss in levels:
+            row = {"loss": f"`{loss}`"}
+            for exp in exps:
+                for profile, s in summaries.items():
+                    r = s[(s["experiment"] == exp) & (s["training.loss"] == loss) & (s["metric"] == metric)]
+                    cell = "–"
+                    if len(r):
+                        r = r.iloc[0]
+                        cell = f"{100 * r['mean']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
+                    if metric == "f1":
+                        res = results[profile]
+                        sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
+                        empty = int(((sel["tp"] + sel["fp"]) == 0).sum())
+                        cell += f" ({empty}/{len(sel)} empty)" if empty else ""
+                    row[col(exp, profile)] = cell
+            rows.append(row)
+        print(f"\n**{words}: mean over 5 seeds [95 % interval] (percent)**\n")
+        print(table(pd.DataFrame(rows)))
+    for metric, words in (("f1", "F1 at 0.5"), ("f1_val_threshold", "F1 at the validation threshold")):
+        rows = []
+        for loss in levels[1:]:
+            row = {"loss − bce": f"`{loss}`"}
+            for exp in exps:
+                for profile, e in effects.items():
+                    r = e[(e["experiment"] == exp) & (e["level"] == loss) & (e["metric"] == metric)].iloc[0]
+                    row[col(exp, profile)] = (f"{100 * r['estimate']:+.1f} [{100 * r['ci_low']:+.1f}, "
+                                              f"{100 * r['ci_high']:+.1f}] {r['verdict']}")
+            rows.append(row)
+        print(f"\n**{words}: each loss against `bce`, paired by seed (percentage points, 95 % interval)**\n")
+        print(table(pd.DataFrame(rows)))
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if "--sweep" in args:
+    if "--losses" in args:
+        losses(args[args.index("--losses") + 1:])
+    elif "--sweep" in args:
         i = args.index("--sweep")
         sweep(args[0] if i > 0 else "quick", args[i + 1])
     else:
