@@ -181,7 +181,8 @@ class TrainingSpec(_Strict):
         default=0.0, ge=0, lt=1, description="share of the training-area tiles held out as validation tiles "
                                              "(stratified by landslide/non-landslide; never test tiles)")
     loss: Literal["bce", "weighted_bce", "focal", "focal_dice", "bce_dice"] = Field(
-        default="bce", description="loss of the semantic models (U-Net, PSPNet); Mask R-CNN has its own")
+        default="bce_dice", description="loss of the semantic models (U-Net, PSPNet); Mask R-CNN has its own. "
+                                        "bce_dice was chosen by the loss sweeps (docs/methods.md)")
     pos_weight: float | None = Field(default=None, gt=0, description="weighted_bce: landslide weight "
                                                                       "(default: background/landslide pixel ratio)")
     focal_gamma: float = Field(default=2.0, ge=0, description="focal losses: focusing parameter gamma")

@@ -2,7 +2,8 @@
 
 Yang et al. (2022) do not state the loss of their U-Net and PSPNet. ``training.loss`` chooses one:
 
-* ``bce``: binary cross-entropy, the plain choice of a Keras segmentation library;
+* ``bce``: binary cross-entropy, the plain choice of a Keras segmentation library (the default until the loss
+  sweeps: on rare landslides U-Net trained with it can score every pixel below 0.5);
 * ``weighted_bce``: BCE with the positive class weighted by ``training.pos_weight`` or, when that is unset,
   by the ratio of background to landslide pixels of the training tiles (the imbalance ratio IR of
   Chen et al. 2022);
@@ -11,7 +12,8 @@ Yang et al. (2022) do not state the loss of their U-Net and PSPNet. ``training.l
   background by 1 - alpha, or nothing when unset);
 * ``focal_dice``: focal + soft Dice, the combination of Yang S. et al. (2022)'s
   comparison of semantic-segmentation models;
-* ``bce_dice``: BCE + soft Dice.
+* ``bce_dice``: BCE + soft Dice, the default: the best mean rank of the five for U-Net and PSPNet on dense and
+  sparse inventories in the loss sweeps (docs/methods.md, "Loss and decision threshold").
 
 Padding and nodata never count: every term is a mean (or a sum, for Dice) over valid pixels.
 """
@@ -68,7 +70,7 @@ def segmentation_loss(
     target: torch.Tensor,
     valid: torch.Tensor,
     *,
-    name: str = "bce",
+    name: str = "bce_dice",
     pos_weight: float = 1.0,
     focal_gamma: float = 2.0,
     focal_alpha: float | None = None,

@@ -249,17 +249,24 @@ def decision_threshold(meta: dict[str, Any], evaluation: EvaluationSpec) -> tupl
 
 
 def empty_prediction_warning(*, experiment: str, where: str, threshold: float, source: str, max_score: float,
-                             prevalence: float | None) -> str:
+                             prevalence: float | None, loss: str | None = None) -> str:
     """The guard's message when a trained model predicts no landslide pixel on its validation tiles (or, without
-    validation tiles, in the test area): what happened, the training data's landslide share, what to try."""
+    validation tiles, in the test area): what happened, the training data's landslide share, what to try.
+
+    What to try follows the loss sweeps (docs/methods.md, "Loss and decision threshold"): a threshold chosen on
+    validation tiles rescues a model whose scores rank landslides well but stay below 0.5, and ``bce_dice`` kept
+    every U-Net and PSPNet run of the sweeps from an empty map where plain ``bce`` did not.
+    """
     share = f"landslides cover {100 * prevalence:.2f} % of the training tiles' pixels" if prevalence is not None \
         else "the landslide share of the training tiles is unknown"
     tries = ["evaluation.threshold: validation (with training.validation_share > 0)"] if source != "validation" else []
-    tries += ["training.loss: bce_dice or focal_dice (robust to rare landslides; docs/methods.md, \"Loss and "
-              "decision threshold\")", "more training.steps"]
+    if loss is not None and loss != "bce_dice":  # loss: the semantic models' training.loss (None for Mask R-CNN)
+        tries.append(f"training.loss: bce_dice (the default; this model trained with {loss})")
+    tries.append("more training.steps")
     return (f"Experiment {experiment} predicts no landslide pixel on {where} at the {source} threshold "
             f"{threshold:.3g} (highest score {max_score:.3g}); {share}. Its metrics are zeros because the map is "
-            "empty, not because it was judged. Try: " + "; ".join(tries) + ".")
+            "empty, not because it was judged. Try: " + "; ".join(tries) + " (docs/methods.md, \"Loss and decision "
+            "threshold\").")
 
 
 def evaluate_area(
@@ -478,7 +485,8 @@ def evaluate_test_area(
     if top < threshold:
         originals, _ = training_tiles(profile, experiment, root=Path(root))
         msg = empty_prediction_warning(experiment=experiment.name, where=where, threshold=threshold, source=source,
-                                       max_score=top, prevalence=landslide_prevalence(originals) if originals else None)
+                                       max_score=top, prevalence=landslide_prevalence(originals) if originals else None,
+                                       loss=None if meta["model"] == "maskrcnn" else training.loss)
         warnings_.append(msg)
         warnings.warn(msg, UserWarning, stacklevel=2)
     result: dict[str, Any] = {

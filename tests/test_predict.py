@@ -204,7 +204,7 @@ def test_guard_fires_on_a_model_that_predicts_background_only(tmp_path: Path, mo
     assert len(m["warnings"]) == 1
     text = m["warnings"][0]
     assert "no landslide pixel on its 2 validation tiles" in text and "% of the training tiles' pixels" in text
-    assert "evaluation.threshold: validation" in text and "training.loss" in text
+    assert "evaluation.threshold: validation" in text and "training.loss" not in text  # already the default loss
     assert any("no landslide pixel" in str(w.message) for w in recwarn)
     on_disk = json.loads((StudyPaths("tiny", tmp_path).metrics / "unet_rgb_original.json").read_text())
     assert on_disk["warnings"] == m["warnings"]
@@ -225,3 +225,12 @@ def test_validation_threshold_needs_validation_tiles(tmp_path: Path, monkeypatch
                         lambda path, device: (Background(), _meta("unet", [100.0, 110.0, 60.0], [30.0, 10.0, 10.0])))
     with pytest.raises(ValueError, match="holds out no validation tiles.*validation_share"):
         predict_mod.evaluate_test_area(bad, exp("unet"), root=tmp_path, progress=False)
+
+
+def test_guard_advice_follows_the_model_and_its_loss() -> None:
+    kw = dict(experiment="V", where="its 6 validation tiles", threshold=0.5, max_score=0.42, prevalence=0.0071)
+    bce = predict_mod.empty_prediction_warning(source="fixed", loss="bce", **kw)
+    assert "0.71 % of the training tiles' pixels" in bce and "highest score 0.42" in bce
+    assert "evaluation.threshold: validation" in bce and "training.loss: bce_dice (the default; this model trained with bce)" in bce
+    maskrcnn = predict_mod.empty_prediction_warning(source="validation", loss=None, **kw)
+    assert "training.loss" not in maskrcnn and "evaluation.threshold" not in maskrcnn and "training.steps" in maskrcnn

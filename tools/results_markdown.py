@@ -140,8 +140,28 @@ def losses(sweeps: list[str]) -> None:
                         cell += f" ({empty}/{len(sel)} empty)" if empty else ""
                     row[col(exp, profile)] = cell
             rows.append(row)
-        print(f"\n**{words}: mean over 5 seeds [95 % interval] (percent)**\n")
+        seeds = sorted({int(n) for s in summaries.values() for n in s.loc[s["metric"] == metric, "n"]})
+        print(f"\n**{words}: mean over {'/'.join(map(str, seeds))} seeds [95 % interval] (percent)**\n")
         print(table(pd.DataFrame(rows)))
+    # the rule that chose the default (docs/methods.md, "Loss and decision threshold"): rank the losses by mean F1
+    # at 0.5 in every model x regime cell; a loss with an empty map in any run is not eligible; best mean rank wins
+    rank_rows = {loss: {"loss": f"`{loss}`"} for loss in levels}
+    empties = {loss: 0 for loss in levels}
+    for exp in exps:
+        for profile, s in summaries.items():
+            f1 = s[(s["experiment"] == exp) & (s["metric"] == "f1")].set_index("training.loss")["mean"]
+            ranks = f1.rank(ascending=False, method="min")
+            res = results[profile]
+            for loss in levels:
+                rank_rows[loss][col(exp, profile)] = int(ranks[loss])
+                sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
+                empties[loss] += int(((sel["tp"] + sel["fp"]) == 0).sum())
+    for loss in levels:
+        r = [v for k, v in rank_rows[loss].items() if k != "loss"]
+        rank_rows[loss]["mean rank"] = f"{sum(r) / len(r):.2f}"
+        rank_rows[loss]["runs with an empty map"] = empties[loss]
+    print("\n**Rank of each loss by mean F1 at 0.5 (1 = best) in every model × regime**\n")
+    print(table(pd.DataFrame(list(rank_rows.values()))))
     for metric, words in (("f1", "F1 at 0.5"), ("f1_val_threshold", "F1 at the validation threshold")):
         rows = []
         for loss in levels[1:]:
