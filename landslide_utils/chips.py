@@ -214,6 +214,16 @@ def _h5(path: Path, key: str):  # noqa: ANN202 - an h5py dataset inside an open 
     return f
 
 
+def _read_h5(path: Path, key: str) -> np.ndarray:
+    """Every value of dataset ``key`` of an HDF5 file; a damaged file is an error naming it."""
+    with _h5(path, key) as f:
+        try:
+            return np.asarray(f[key][()])
+        except (OSError, RuntimeError) as exc:
+            raise OSError(f"{path}: unreadable dataset {key!r} ({exc}); the file is damaged, re-download it or "
+                          "remove the chip") from None
+
+
 def inspect_chips(refs: list[ChipRef], *, root: str | Path, bands: list[str] | None = None) -> None:
     """Open every file of every chip and check band counts and that mask and DEM have the image's size (headers
     only; pixels are read by :func:`read_chip`).
@@ -287,10 +297,8 @@ def read_chip(ref: ChipRef, *, bands: list[str] | None = None, pixel_size_m: flo
     """
     if ref.format == "landslide4sense":
         idx = band_indices(bands)
-        with _h5(ref.image, "img") as f:
-            img = np.asarray(f["img"][()], dtype=np.float32)
-        with _h5(ref.mask, "mask") as f:
-            mask = np.asarray(f["mask"][()])
+        img = _read_h5(ref.image, "img").astype(np.float32)
+        mask = _read_h5(ref.mask, "mask")
         mask = mask[..., 0] if mask.ndim == 3 else mask
         image = np.moveaxis(img[..., idx], -1, 0)
         valid = np.all(np.isfinite(img), axis=-1)

@@ -28,6 +28,7 @@ __all__ = [
     "load_profile",
     "load_experiment",
     "CHANNEL_SETS",
+    "DEFAULT_LOSS",
 ]
 
 
@@ -163,6 +164,11 @@ class ModelsSpec(_Strict):
     pspnet: SegmentationSpec = SegmentationSpec()
 
 
+DEFAULT_LOSS = "bce_dice"
+"""``training.loss`` unless a file sets it: the loss the loss sweeps chose (docs/methods.md, "Loss and decision
+threshold"); :mod:`landslide_utils.losses` and the empty-map guard read it from here."""
+
+
 class TrainingSpec(_Strict):
     """Optimiser and budget. The paper: SGD, lr 0.001, momentum 0.9, weight decay 0.005, clip 5, 20 x 1000."""
 
@@ -181,7 +187,7 @@ class TrainingSpec(_Strict):
         default=0.0, ge=0, lt=1, description="share of the training-area tiles held out as validation tiles "
                                              "(stratified by landslide/non-landslide; never test tiles)")
     loss: Literal["bce", "weighted_bce", "focal", "focal_dice", "bce_dice"] = Field(
-        default="bce_dice", description="loss of the semantic models (U-Net, PSPNet); Mask R-CNN has its own. "
+        default=DEFAULT_LOSS, description="loss of the semantic models (U-Net, PSPNet); Mask R-CNN has its own. "
                                         "bce_dice was chosen by the loss sweeps (docs/methods.md)")
     pos_weight: float | None = Field(default=None, gt=0, description="weighted_bce: landslide weight "
                                                                       "(default: background/landslide pixel ratio)")

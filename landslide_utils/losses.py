@@ -25,6 +25,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from .config import DEFAULT_LOSS
+
 __all__ = ["LOSSES", "LossName", "segmentation_loss", "bce", "focal", "soft_dice"]
 
 LossName = Literal["bce", "weighted_bce", "focal", "focal_dice", "bce_dice"]
@@ -70,7 +72,7 @@ def segmentation_loss(
     target: torch.Tensor,
     valid: torch.Tensor,
     *,
-    name: str = "bce_dice",
+    name: str = DEFAULT_LOSS,
     pos_weight: float = 1.0,
     focal_gamma: float = 2.0,
     focal_alpha: float | None = None,

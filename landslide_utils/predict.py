@@ -38,7 +38,7 @@ from scipy import ndimage
 from torch import nn
 from tqdm import tqdm
 
-from .config import EvaluationSpec, Experiment, Profile, training_for
+from .config import DEFAULT_LOSS, EvaluationSpec, Experiment, Profile, training_for
 from .datasets import landslide_prevalence, tile_input
 from .io import write_csv, write_geotiff, write_json, write_vector
 from .metrics import all_metrics, confusion_counts, object_recall_by_size
@@ -260,8 +260,8 @@ def empty_prediction_warning(*, experiment: str, where: str, threshold: float, s
     share = f"landslides cover {100 * prevalence:.2f} % of the training tiles' pixels" if prevalence is not None \
         else "the landslide share of the training tiles is unknown"
     tries = ["evaluation.threshold: validation (with training.validation_share > 0)"] if source != "validation" else []
-    if loss is not None and loss != "bce_dice":  # loss: the semantic models' training.loss (None for Mask R-CNN)
-        tries.append(f"training.loss: bce_dice (the default; this model trained with {loss})")
+    if loss is not None and loss != DEFAULT_LOSS:  # loss: the semantic models' training.loss (None for Mask R-CNN)
+        tries.append(f"training.loss: {DEFAULT_LOSS} (the default; this model trained with {loss})")
     tries.append("more training.steps")
     return (f"Experiment {experiment} predicts no landslide pixel on {where} at the {source} threshold "
             f"{threshold:.3g} (highest score {max_score:.3g}); {share}. Its metrics are zeros because the map is "

@@ -109,3 +109,12 @@ def test_unknown_format_missing_root_and_empty_dataset(tmp_path: Path) -> None:
     (tmp_path / "masks").mkdir()
     with pytest.raises(ChipError, match="no chips found"):
         list_chips(tmp_path, format="folders")
+
+
+def test_a_damaged_hdf5_file_is_named_when_read(chips: dict[str, Path]) -> None:
+    l4s = chips["landslide4sense"]
+    path = l4s / "img/image_1.h5"
+    path.write_bytes(path.read_bytes()[:1500])  # a download cut short
+    ref = list_chips(l4s, format="landslide4sense")[0]
+    with pytest.raises(OSError, match="image_1.h5"):
+        read_chip(ref)

@@ -108,8 +108,10 @@ def losses(sweeps: list[str]) -> None:
     regime (``profile:sweep``), how many runs gave an empty map, and each loss against ``bce`` paired by seed."""
     summaries, effects, results = {}, {}, {}
     for item in sweeps:
-        profile, name = item.split(":")
+        profile, _, name = item.partition(":")
         rep = ROOT / "reports" / profile / "sweeps" / name
+        if not name or not (rep / "results.csv").is_file():
+            sys.exit(f"--losses {item}: expected PROFILE:SWEEP with a finished sweep in {rep} (results.csv)")
         summaries[profile] = pd.read_csv(rep / "tables/seed_summary.csv")
         effects[profile] = pd.read_csv(rep / "tables/factor_effects.csv")
         results[profile] = pd.read_csv(rep / "results.csv")
@@ -120,6 +122,11 @@ def losses(sweeps: list[str]) -> None:
 
     def col(exp: str, profile: str) -> str:
         return f"{MODELS.get(model_of[exp], model_of[exp])} ({exp}), {profile}"
+
+    def empty_runs(profile: str, exp: str, loss: str) -> tuple[int, int]:
+        res = results[profile]
+        sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
+        return int(((sel["tp"] + sel["fp"]) == 0).sum()), len(sel)
 
     for metric, words in (("f1", "F1 at the fixed 0.5 threshold"), ("f1_val_threshold",
                           "F1 at the threshold chosen on validation tiles"), ("ap", "average precision")):
@@ -134,10 +141,8 @@ def losses(sweeps: list[str]) -> None:
                         r = r.iloc[0]
                         cell = f"{100 * r['mean']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
                     if metric == "f1":
-                        res = results[profile]
-                        sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
-                        empty = int(((sel["tp"] + sel["fp"]) == 0).sum())
-                        cell += f" ({empty}/{len(sel)} empty)" if empty else ""
+                        empty, n = empty_runs(profile, exp, loss)
+                        cell += f" ({empty}/{n} empty)" if empty else ""
                     row[col(exp, profile)] = cell
             rows.append(row)
         seeds = sorted({int(n) for s in summaries.values() for n in s.loc[s["metric"] == metric, "n"]})
@@ -151,17 +156,21 @@ def losses(sweeps: list[str]) -> None:
         for profile, s in summaries.items():
             f1 = s[(s["experiment"] == exp) & (s["metric"] == "f1")].set_index("training.loss")["mean"]
             ranks = f1.rank(ascending=False, method="min")
-            res = results[profile]
             for loss in levels:
                 rank_rows[loss][col(exp, profile)] = int(ranks[loss])
-                sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
-                empties[loss] += int(((sel["tp"] + sel["fp"]) == 0).sum())
+                empties[loss] += empty_runs(profile, exp, loss)[0]
+    mean_rank = {}
     for loss in levels:
         r = [v for k, v in rank_rows[loss].items() if k != "loss"]
-        rank_rows[loss]["mean rank"] = f"{sum(r) / len(r):.2f}"
+        mean_rank[loss] = sum(r) / len(r)
+        rank_rows[loss]["mean rank"] = f"{mean_rank[loss]:.2f}"
         rank_rows[loss]["runs with an empty map"] = empties[loss]
     print("\n**Rank of each loss by mean F1 at 0.5 (1 = best) in every model × regime**\n")
     print(table(pd.DataFrame(list(rank_rows.values()))))
+    eligible = [loss for loss in levels if empties[loss] == 0]
+    best = min(eligible, key=lambda loss: mean_rank[loss]) if eligible else None
+    print(f"\nThe rule's choice: {f'`{best}`' if best else 'none (every loss left an empty map)'} "
+          f"(best mean rank among the losses without an empty map)")
     for metric, words in (("f1", "F1 at 0.5"), ("f1_val_threshold", "F1 at the validation threshold")):
         rows = []
         for loss in levels[1:]:
