@@ -29,13 +29,14 @@ from typing import Literal
 
 import numpy as np
 
+from .config import CHIP_FORMATS
 from .terrain import slope_degrees
 
 __all__ = ["ChipError", "ChipRef", "Chip", "FORMATS", "IMAGE_SUFFIXES", "L4S_BANDS", "L4S_RGB", "list_chips",
            "inspect_chips", "read_chip", "band_indices"]
 
 ChipFormat = Literal["folders", "bijie", "landslide4sense"]
-FORMATS: tuple[str, ...] = ("folders", "bijie", "landslide4sense")
+FORMATS: tuple[str, ...] = CHIP_FORMATS
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 L4S_BANDS: tuple[str, ...] = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12",
                               "slope", "dem")

@@ -29,6 +29,7 @@ __all__ = [
     "load_experiment",
     "CHANNEL_SETS",
     "DEFAULT_LOSS",
+    "CHIP_FORMATS",
 ]
 
 
@@ -82,10 +83,56 @@ class InputFiles(_Strict):
     areas: Path | None = None
 
 
+CHIP_FORMATS: tuple[str, ...] = ("folders", "bijie", "landslide4sense")
+
+
+def _check_chip_keys(spec: "ChipsSpec | ExtraTestSpec", where: str) -> None:
+    """Checks shared by a chip data source and an extra test set: the keys its format needs or refuses."""
+    if spec.format == "bijie" and spec.pixel_size_m is None:
+        raise _KeyedError(f"{where}pixel_size_m", "the bijie format derives slope from each chip's DEM and needs "
+                          "the pixel size in metres (0.8 for the Bijie dataset of Ji et al. 2020)")
+    if spec.bands is not None and spec.format != "landslide4sense":
+        raise _KeyedError(f"{where}bands", f"bands selects Landslide4Sense bands; the {spec.format} format reads "
+                          "every image band (leave bands out)")
+    if spec.bands is not None:
+        from .chips import L4S_BANDS  # noqa: PLC0415 - chips imports nothing of config
+
+        bad = [b for b in spec.bands if b not in L4S_BANDS]
+        if bad or len(spec.bands) < 3:
+            raise _KeyedError(f"{where}bands", "give at least three Landslide4Sense band names (the first three "
+                              f"are the model's red, green, blue); valid: {', '.join(L4S_BANDS)}"
+                              + (f"; unknown: {', '.join(bad)}" if bad else ""))
+
+
+class ChipsSpec(_Strict):
+    """A chip dataset as the study's data (docs/methods.md, "Chip datasets"): image/mask pairs instead of a scene."""
+
+    format: Literal["folders", "bijie", "landslide4sense"] = Field(
+        description="folders (images/ + masks/), bijie (Ji et al. 2020) or landslide4sense (Ghorbanzadeh et al. "
+                    "2022)")
+    train: Path = Field(description="the dataset to train on (relative paths: relative to the profile file)")
+    test: Path | None = Field(default=None, description="a second dataset to test on; without it, test_fraction "
+                                                        "of the train chips are held out")
+    test_fraction: float = Field(default=0.3, gt=0, lt=1, description="share of the train chips held out as test "
+                                                                       "chips when test is not given")
+    split_seed: int = Field(default=0, ge=0, description="seed of that split; fixed apart from the profile's seed, "
+                                                         "so the seeds of a sweep share one test set")
+    pixel_size_m: float | None = Field(default=None, gt=0, description="ground size of a pixel; areas, object "
+                                       "sizes and the slope of a Bijie DEM need it (without it sizes are pixels)")
+    bands: tuple[str, ...] | None = Field(default=None, description="landslide4sense: image bands to use, the first "
+                                          "three as red, green, blue (default B4, B3, B2)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ChipsSpec":
+        _check_chip_keys(self, "")
+        return self
+
+
 class DataSpec(_Strict):
-    source: Literal["synthetic", "files"]
+    source: Literal["synthetic", "files", "chips"]
     synthetic: SyntheticSpec | None = None
     files: InputFiles | None = None
+    chips: ChipsSpec | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "DataSpec":
@@ -93,6 +140,8 @@ class DataSpec(_Strict):
             raise ValueError("source is 'synthetic' but the 'synthetic' section is missing")
         if self.source == "files" and self.files is None:
             raise ValueError("source is 'files' but the 'files' section is missing")
+        if self.source == "chips" and self.chips is None:
+            raise ValueError("source is 'chips' but the 'chips' section is missing (format, train, ...)")
         return self
 
 
@@ -196,6 +245,23 @@ class TrainingSpec(_Strict):
                                       description="focal losses: landslide weight alpha (background 1 - alpha)")
 
 
+class ExtraTestSpec(_Strict):
+    """One more chip dataset every experiment is also tested on (a cross-region test: trained here, tested there)."""
+
+    name: str = Field(min_length=1, description="names the metrics file <EXP>@<name>.json")
+    format: Literal["folders", "bijie", "landslide4sense"]
+    path: Path
+    pixel_size_m: float | None = Field(default=None, gt=0)
+    bands: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExtraTestSpec":
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise _KeyedError("name", "may contain only letters, digits, '_', '-' and '.' (it names files)")
+        _check_chip_keys(self, "")
+        return self
+
+
 class EvaluationSpec(_Strict):
     """From model output to a landslide map (Yang et al. 2022, sec. 4.1: fixed 0.5 thresholds).
 
@@ -211,6 +277,17 @@ class EvaluationSpec(_Strict):
         default="fixed", description="decision threshold of the score map: fixed (the paper's 0.5 thresholds), a "
                                      "number in [0, 1], or validation (F1-optimal on the validation tiles)")
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+    extra_tests: tuple[ExtraTestSpec, ...] = Field(
+        default=(), description="more chip datasets each experiment is also evaluated on (name, format, path); "
+                                "metrics in reports/<profile>/metrics/<EXP>@<name>.json")
+
+    @field_validator("extra_tests")
+    @classmethod
+    def _unique_tests(cls, value: tuple[ExtraTestSpec, ...]) -> tuple[ExtraTestSpec, ...]:
+        names = [t.name for t in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"extra test names must be unique (got {names})")
+        return value
 
     @field_validator("threshold", mode="before")
     @classmethod
@@ -275,6 +352,9 @@ class Profile(_Strict):
         if self.evaluation.threshold == "validation" and self.training.validation_share == 0:
             raise _KeyedError("evaluation.threshold", "'validation' needs validation tiles: set "
                               "training.validation_share (e.g. 0.1), or use 'fixed' or a number")
+        if self.areas is not None and self.data.source == "chips":
+            raise _KeyedError("areas", "a chip dataset has no map coordinates: leave areas out and split with "
+                              "data.chips.test or data.chips.test_fraction")
         if self.areas is not None:
             splits = [a.split for a in self.areas]
             if "train" not in splits or "test" not in splits:
@@ -388,12 +468,20 @@ def _coerce(data: Any) -> Any:
 
 
 _PATH_FIELDS = {"pretrained_weights"}
+#: sections whose listed keys are paths (every key of ``files`` and ``paths`` is)
+_PATH_KEYS_OF = {"chips": {"train", "test"}, "extra_tests": {"path"}}
 
 
-def _resolve_paths(data: Any, base: Path, key: str | None = None, in_files: bool = False) -> Any:
+def _resolve_paths(data: Any, base: Path, key: str | None = None, in_files: bool = False,
+                   keys_here: frozenset[str] = frozenset()) -> Any:
+    """Resolve the path values of a profile against ``base``; ``keys_here``: the path keys of the mapping that
+    holds ``data`` (a list's items share their list's key)."""
     if isinstance(data, dict):
-        return {k: _resolve_paths(v, base, k, in_files or k in ("files", "paths")) for k, v in data.items()}
-    if isinstance(data, str) and (in_files or key in _PATH_FIELDS):
+        mine = frozenset(_PATH_KEYS_OF.get(key or "", ()))
+        return {k: _resolve_paths(v, base, k, in_files or k in ("files", "paths"), mine) for k, v in data.items()}
+    if isinstance(data, tuple):
+        return tuple(_resolve_paths(v, base, key, in_files, keys_here) for v in data)
+    if isinstance(data, str) and (in_files or key in _PATH_FIELDS or key in keys_here):
         p = Path(data).expanduser()
         return p if p.is_absolute() else (base / p)
     return data

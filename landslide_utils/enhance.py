@@ -445,14 +445,21 @@ def enhance_from_index(
         tiles_dir: the tiles folder.
         spec: the profile's ``enhance`` section.
         out_dir: where the samples and ``index.csv`` go.
+
+    The backgrounds are the training tiles without landslide; when the index has tiles of split ``background``
+    (the landslide-free windows of a chip dataset's training chips, :mod:`landslide_utils.chip_tiles`) those
+    are the backgrounds instead. The number of samples follows the training tiles either way.
     """
     missing = {"tile_id", "split", "has_landslide", "path"} - set(index_gdf.columns)
     if missing:
         raise EnhanceError(f"the tile index lacks columns {sorted(missing)}; rerun step 01 (tiling)")
     train = index_gdf[index_gdf["split"] == "train"].sort_values("tile_id")
-    tiles = [(str(t), Path(tiles_dir) / str(p)) for t, p in zip(train["tile_id"], train["path"])]
-    return generate_enhanced(tiles, spec, out_dir=out_dir, n_original=len(tiles),
-                             has_landslide=train["has_landslide"].astype(bool).tolist(), progress=progress)
+    windows = index_gdf[index_gdf["split"] == "background"].sort_values("tile_id")
+    flags = train["has_landslide"].astype(bool)
+    used = pd.concat([train[flags], windows]) if len(windows) else train
+    tiles = [(str(t), Path(tiles_dir) / str(p)) for t, p in zip(used["tile_id"], used["path"])]
+    return generate_enhanced(tiles, spec, out_dir=out_dir, n_original=len(train),
+                             has_landslide=used["has_landslide"].astype(bool).tolist(), progress=progress)
 
 
 def load_enhanced(out_dir: str | Path) -> pd.DataFrame:

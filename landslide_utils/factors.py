@@ -150,6 +150,10 @@ def analyse_study(profile: Profile, *, root: Path = Path(".")) -> FactorTables:
     from .paths import StudyPaths
     from .tiling import read_index
 
+    if profile.data.source == "chips":
+        raise ValueError(f"{profile.source_path}: factor analysis needs a study area, and data.source is 'chips' "
+                         "(chips are cut around landslides, so densities would measure their sampling); the runner "
+                         "skips step 02 for chip datasets")
     paths = StudyPaths.of(profile, Path(root))
     index = read_index(paths.tile_index)
     tables = factor_density([paths.tiles / p for p in index["path"]], spec=profile.factors)

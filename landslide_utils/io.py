@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,10 @@ def write_geotiff(
 
 
 def write_vector(path: str | Path, gdf: "Any", *, layer: str | None = None) -> Path:
-    """Write a GeoDataFrame (GeoPackage or GeoJSON, chosen by extension) atomically."""
+    """Write a GeoDataFrame (GeoPackage or GeoJSON, chosen by extension) atomically.
+
+    A frame without CRS (the mosaic of a chip dataset has no map coordinates, by design) is written without one
+    and without GDAL's warning about it."""
     path = Path(path)
     driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(
         path.suffix.lower()
@@ -129,7 +133,10 @@ def write_vector(path: str | Path, gdf: "Any", *, layer: str | None = None) -> P
         import pyogrio
 
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-        gdf.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
+        with warnings.catch_warnings():
+            if gdf.crs is None:
+                warnings.filterwarnings("ignore", message="'crs' was not provided")
+            gdf.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
     return path
 
 

@@ -92,6 +92,10 @@ class StudyPaths:
     def tile_index(self) -> Path:
         return self.tiles / "index.gpkg"
 
+    def extra_tiles(self, name: str) -> Path:
+        """Tiles of the extra test set ``name`` (``evaluation.extra_tests``), cut by step 01."""
+        return self.prepared / "extra_tests" / name / "tiles"
+
     @property
     def coco_train(self) -> Path:
         return self.tiles / "coco_train.json"

@@ -12,6 +12,8 @@
   depends on, or the user's input files for step 01) are unchanged since its last successful run. The
   record lives in ``data/<profile>/.stamps/``; ``--force`` reruns.
 * Each executed notebook is also exported to HTML in ``reports/<profile>/html/``.
+* Steps a chip dataset cannot take are skipped with the reason on the console: step 02 (factor analysis needs
+  a study area) and, for a dataset without DEM, the factor experiments of step 04 (:func:`step_skip_reason`).
 * The guard's warnings of an experiment (a model that predicts no landslide pixel; the metrics JSON's
   ``warnings``) are printed on the console after its notebook, not only in the notebook.
 """
@@ -33,7 +35,7 @@ from .paths import StudyPaths
 from .streams import squash_notebook_file
 
 __all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest",
-           "metrics_warnings"]
+           "metrics_warnings", "step_skip_reason"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
 # earlier ones.
@@ -146,19 +148,51 @@ def package_digest() -> str:
     return h.hexdigest()
 
 
+def _tree_signature(folder: Path) -> str | None:
+    """SHA-256 of the relative path, size and modification time of every file below a dataset folder."""
+    if not folder.is_dir():
+        return None
+    h = hashlib.sha256()
+    for p in sorted(q for q in folder.rglob("*") if q.is_file()):
+        st = p.stat()
+        h.update(f"{p.relative_to(folder).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
 def _input_signature(profile: Profile, root: Path | None = None) -> dict[str, object]:
     """Size and modification time of the user's input files (content hashes of GB rasters are too slow), by
-    normalised path (relative to the project root when inside it), so a moved project is not stale."""
-    if profile.data.source != "files" or profile.data.files is None:
-        return {}
+    normalised path (relative to the project root when inside it), so a moved project is not stale; for chip
+    datasets and extra test sets, the same over every file of their folders."""
     sig: dict[str, object] = {}
-    for key, p in profile.data.files.model_dump().items():
-        if p is None:
-            continue
-        p = Path(p).resolve()
-        name = _rel(p, root) if root is not None else str(p)
-        sig[key] = [name, p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [name, None, None]
+    name = (lambda p: _rel(p, root) if root is not None else str(Path(p).resolve()))  # noqa: E731
+    if profile.data.source == "files" and profile.data.files is not None:
+        for key, p in profile.data.files.model_dump().items():
+            if p is None:
+                continue
+            p = Path(p).resolve()
+            sig[key] = [name(p), p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [name(p), None, None]
+    if profile.data.source == "chips" and profile.data.chips is not None:
+        for key in ("train", "test"):
+            p = getattr(profile.data.chips, key)
+            if p is not None:
+                sig[f"chips.{key}"] = [name(p), _tree_signature(Path(p))]
+    for t in profile.evaluation.extra_tests:
+        sig[f"extra_tests.{t.name}"] = [name(t.path), _tree_signature(Path(t.path))]
     return sig
+
+
+def step_skip_reason(step: Step, profile: Profile) -> str | None:
+    """Why a planned step cannot run on this profile's data (it is skipped, not failed), or None."""
+    from .chip_tiles import factor_skip_reason
+
+    if profile.data.source != "chips":
+        return None
+    if step.number == "02":
+        return ("factor analysis needs a study area: the chips of a chip dataset are cut around landslides, so "
+                "landslide density per elevation or slope class would measure how the chips were sampled")
+    if step.number == "04" and step.experiment is not None and load_experiment(step.experiment).channels != "rgb":
+        return factor_skip_reason(profile)
+    return None
 
 
 def metrics_warnings(path: Path) -> list[str]:
@@ -269,6 +303,11 @@ def run_pipeline(
     for i, st in enumerate(plan, start=1):
         label = st.output_name.removesuffix(".ipynb")
         out_path = paths.reports / st.output_name
+        reason = step_skip_reason(st, profile)
+        if reason is not None:
+            print(f"[{i}/{total}] {label}: skipped: {reason}", flush=True)
+            results.append((st, "skipped"))
+            continue
         record = _digest(st, profile_path, profile, paths)
         stamp = _stamp_path(paths, st)
         if not force and out_path.exists() and stamp.exists():

@@ -44,6 +44,7 @@ from .io import write_csv, write_geotiff, write_json, write_vector
 from .metrics import all_metrics, confusion_counts, object_recall_by_size
 from .paths import StudyPaths
 from .tiles import TileData, read_tile
+from .chip_tiles import chip_table, read_manifest
 from .checkpoint import load_checkpoint, resolve_device, update_meta
 from .stats import average_precision, best_threshold
 from .tiling import area_window, paste, read_index
@@ -308,7 +309,8 @@ def evaluate_area(
         model, channels, training_data, every pixel metric and the counts, ``ap``, ``f1_val_threshold``,
         ``val_threshold``, ``threshold`` and ``threshold_source`` (the decision used), ``max_score`` (highest
         score on a valid pixel), object_recall_by_size, eval_seconds, device, thresholds, test_tiles, valid_pixels,
-        pixel_area_m2, window, and ``tiles`` (a DataFrame of per-tile confusion counts).
+        pixel_area_m2, window, ``tiles`` (a DataFrame of per-tile confusion counts), and ``landslide_ids``
+        (``present`` and ``hit``: the landslide ids on valid pixels and those the prediction touches).
     """
     t0 = time.perf_counter()
     tiles_dir, out = Path(tiles_dir), Path(out_dir)
@@ -390,6 +392,8 @@ def evaluate_area(
         "pixel_area_m2": pixel_area,
         "window": {"row_off": int(win.row_off), "col_off": int(win.col_off), "height": h, "width": w},
         "tiles": pd.DataFrame(per_tile, columns=["tile_id", "tp", "fp", "fn", "tn"]),
+        "landslide_ids": {"present": np.unique(inst[valid & (inst > 0)]),
+                          "hit": np.unique(inst[pred & (inst > 0)])},
     }
 
 
@@ -479,6 +483,12 @@ def evaluate_test_area(
                          progress=progress, device=dev, val_threshold=val["threshold"] if val else None,
                          threshold=threshold, threshold_source=source)
     tiles = area.pop("tiles")
+    ids = area.pop("landslide_ids")
+    manifest = read_manifest(paths.tiles)
+    if manifest is not None:  # a chip dataset: the per-chip table beside the per-tile counts
+        per_chip = chip_table(tiles, index, manifest, hit_ids=ids["hit"], present_ids=ids["present"])
+        write_csv(paths.metrics / f"{experiment.name}_chips.csv", per_chip, index=False, float_format="%.6g")
+        area["test_chips"] = len(per_chip)
     warnings_: list[str] = []
     where, top = ((f"its {val['tiles']} validation tiles", val["max_score"]) if val
                   else ("the test area (no validation tiles held out)", area["max_score"]))

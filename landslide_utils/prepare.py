@@ -10,6 +10,10 @@ the user's own GeoTIFFs and vectors:
 3. cut every area into tiles and write the tile index (:func:`landslide_utils.tiling.make_tiles`);
 4. write COCO annotations of the training tiles (:func:`landslide_utils.coco.write_coco`);
 5. count landslide / non-landslide tiles per split (Yang et al. 2022 had 531 training tiles).
+
+A chip dataset (``data.source: chips``) replaces steps 1-3 by :mod:`landslide_utils.chip_tiles` (chips cut into
+tiles of the same format). The extra test sets of ``evaluation.extra_tests`` are cut into tiles too, for any
+source, into ``<prepared>/extra_tests/<name>/tiles``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 import rasterio
 from rasterio.features import rasterize
 
+from .chip_tiles import chip_counts, extra_test_split, split_chips, tile_chip_dataset
 from .coco import write_coco
 from .config import Profile
 from .io import write_json
@@ -42,23 +47,27 @@ class PrepareResult:
     """What step 01 produced.
 
     Attributes:
-        inputs: the input files used.
-        aligned: the layers on the image grid (paths and grid).
-        areas: the train/test areas (image CRS).
+        inputs: the input files used (None for a chip dataset).
+        aligned: the layers on the image grid (paths and grid); None for a chip dataset.
+        areas: the train/test areas (image CRS); for a chip dataset the chips' footprints on the mosaic.
         tiles: the tile index (also in ``tiles_dir/index.gpkg``).
         counts: per split, landslide / non-landslide tile counts, landslides and area (see :func:`tile_counts`).
         findings: warnings and notes of the input checks.
         tiles_dir: the tiles folder. coco_train: COCO annotations of the training tiles.
+        chips: the chip manifest (:mod:`landslide_utils.chip_tiles`) of a chip dataset, else None.
+        extra_tests: per extra test set, its tile counts.
     """
 
-    inputs: InputPaths
-    aligned: AlignedLayers
+    inputs: InputPaths | None
+    aligned: AlignedLayers | None
     areas: gpd.GeoDataFrame
     tiles: gpd.GeoDataFrame
     counts: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     tiles_dir: Path = Path(".")
     coco_train: Path = Path(".")
+    chips: dict | None = None
+    extra_tests: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _synthetic_record(profile: Profile) -> dict:
@@ -142,6 +151,21 @@ def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareRe
         InputError: an input problem (nothing of the aligned layers or tiles is written then).
     """
     sp = StudyPaths.of(profile, Path(root))
+    extra = prepare_extra_tests(profile, root=root)
+    if profile.data.source == "chips":
+        spec = profile.data.chips
+        assert spec is not None
+        index, manifest = tile_chip_dataset(split_chips(spec), fmt=spec.format, tile_size=profile.tiling.tile_size,
+                                            out_dir=sp.tiles, pixel_size_m=spec.pixel_size_m, bands=spec.bands)
+        coco = write_coco(index, sp.tiles, out_path=sp.coco_train, split="train")
+        findings = [] if spec.pixel_size_m else [Finding(
+            "info", None, "data.chips.pixel_size_m is not set: areas and landslide sizes are in pixels "
+            "(1 pixel = 1 m2 in the tables)")]
+        areas = gpd.GeoDataFrame({"name": index["area"], "split": index["split"]}, geometry=index.geometry,
+                                 crs=None).dissolve(by="name", as_index=False)
+        return PrepareResult(inputs=None, aligned=None, areas=areas, tiles=index,
+                             counts=chip_counts(index, manifest), findings=findings, tiles_dir=sp.tiles,
+                             coco_train=coco, chips=manifest, extra_tests=extra)
     if profile.data.source == "synthetic":
         ensure_synthetic_inputs(profile, sp.inputs)
     inputs = load_inputs(profile, input_dir=sp.inputs)
@@ -151,4 +175,21 @@ def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareRe
     coco = write_coco(index, sp.tiles, out_path=sp.coco_train, split="train")
     counts = tile_counts(index, aligned=aligned, areas=areas)
     return PrepareResult(inputs=inputs, aligned=aligned, areas=areas, tiles=index, counts=counts,
-                         findings=list(aligned.findings), tiles_dir=sp.tiles, coco_train=coco)
+                         findings=list(aligned.findings), tiles_dir=sp.tiles, coco_train=coco, extra_tests=extra)
+
+
+def prepare_extra_tests(profile: Profile, *, root: str | Path = Path(".")) -> dict[str, pd.DataFrame]:
+    """Cut every extra test set of ``evaluation.extra_tests`` into tiles of the profile's tile size (all test
+    chips), into ``<prepared>/extra_tests/<name>/tiles``; return their tile counts by name.
+
+    Raises:
+        ChipError: a layout or file problem of an extra test set (naming it and its files).
+    """
+    sp = StudyPaths.of(profile, Path(root))
+    out: dict[str, pd.DataFrame] = {}
+    for spec in profile.evaluation.extra_tests:
+        index, manifest = tile_chip_dataset(extra_test_split(spec), fmt=spec.format,
+                                            tile_size=profile.tiling.tile_size, out_dir=sp.extra_tiles(spec.name),
+                                            pixel_size_m=spec.pixel_size_m, bands=spec.bands, label=spec.name)
+        out[spec.name] = chip_counts(index, manifest)
+    return out

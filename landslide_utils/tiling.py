@@ -29,7 +29,8 @@ from .io import write_vector
 from .layers import AlignedLayers
 from .tiles import TileData, write_tile
 
-__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "paste", "stitch", "area_window"]
+__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "paste", "stitch",
+           "area_window"]
 
 INDEX_COLUMNS: tuple[str, ...] = ("tile_id", "split", "area", "has_landslide", "landslide_pixels", "valid_pixels",
                                   "path", "row_off", "col_off", "tile_size")
@@ -156,7 +157,7 @@ def make_tiles(
                     x1, y1 = tr @ (ts, ts)
                     geoms.append(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
     index = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(INDEX_COLUMNS)), geometry=geoms, crs=aligned.crs)
-    index = _typed(index)
+    index = typed_index(index)
     write_vector(out_dir / "index.gpkg", index, layer="tiles")
     keep = {out_dir / p for p in index["path"]}
     for split_dir in {out_dir / s for s in ("train", "test")}:
@@ -166,7 +167,8 @@ def make_tiles(
     return index
 
 
-def _typed(index: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def typed_index(index: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The tile index with the column types of :data:`INDEX_COLUMNS` (text, bool, int64), changed in place."""
     for c in ("tile_id", "split", "area", "path"):
         index[c] = index[c].astype(str)
     index["has_landslide"] = index["has_landslide"].astype(bool)
@@ -190,7 +192,7 @@ def read_index(path: str | Path) -> gpd.GeoDataFrame:
     missing = set(INDEX_COLUMNS) - set(index.columns)
     if missing:
         raise ValueError(f"{path}: not a tile index (missing columns {sorted(missing)}); rerun step 01")
-    return _typed(index)
+    return typed_index(index)
 
 
 def paste(out: np.ndarray, window: Window, *, row_off: int, col_off: int, data: np.ndarray,

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .chip_tiles import factor_skip_reason
 from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
 from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, training_for
 from .datasets import TileDataset, channel_stats, landslide_prevalence
@@ -376,7 +377,14 @@ def train_experiment(
         progress: show a tqdm bar.
 
     Writes ``<data>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
+
+    Raises:
+        ValueError: a factor experiment on a chip dataset without DEM (:func:`landslide_utils.chip_tiles.
+            factor_skip_reason`; the runner skips it instead).
     """
+    reason = factor_skip_reason(profile) if experiment.channels != "rgb" else None
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} ({experiment.channels}): {reason}")
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"

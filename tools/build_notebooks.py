@@ -60,8 +60,10 @@ Yang et al. (2022), *Landslide Extraction Using Mask R-CNN with Background-Enhan
 Reads the post-event image, DEM, rivers, landslide inventory and the train/test areas named by the profile (or
 generates the embedded synthetic study area), checks every layer, derives slope (Horn) and the six
 distance-from-river levels, aligns everything to the image grid and cuts georeferenced tiles with a tile index
-and COCO annotations. All work happens in `landslide_utils.prepare`. Methods and assumptions: `docs/methods.md`,
-sections "Inputs of a study area" and "Data preparation".
+and COCO annotations. A chip dataset (`data.source: chips`: image/mask chips such as the Bijie or Landslide4Sense
+data) is cut into tiles of the same format instead, and the extra test sets of `evaluation.extra_tests` are cut
+too. All work happens in `landslide_utils.prepare`. Methods and assumptions: `docs/methods.md`, sections "Inputs
+of a study area", "Data preparation" and "Chip datasets".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -69,7 +71,7 @@ from landslide_utils.config import load_profile
 from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.prepare import prepare_data
-from landslide_utils.plots.data import plot_aligned_layers, plot_tile_grid
+from landslide_utils.plots.data import plot_aligned_layers, plot_chips, plot_tile_grid
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -84,12 +86,32 @@ if prof.data.source == "synthetic":
     plot_study_area(paths.inputs, save=paths.figures / "study_area.png");
 """),
     md("## Aligned layers over the test area\nDEM and slope resampled bilinearly onto the image grid; river levels "
-       "and landslide instances on the image grid."),
-    code("plot_aligned_layers(result.aligned, result.areas, area='test', save=paths.figures / 'aligned_layers_test.png');"),
+       "and landslide instances on the image grid. A chip dataset shows some of its chips instead."),
+    code("""
+if result.aligned is not None:
+    plot_aligned_layers(result.aligned, result.areas, area='test', save=paths.figures / 'aligned_layers_test.png');
+else:
+    plot_chips(result.tiles, paths.tiles, n=8, save=paths.figures / 'chips.png');
+"""),
     md("## Tile grid (cf. the paper's Figure 3)"),
-    code("plot_tile_grid(result.tiles, result.aligned.image, save=paths.figures / 'tile_grid.png');"),
+    code("""
+if result.aligned is not None:
+    plot_tile_grid(result.tiles, result.aligned.image, save=paths.figures / 'tile_grid.png');
+else:
+    print("a chip dataset has no map: each chip is tiled from its top-left pixel (docs/methods.md, 'Chip datasets')")
+"""),
     md("## Tiles per split"),
     code("write_csv(paths.tables / 'tile_counts.csv', result.counts)\nresult.counts", CHECK),
+    md("## Extra test sets\nThe chip datasets every experiment is also tested on (`evaluation.extra_tests`), all "
+       "chips as test chips, cut at this study's tile size."),
+    code("""
+for name, counts in result.extra_tests.items():
+    write_csv(paths.tables / f'tile_counts@{name}.csv', counts)
+    print(name)
+    display(counts)
+if not result.extra_tests:
+    print("none (evaluation.extra_tests)")
+""", CHECK),
 ]
 
 NOTEBOOKS["02_analyse_factors.ipynb"] = [
@@ -168,6 +190,7 @@ sections "Models", "Training" and "From model output to a landslide map, and the
 import pandas as pd
 
 from landslide_utils.config import load_experiment, load_profile
+from landslide_utils.generalisation import evaluate_extra_tests
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
 from landslide_utils.predict import evaluate_test_area
@@ -193,6 +216,24 @@ keys = ["precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap
 pd.DataFrame([{k: round(metrics[k], 3) for k in keys}], index=[exp.name])
 """, CHECK),
     code("pd.DataFrame(metrics['object_recall_by_size']).round(3)", CHECK),
+    md("## Per chip\nA chip dataset's test metrics are the confusion counts summed over its test chips; here each "
+       "chip on its own, with its landslides and how many the map hit (the ten worst F1 first)."),
+    code("""
+if prof.data.source == "chips":
+    per_chip = pd.read_csv(paths.metrics / f"{exp.name}_chips.csv")
+    print(f"{len(per_chip)} test chips; median chip F1 {per_chip['f1'].median():.3f}")
+    display(per_chip.sort_values("f1").head(10).round(3))
+else:
+    print("not a chip dataset: one stitched test area")
+""", CHECK),
+    md("## Cross-region tests\nThe same model on every extra test set (`evaluation.extra_tests`), with the same "
+       "threshold and the training data's normalisation: trained here, tested there."),
+    code("""
+extra = evaluate_extra_tests(prof, exp)
+rows = {name: ({"skipped": m["skipped"]} if "skipped" in m else {k: round(m[k], 3) for k in keys})
+        for name, m in extra.items()}
+pd.DataFrame.from_dict(rows, orient="index") if rows else print("no extra test sets (evaluation.extra_tests)")
+""", CHECK),
     md("## Error map (cf. the paper's Figure 16)\nTrue positive, false extraction (false positive) and missed "
        "extraction (false negative) over the test area."),
     code("if maps:\n    plot_error_map(paths.experiment(exp.name) / 'error_map.tif', title=f'Experiment {exp.name}', "
@@ -214,6 +255,8 @@ improvements and claims are computed: `docs/methods.md`, section "Experiments Iâ
     code(SETUP + """
 from landslide_utils.compare import TABLE6, TABLE7, run_comparison
 from landslide_utils.config import load_profile
+from landslide_utils.generalisation import generalisation_table
+from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side, plot_metric_bars
 
@@ -238,6 +281,14 @@ print("experiments without metrics:", ", ".join(comp.missing) or "none")
          "save=paths.figures / 'error_maps_I-IV.png');"),
     md("## Do the paper's claims hold on this run?"),
     code("import pandas as pd\n\nwith pd.option_context('display.max_colwidth', None):\n    display(comp.claims)", CHECK),
+    md("## Generalisation: trained here, tested there\nEvery experiment on this study's test and on each extra "
+       "test set (`evaluation.extra_tests`), in percent; `f1_change` is the F1 there minus the F1 here, in points. "
+       "One run per experiment: a sweep over seeds gives the intervals."),
+    code("""
+general = generalisation_table(paths.metrics, tests=[t.name for t in prof.evaluation.extra_tests])
+write_csv(paths.tables / "generalisation.csv", general)
+general.round(2) if len(general) else print("no extra test sets (evaluation.extra_tests)")
+""", CHECK),
 ]
 
 NOTEBOOKS["06_test_multitemporal.ipynb"] = [

@@ -19,7 +19,7 @@ from rasterio.windows import Window
 
 from .display import rgb_display
 
-__all__ = ["plot_aligned_layers", "plot_tile_grid"]
+__all__ = ["plot_aligned_layers", "plot_tile_grid", "plot_chips"]
 
 _SPLIT_COLOURS = {"train": "#1f77b4", "test": "#ff7f0e"}
 
@@ -204,4 +204,37 @@ def plot_tile_grid(
         parts.append(f"{s}: {len(sel)} tiles ({int(sel['has_landslide'].sum())} with landslides)")
     ts = int(index_gdf["tile_size"].iloc[0]) if len(index_gdf) else 0
     ax.set_title(f"Tile grid ({ts} × {ts} px) — " + "; ".join(parts), fontsize=10)
+    return _save(fig, save)
+
+
+def plot_chips(index: pd.DataFrame, tiles_dir: str | Path, *, n: int = 8, save: str | Path | None = None) -> Figure:
+    """A few chips of a chip dataset as cut into tiles (step 01): RGB with the landslide mask outlined and each
+    chip's split; train and test chips alternate (:mod:`landslide_utils.chip_tiles`)."""
+    from ..tiling import area_window, stitch
+
+    names = {s: list(dict.fromkeys(index.loc[index["split"] == s, "area"])) for s in ("train", "test")}
+    picked = [x for pair in zip(names["train"], names["test"]) for x in pair]
+    picked += [x for s in ("train", "test") for x in names[s] if x not in picked]
+    picked = picked[:n]
+    cols = min(4, max(len(picked), 1))
+    rows = max(1, math.ceil(len(picked) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False, constrained_layout=True)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, name in zip(axes.ravel(), picked):
+        sel = index[(index["area"] == name) & index["split"].isin(["train", "test"])]
+        win = area_window(sel, name)
+        rgb = np.stack([stitch(sel, tiles_dir, band=b, window=win) for b in ("red", "green", "blue")])
+        valid = stitch(sel, tiles_dir, band="valid", window=win) > 0.5
+        rows_v, cols_v = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+        crop = (slice(rows_v[0], rows_v[-1] + 1), slice(cols_v[0], cols_v[-1] + 1))
+        land = stitch(sel, tiles_dir, band="instance_id", window=win)[crop] > 0
+        shown = rgb_display(rgb[(slice(None), *crop)], valid[crop])
+        ax.imshow(shown, interpolation="nearest")
+        if land.any():
+            ax.contour(land, levels=[0.5], colors="magenta", linewidths=1.0)
+        split = sel["split"].iloc[0]
+        ax.set_title(f"{name} ({split}, {len(sel)} tile{'s' if len(sel) > 1 else ''})", fontsize=9,
+                     color=_SPLIT_COLOURS.get(split, "k"))
+    fig.suptitle("Chips as tiled, landslide masks outlined", fontsize=10)
     return _save(fig, save)

@@ -81,6 +81,7 @@ def plot_error_map(error_map_tif: str | Path, *, title: str, save: Path | None =
         codes = src.read(1)
         px = abs(src.transform.a)
         py = abs(src.transform.e)
+        mosaic = src.crs is None  # chip datasets: the test chips side by side, no map coordinates
     h, w = codes.shape
     wm, hm = w * px, h * py
     fig, ax = plt.subplots(figsize=(7.5, 7.5 * h / max(w, 1) + 1.2), constrained_layout=True)
@@ -91,9 +92,14 @@ def plot_error_map(error_map_tif: str | Path, *, title: str, save: Path | None =
                      label=f"{ERROR_LABELS[k]} ({100 * (codes == k).sum() / valid:.1f} %)") for k in (2, 3, 4, 1)]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8,
               frameon=False)
-    ax.set_xlabel("m east of the test window's west edge")
-    ax.set_ylabel("m north of its south edge")
-    _scale_bar(ax, wm, height_m=hm)
+    if mosaic:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("the test chips side by side (no map coordinates)")
+    else:
+        ax.set_xlabel("m east of the test window's west edge")
+        ax.set_ylabel("m north of its south edge")
+        _scale_bar(ax, wm, height_m=hm)
     ax.set_title(title)
     return _save(fig, save)
 
