@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke test verify bench sweep lab clean-data
+.PHONY: setup study smoke real test verify bench sweep lab clean-data
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ study: setup
 ## Run the whole study on the smoke profile into reports/smoke/ (minutes)
 smoke: setup
 	$(PY) -m landslide_utils run --profile params/profiles/smoke.yaml
+
+## Run the study on real imagery: the 36 Bijie chips of samples/bijie_sample/ into reports/bijie_sample/
+real: setup
+	$(PY) -m landslide_utils run --profile params/profiles/bijie_sample.yaml
 
 ## The test suite (under 15 minutes on 2 cores)
 test: setup

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from scipy import ndimage
 from shapely.geometry import box
 from tqdm import tqdm
 
-from .chips import Chip, ChipError, ChipRef, inspect_chips, list_chips, read_chip
+from .chips import Chip, ChipError, ChipRef, chip_size, inspect_chips, list_chips, read_chip
 from .config import ChipsSpec, ExtraTestSpec, Profile
 from .io import write_json, write_vector
 from .tiles import TileData, write_tile
@@ -111,6 +111,9 @@ def split_chips(spec: ChipsSpec) -> ChipSplit:
     if spec.test is not None:
         test = list_chips(spec.test, format=spec.format)
         inspect_chips(test, root=spec.test, bands=list(spec.bands) if spec.bands else None)
+        taken = {_safe(r.name) for r in train}
+        if any(_safe(r.name) in taken for r in test):  # datasets that number their files alike: keep both apart
+            test = [replace(r, name=f"test/{r.name}") for r in test]
         refs = tuple(train + test)
         return ChipSplit(refs, tuple(["train"] * len(train) + ["test"] * len(test)),
                          tuple([Path(spec.train)] * len(train) + [Path(spec.test)] * len(test)))
@@ -204,32 +207,27 @@ def tile_chip_dataset(
     shutil.rmtree(stage, ignore_errors=True)
     rows, geoms, problems, records = [], [], [], []
     next_id = 1
+    sizes = [chip_size(ref) for ref in chips.refs]  # headers only: the layout first, then one chip at a time
     blocks: dict[str, list[int]] = {"train": [], "test": []}
-    shapes: list[tuple[int, int]] = []
-    read: list[tuple[Chip, np.ndarray, int] | None] = []
-    for ref in tqdm(chips.refs, desc=f"read {label}", unit="chip", disable=not progress):
-        try:
-            chip = read_chip(ref, bands=list(bands) if bands else None, pixel_size_m=pixel_size_m)
-        except (OSError, ValueError) as exc:
-            problems.append(str(exc))
-            read.append(None)
-            shapes.append((0, 0))
-            continue
-        inst, n = _components(chip)
-        read.append((chip, inst, n))
-        h, w = chip.landslide.shape
-        shapes.append((math.ceil(h / ts) * ts, math.ceil(w / ts) * ts))
-    if problems:
-        raise ChipError(chips.roots[0], problems)
     for i, s in enumerate(chips.splits):
         blocks[s].append(i)
     place: dict[int, tuple[int, int]] = {}
     top = _GAP  # the mosaic starts a gap in: no tile at (0, 0), whose transform GDAL would not store
     for s in ("train", "test"):
-        spots, top = _shelves([shapes[i] for i in blocks[s]], top=top)
+        spots, top = _shelves([(math.ceil(sizes[i][0] / ts) * ts, math.ceil(sizes[i][1] / ts) * ts)
+                               for i in blocks[s]], top=top)
         place.update(zip(blocks[s], spots))
+    bar = tqdm(total=len(chips.refs), desc=f"tile {label}", unit="chip", disable=not progress)
     for i, (ref, split) in enumerate(zip(chips.refs, chips.splits)):
-        chip, inst, n = read[i]  # type: ignore[misc]
+        bar.update(1)
+        try:
+            chip = read_chip(ref, bands=list(bands) if bands else None, pixel_size_m=pixel_size_m)
+        except (OSError, ValueError) as exc:
+            problems.append(str(exc))
+            continue
+        if problems:  # a damaged chip was found: check the rest, write nothing more
+            continue
+        inst, n = _components(chip)
         h, w = chip.landslide.shape
         inst = np.where(inst > 0, inst + next_id - 1, 0).astype(np.int32)
         factors = _factors(chip)
@@ -291,6 +289,10 @@ def tile_chip_dataset(
                         "valid_pixels": int(chip.valid.sum()), "landslide_pixels": int((inst > 0).sum()),
                         "negative": ref.mask is None})
         next_id += n
+    bar.close()
+    if problems:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise ChipError(chips.roots[0], problems)
     frame = pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
     index = typed_index(gpd.GeoDataFrame(frame, geometry=geoms, crs=None))
     manifest = {"format": fmt, "tile_size": ts, "pixel_size_m": pixel_size_m, "bands": list(bands) if bands else None,

@@ -33,7 +33,7 @@ from .config import CHIP_FORMATS
 from .terrain import slope_degrees
 
 __all__ = ["ChipError", "ChipRef", "Chip", "FORMATS", "IMAGE_SUFFIXES", "L4S_BANDS", "L4S_RGB", "list_chips",
-           "inspect_chips", "read_chip", "band_indices"]
+           "inspect_chips", "read_chip", "band_indices", "chip_size"]
 
 ChipFormat = Literal["folders", "bijie", "landslide4sense"]
 FORMATS: tuple[str, ...] = CHIP_FORMATS
@@ -264,6 +264,19 @@ def inspect_chips(refs: list[ChipRef], *, root: str | Path, bands: list[str] | N
             problems.append(str(exc))
     if problems:
         raise ChipError(Path(root), problems)
+
+
+def chip_size(ref: ChipRef) -> tuple[int, int]:
+    """(height, width) of a chip from its image's header (no pixels read).
+
+    Raises:
+        OSError: the image cannot be opened (the message names it).
+    """
+    if ref.format == "landslide4sense":
+        with _h5(ref.image, "img") as f:
+            return tuple(int(v) for v in f["img"].shape[:2])  # type: ignore[return-value]
+    _, h, w = _raster_shape(ref.image)
+    return h, w
 
 
 def _read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -130,6 +130,7 @@ def evaluate_second_date(
     result = evaluate_area(model, meta, index, tiles_dir, profile=profile, out_dir=sp.data / "multitemporal" / tag,
                            label=f"t2 {tag}", progress=progress, threshold=threshold, threshold_source=source)
     result.pop("tiles")
+    result.pop("landslide_ids")
     result.update(tag=tag, checkpoint=str(checkpoint), image="image_t2")
     write_json(sp.metrics / f"multitemporal_{tag}.json", result)
     return result

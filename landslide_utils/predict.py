@@ -17,7 +17,9 @@ Outputs of experiment ``EXP``:
 * ``reports/<p>/metrics/EXP.json``: pixel metrics (:mod:`landslide_utils.metrics`), ``ap``,
   ``f1_val_threshold`` and ``val_threshold``, object recall by size, training seconds and steps;
 * ``reports/<p>/metrics/EXP_tiles.csv``: confusion counts (``tp, fp, fn, tn``) of every test tile, for the tile
-  bootstrap of :mod:`landslide_utils.stats`.
+  bootstrap of :mod:`landslide_utils.stats`;
+* ``reports/<p>/metrics/EXP_chips.csv`` (chip datasets): every test chip's counts, scores and landslides hit
+  (:func:`landslide_utils.chip_tiles.chip_table`); the test "area" is then the mosaic of the test chips.
 
 The window is held in memory (a few bytes per pixel of the test area); fine for every profile shipped.
 """

@@ -316,6 +316,9 @@ def _shared_profile(base: dict[str, Any], step: str, name: str, sweep: str) -> d
     keys = list(PREPARE_KEYS) + (["enhance"] if step == "03" else [])
     out: dict[str, Any] = {"name": name, "description": f"shared step {step} of sweep {sweep}"}
     out.update({k: copy.deepcopy(base[k]) for k in keys if base.get(k) is not None})
+    extra = (base.get("evaluation") or {}).get("extra_tests")
+    if step == "01" and extra:  # step 01 cuts the extra test sets too
+        out["evaluation"] = {"extra_tests": copy.deepcopy(extra)}
     out["training"] = {"steps": 1}  # required by the schema; steps 01 and 03 do not train
     return out
 

@@ -8,8 +8,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_project(dest: Path, *, with_reports: str | None = None) -> Path:
-    """Copy params/ and notebooks/ (and optionally the committed ``reports/<profile>/`` notebooks) to ``dest``."""
+    """Copy params/, notebooks/ and samples/ (and optionally the committed ``reports/<profile>/`` notebooks) to
+    ``dest``."""
     shutil.copytree(ROOT / "params", dest / "params")
+    shutil.copytree(ROOT / "samples", dest / "samples")
     shutil.copytree(ROOT / "notebooks", dest / "notebooks")
     shutil.copy(ROOT / "nbval_sanitize.cfg", dest / "nbval_sanitize.cfg")
     if with_reports:

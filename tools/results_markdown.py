@@ -4,6 +4,8 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py quick
     .venv/bin/python tools/results_markdown.py quick --sweep claims   # a sweep's verdicts with intervals
     .venv/bin/python tools/results_markdown.py --losses quick:losses sparse:losses_sparse   # the loss comparison
+    .venv/bin/python tools/results_markdown.py --measured bijie_sample   # every experiment's metrics, one table
+    .venv/bin/python tools/results_markdown.py --generalisation quick     # trained here, tested there
 """
 
 from __future__ import annotations
@@ -101,6 +103,47 @@ def sweep(profile: str, name: str) -> None:
 
 
 MODELS = {"unet": "U-Net", "pspnet": "PSPNet"}
+_ORDER = ["I", "II", "III", "IV", "V", "unet_factors", "unet_be", "VI", "VII", "pspnet_factors", "pspnet_be", "VIII"]
+
+
+def measured(profile: str) -> None:
+    """Every experiment of a profile in one table (percent), with the per-chip median F1 of a chip dataset."""
+    rep = ROOT / "reports" / profile / "metrics"
+    rows = []
+    for p in sorted(rep.glob("*.json")):
+        m = json.loads(p.read_text())
+        if "train_seconds" not in m or "@" in p.stem or p.stem.startswith("multitemporal"):
+            continue
+        chips = rep / f"{p.stem}_chips.csv"
+        row = {"exp.": m["experiment"], "model": {"maskrcnn": "Mask R-CNN", **MODELS}[m["model"]],
+               "BE": "yes" if m["training_data"] == "original+be" else "no"}
+        for k, name in (("precision", "P"), ("recall", "R"), ("f1", "F1"), ("miou", "mIoU"), ("ap", "AP")):
+            row[name] = f"{100 * m[k]:.1f}"
+        row["object recall"] = f"{100 * m['object_recall_by_size'][-1]['recall']:.1f}"
+        if chips.exists():
+            row["median chip F1"] = f"{100 * pd.read_csv(chips)['f1'].median():.1f}"
+        row["empty map"] = "yes" if m.get("warnings") else "no"
+        row["train s"] = f"{m['train_seconds']:.0f}"
+        rows.append(row)
+    rows.sort(key=lambda r: _ORDER.index(r["exp."]) if r["exp."] in _ORDER else 99)
+    print(table(pd.DataFrame(rows)))
+
+
+def generalisation(profile: str) -> None:
+    """The generalisation table of notebook 05 (``tables/generalisation.csv``) in Markdown (percent)."""
+    df = pd.read_csv(ROOT / "reports" / profile / "tables" / "generalisation.csv")
+    rows = []
+    for _, r in df.iterrows():
+        row = {"exp.": r["experiment"], "tested on": r["test set"]}
+        if "skipped" in df.columns and isinstance(r.get("skipped"), str):
+            row.update({"P": "–", "R": "–", "F1": "–", "AP": "–", "object recall": "–", "F1 change": "no DEM"})
+        else:
+            for k, name in (("precision", "P"), ("recall", "R"), ("f1", "F1"), ("ap", "AP"),
+                            ("object_recall", "object recall")):
+                row[name] = f"{r[k]:.1f}"
+            row["F1 change"] = "" if pd.isna(r["f1_change"]) else f"{r['f1_change']:+.1f}"
+        rows.append(row)
+    print(table(pd.DataFrame(rows)))
 
 
 def losses(sweeps: list[str]) -> None:
@@ -187,7 +230,11 @@ def losses(sweeps: list[str]) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if "--losses" in args:
+    if "--measured" in args:
+        measured(args[args.index("--measured") + 1])
+    elif "--generalisation" in args:
+        generalisation(args[args.index("--generalisation") + 1])
+    elif "--losses" in args:
         losses(args[args.index("--losses") + 1:])
     elif "--sweep" in args:
         i = args.index("--sweep")

@@ -101,6 +101,27 @@ def make_landslide4sense(out: Path, size: int = 12) -> Path:
     return root
 
 
+def make_study_bijie(out: str | Path, *, n: int = 8, size: int = 40, negatives: int = 2) -> Path:
+    """A Bijie-layout dataset big enough for a whole (smoke-budget) study: ``n`` landslide chips of ``size`` x
+    ``size + 8`` pixels, each with a bright blob in its upper-left quarter (so every chip has landslide-free
+    windows of half its size), and ``negatives`` non-landslide chips; DEMs as :func:`make_bijie`."""
+    root = Path(out) / "bijie_study"
+    h, w = size, size + 8
+    yy, xx = np.mgrid[:h, :w]
+    for k in range(n):
+        img = _image(h, w, 100 + k)
+        r = 3 + k % 4
+        blob = (yy - (4 + r)) ** 2 + (xx - (5 + r)) ** 2 <= r * r
+        img[:, blob] = np.array([200, 170, 120], np.uint8)[:, None]
+        _write(root / f"landslide/image/ls{k:03d}.png", img, "PNG")
+        _write(root / f"landslide/mask/ls{k:03d}.png", (blob * 255).astype(np.uint8), "PNG")
+        _write(root / f"landslide/dem/ls{k:03d}.png", _dem(h, w), "PNG")
+    for k in range(negatives):
+        _write(root / f"non-landslide/image/nl{k:03d}.png", _image(h, w, 200 + k), "PNG")
+        _write(root / f"non-landslide/dem/nl{k:03d}.png", _dem(h, w), "PNG")
+    return root
+
+
 def make_chips(out: str | Path) -> dict[str, Path]:
     """Write the three tiny datasets under ``out``; returns their roots by format name."""
     out = Path(out)
