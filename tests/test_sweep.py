@@ -106,14 +106,15 @@ def test_smoke_sweep_file_and_shared_keys(params_project):
 def test_the_shared_step_01_cuts_the_extra_test_sets_of_the_profile(params_project):
     prof = yaml.safe_load((params_project / "params/profiles/smoke.yaml").read_text())
     prof["name"] = "smoke_extra"
-    prof["evaluation"]["extra_tests"] = [{"name": "real", "format": "folders", "path": "../../samples/bijie_sample"}]
+    sample = params_project / "samples" / "bijie_sample"
+    prof["evaluation"]["extra_tests"] = [{"name": "real", "format": "folders", "path": str(sample)}]
     _write(params_project / "params/profiles/smoke_extra.yaml", prof)
     sw = load_sweep(_write(params_project / "params/sweeps/extra.yaml",
                            {**BASE, "profile": "../profiles/smoke_extra.yaml", "grid": {"seed": [0, 1]}}))
     (key,) = set(sw.prepare_keys.values())
     extra = sw.shared_profiles[key]["evaluation"]["extra_tests"]
     assert [t["name"] for t in extra] == ["real"]
-    assert Path(extra[0]["path"]).resolve() == (params_project / "samples/bijie_sample").resolve()
+    assert Path(extra[0]["path"]).resolve() == sample.resolve()
     (be_key, *_) = sw.enhance_keys.values()
     assert "evaluation" not in sw.shared_profiles[be_key]
 
