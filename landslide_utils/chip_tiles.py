@@ -25,7 +25,6 @@ which factor channels are real.
 from __future__ import annotations
 
 import math
-import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,14 +35,13 @@ import numpy as np
 import pandas as pd
 from rasterio.transform import Affine
 from scipy import ndimage
-from shapely.geometry import box
 from tqdm import tqdm
 
 from .chips import Chip, ChipError, ChipRef, chip_size, inspect_chips, list_chips, read_chip
 from .config import ChipsSpec, ExtraTestSpec, Profile
 from .io import write_json, write_vector
 from .tiles import TileData, write_tile
-from .tiling import INDEX_COLUMNS, typed_index
+from .tiling import INDEX_COLUMNS, safe_name, tile_footprint, typed_index
 
 __all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts",
            "factor_skip_reason", "format_has_dem", "chip_table", "background_windows", "extra_test_split"]
@@ -111,8 +109,8 @@ def split_chips(spec: ChipsSpec) -> ChipSplit:
     if spec.test is not None:
         test = list_chips(spec.test, format=spec.format)
         inspect_chips(test, root=spec.test, bands=list(spec.bands) if spec.bands else None)
-        taken = {_safe(r.name) for r in train}
-        if any(_safe(r.name) in taken for r in test):  # datasets that number their files alike: keep both apart
+        taken = {safe_name(r.name, empty="chip") for r in train}
+        if any(safe_name(r.name, empty="chip") in taken for r in test):  # datasets that number their files alike: keep both apart
             test = [replace(r, name=f"test/{r.name}") for r in test]
         refs = tuple(train + test)
         return ChipSplit(refs, tuple(["train"] * len(train) + ["test"] * len(test)),
@@ -132,10 +130,6 @@ def split_chips(spec: ChipsSpec) -> ChipSplit:
     if not is_test.any():
         is_test[rng.integers(len(train))] = True
     return ChipSplit(tuple(train), tuple("test" if t else "train" for t in is_test), tuple([Path(spec.train)] * len(train)))
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "chip"
 
 
 def _shelves(blocks: list[tuple[int, int]], *, top: int) -> tuple[list[tuple[int, int]], int]:
@@ -198,7 +192,7 @@ def tile_chip_dataset(
     ts = int(tile_size)
     px = float(pixel_size_m) if pixel_size_m else 1.0
     base = Affine(px, 0.0, 0.0, 0.0, -px, 0.0)
-    names = [_safe(r.name) for r in chips.refs]
+    names = [safe_name(r.name, empty="chip") for r in chips.refs]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ChipError(chips.roots[0], [f"chips {', '.join(dup[:5])} have the same name once made file-name safe "
@@ -207,7 +201,15 @@ def tile_chip_dataset(
     shutil.rmtree(stage, ignore_errors=True)
     rows, geoms, problems, records = [], [], [], []
     next_id = 1
-    sizes = [chip_size(ref) for ref in chips.refs]  # headers only: the layout first, then one chip at a time
+    sizes: list[tuple[int, int]] = []
+    for ref in chips.refs:  # headers only: the layout first, then one chip at a time
+        try:
+            sizes.append(chip_size(ref))
+        except OSError as exc:  # a file gone or damaged since the dataset was inspected
+            problems.append(str(exc))
+            sizes.append((0, 0))
+    if problems:
+        raise ChipError(chips.roots[0], problems)
     blocks: dict[str, list[int]] = {"train": [], "test": []}
     for i, s in enumerate(chips.splits):
         blocks[s].append(i)
@@ -260,9 +262,7 @@ def tile_chip_dataset(
                 rows.append({"tile_id": tile_id, "split": split, "area": ref.name, "has_landslide": lpix > 0,
                              "landslide_pixels": lpix, "valid_pixels": int(valid.sum()), "path": rel,
                              "row_off": row, "col_off": col, "tile_size": ts})
-                x0, y0 = tr @ (0, 0)
-                x1, y1 = tr @ (ts, ts)
-                geoms.append(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+                geoms.append(tile_footprint(tr, ts))
                 n_tiles += 1
         n_back = 0
         if split == "train":
@@ -279,9 +279,7 @@ def tile_chip_dataset(
                 rows.append({"tile_id": tile_id, "split": "background", "area": ref.name, "has_landslide": False,
                              "landslide_pixels": 0, "valid_pixels": ts * ts, "path": rel, "row_off": row,
                              "col_off": col, "tile_size": ts})
-                x0, y0 = tr @ (0, 0)
-                x1, y1 = tr @ (ts, ts)
-                geoms.append(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+                geoms.append(tile_footprint(tr, ts))
                 n_back += 1
         records.append({"name": ref.name, "split": split, "image": ref.image.name, "height": h, "width": w,
                         "row_off": r0, "col_off": c0, "tiles": n_tiles, "background_windows": n_back, "landslides": n,

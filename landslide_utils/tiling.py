@@ -29,8 +29,8 @@ from .io import write_vector
 from .layers import AlignedLayers
 from .tiles import TileData, write_tile
 
-__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "paste", "stitch",
-           "area_window"]
+__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "safe_name",
+           "tile_footprint", "paste", "stitch", "area_window"]
 
 INDEX_COLUMNS: tuple[str, ...] = ("tile_id", "split", "area", "has_landslide", "landslide_pixels", "valid_pixels",
                                   "path", "row_off", "col_off", "tile_size")
@@ -55,9 +55,16 @@ def area_pixel_bounds(bounds: tuple[float, float, float, float], transform: Affi
     return row0, col0, row1, col1
 
 
-def _safe(name: str) -> str:
-    """An area name usable in file names (other characters become ``_``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)) or "area"
+def safe_name(name: str, *, empty: str = "area") -> str:
+    """A name usable in file names and tile ids (other characters become ``_``; ``empty`` for an empty name)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)) or empty
+
+
+def tile_footprint(transform: Affine, size: int):  # noqa: ANN201 - a shapely Polygon
+    """The footprint of a ``size`` x ``size`` tile whose upper-left pixel has ``transform``, as a box."""
+    x0, y0 = transform @ (0, 0)
+    x1, y1 = transform @ (size, size)
+    return box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
 def _image_bands(src: rasterio.DatasetReader) -> list[int]:
@@ -99,7 +106,7 @@ def make_tiles(
     image_path = Path(image_path) if image_path is not None else aligned.image
     if areas_gdf.crs is not None and aligned.crs is not None and areas_gdf.crs != aligned.crs:
         areas_gdf = areas_gdf.to_crs(aligned.crs)
-    safe = [_safe(n) for n in areas_gdf["name"]]
+    safe = [safe_name(n) for n in areas_gdf["name"]]
     if len(set(safe)) != len(safe):
         raise ValueError(f"area names {list(areas_gdf['name'])} are not unique once made file-name safe; rename them")
     rows: list[dict] = []
@@ -145,7 +152,7 @@ def make_tiles(
                     factors[~np.isfinite(factors)] = 0
                     image[~np.isfinite(image)] = 0
                     instances[~inside] = 0
-                    tile_id = f"{_safe(name)}_r{i:03d}_c{j:03d}"
+                    tile_id = f"{safe_name(name)}_r{i:03d}_c{j:03d}"
                     rel = f"{split}/{tile_id}.tif"
                     write_tile(out_dir / rel, TileData(image=image, factors=factors, instances=instances,
                                                        valid=valid_b, transform=tr, crs=aligned.crs))
@@ -153,9 +160,7 @@ def make_tiles(
                     rows.append({"tile_id": tile_id, "split": split, "area": name, "has_landslide": lpix > 0,
                                  "landslide_pixels": lpix, "valid_pixels": int(valid_b.sum()), "path": rel,
                                  "row_off": r, "col_off": c, "tile_size": ts})
-                    x0, y0 = tr @ (0, 0)
-                    x1, y1 = tr @ (ts, ts)
-                    geoms.append(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+                    geoms.append(tile_footprint(tr, ts))
     index = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(INDEX_COLUMNS)), geometry=geoms, crs=aligned.crs)
     index = typed_index(index)
     write_vector(out_dir / "index.gpkg", index, layer="tiles")
