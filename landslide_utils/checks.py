@@ -15,6 +15,8 @@ areas (section 2.2).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,7 +31,6 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 from rasterio.warp import transform_geom
-from rasterio.windows import Window
 from shapely.geometry import box, mapping, shape as to_shape
 
 from .config import Profile
@@ -40,6 +41,7 @@ __all__ = [
     "InputError",
     "Inspection",
     "inspect_inputs",
+    "inspect_options",
     "check_inputs",
 ]
 
@@ -111,7 +113,10 @@ class Inspection:
     width: int = 0
     height: int = 0
     image_bands: tuple[int, ...] = ()
+    image_dtype: str = ""
     image_t2_path: Path | None = None
+    image_t2_footprint: object = None  # shapely polygon in the image CRS
+    tile_size: int | None = None
     dem_path: Path | None = None
     dem_footprint: object = None  # shapely polygon in the image CRS
     rivers: gpd.GeoDataFrame | None = None
@@ -145,30 +150,137 @@ def _utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def _open_raster(path: Path, insp: Inspection) -> dict | None:
-    """Metadata of a raster, or None (with an error finding) when it cannot be opened and read."""
+#: elevations on Earth lie within this range (m; the Dead Sea shore is at -430 m, Everest at 8849 m)
+ELEVATION_RANGE_M: tuple[float, float] = (-1000.0, 9000.0)
+#: image values beyond these are fill values, not brightness or reflectance (-9999, -32768, 3.4e38 ...)
+IMAGE_VALUE_LIMITS: tuple[float, float] = (-1000.0, 1e20)
+_RE_EXPORT = "re-export or re-download it (e.g. gdal_translate -of GTiff in.tif out.tif)"
+
+
+def _nodata_hint(path: Path, value: float, nodata: float | None) -> str:
+    shown = f"{value:g}"
+    if nodata is None:
+        return (f"if {shown} marks empty pixels (voids), declare it as nodata: gdal_edit.py -a_nodata {shown} {path}")
+    return (f"its declared nodata is {nodata:g}, so {shown} counts as data; if it marks empty pixels too, turn them "
+            f"into nodata (gdal_calc.py -A {path} --outfile fixed.tif --NoDataValue={nodata:g} "
+            f"--calc=\"where(A=={shown},{nodata:g},A)\")")
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception's message, or of its cause's when GDAL only points there."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "previous exception" in text and exc.__cause__ is not None:
+        return _reason(exc.__cause__)
+    return text
+
+
+def _scan(src: rasterio.DatasetReader, path: Path, bands: list[int], insp: Inspection) -> dict | None:
+    """Read every block of ``bands`` (a file damaged anywhere is found here, not later) and gather what the
+    plausibility checks need: the range of the valid values, the most extreme value, valid and all-zero pixels."""
+    lo, hi = np.inf, -np.inf
+    n_valid = n_zero = 0
+    for _, win in src.block_windows(1):
+        try:
+            block = src.read(bands, window=win, masked=True)
+        except (RasterioError, OSError, ValueError) as exc:
+            insp.add("error", path, f"is damaged: its pixels in rows {win.row_off}-{win.row_off + win.height - 1} "
+                                    f"cannot be read ({_reason(exc)}); {_RE_EXPORT}")
+            return None
+        data = np.ma.masked_invalid(block.astype(np.float64, copy=False))
+        valid = ~np.ma.getmaskarray(data)
+        if valid.any():
+            vals = data.compressed()
+            lo, hi = min(lo, float(vals.min())), max(hi, float(vals.max()))
+        n_valid += int(valid.all(axis=0).sum())
+        n_zero += int((valid.all(axis=0) & np.all(data.filled(1.0) == 0, axis=0)).sum())
+    return {"min": lo, "max": hi, "valid": n_valid, "zero": n_zero}
+
+
+def _open_raster(path: Path, insp: Inspection, kind: Literal["image", "dem"]) -> dict | None:
+    """Metadata of a raster after reading all of it, or None (with an error finding) when it cannot be used.
+
+    Errors: not readable; named ``.tif`` but another format; no CRS; damaged blocks anywhere in the file; values
+    that cannot be elevations (a DEM) or brightness (an image) because they are undeclared fill values; a DEM
+    without any valid value or too small for a slope. Warnings: no declared nodata (stronger when a share of the
+    image is 0 in every band, the usual fill), a constant DEM."""
     try:
         with rasterio.open(path) as src:
             meta = {
                 "crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height,
                 "count": src.count, "dtype": src.dtypes[0], "nodata": src.nodata, "bounds": src.bounds,
                 "colorinterp": list(src.colorinterp), "mask_flags": list(src.mask_flag_enums),
+                "driver": src.driver,
             }
-            w, h = min(16, src.width), min(16, src.height)
-            src.read(1, window=Window(0, 0, w, h))  # the first and the last block: catches truncated files
-            src.read(src.count, window=Window(src.width - w, src.height - h, w, h))
+            if meta["driver"] != "GTiff" and path.suffix.lower() in (".tif", ".tiff"):
+                insp.add("error", path, f"is named {path.suffix} but is not a GeoTIFF: its content is a "
+                                        f"{meta['driver']} file; convert it with georeferencing (gdal_translate "
+                                        f"-of GTiff -a_srs EPSG:<code> -a_ullr <ulx> <uly> <lrx> <lry> {path} out.tif)")
+                return None
+            if meta["crs"] is None:
+                what = "" if meta["driver"] == "GTiff" else f" (a {meta['driver']} file, not a GeoTIFF)"
+                insp.add("error", path, f"has no CRS{what}; assign one with gdal_edit.py -a_srs EPSG:<code> {path}")
+                return None
+            if np.dtype(meta["dtype"]).kind == "c":
+                insp.add("error", path, f"stores complex numbers ({meta['dtype']}), not "
+                                        f"{'elevations' if kind == 'dem' else 'image brightness'}; convert it "
+                                        "(e.g. gdal_translate -ot Float32) to real values")
+                return None
+            if kind == "dem" and meta["count"] != 1:
+                insp.add("error", path, f"has {meta['count']} bands; a DEM has one band of elevations (is it the "
+                                        "image?). Extract the elevation band: gdal_translate -b 1 in.tif dem.tif")
+                return None
+            bands = [1] if kind == "dem" else [i for i, ci in enumerate(meta["colorinterp"], start=1)
+                                               if ci != ColorInterp.alpha] or [1]
+            stats = _scan(src, path, bands, insp)
     except (RasterioError, OSError, ValueError) as exc:
-        insp.add("error", path, f"cannot be read as a GeoTIFF ({str(exc).splitlines()[0]}); the file is corrupt or "
+        insp.add("error", path, f"cannot be read as a GeoTIFF ({_reason(exc)}); the file is corrupt or "
                                 "not a raster; re-export it (e.g. gdal_translate -of GTiff in.tif out.tif)")
         return None
-    if meta["crs"] is None:
-        insp.add("error", path, f"has no CRS; assign one with gdal_edit.py -a_srs EPSG:<code> {path}")
+    if stats is None:
         return None
     masked = any({"alpha", "per_dataset", "nodata"} & {f.name for f in flags} for flags in meta["mask_flags"])
-    if meta["nodata"] is None and not masked and np.dtype(meta["dtype"]).kind != "f":
+    declared = meta["nodata"] is not None or masked
+    nodata = meta["nodata"]
+    if kind == "dem":
+        lo_ok, hi_ok = ELEVATION_RANGE_M
+        if meta["width"] < 3 or meta["height"] < 3:
+            insp.add("error", path, f"is {meta['width']} x {meta['height']} pixels; the slope (Horn's 3 x 3 "
+                                    "window) needs a DEM of at least 3 x 3 pixels covering the image")
+            return None
+        if stats["valid"] == 0:
+            insp.add("error", path, "has no valid elevation: every pixel is nodata or NaN; supply a DEM with values "
+                                    "over the image")
+            return None
+        bad = [v for v in (stats["min"], stats["max"]) if not lo_ok <= v <= hi_ok]
+        if bad:
+            insp.add("error", path, f"holds values that are not elevations in metres (e.g. {bad[0]:g}; elevations "
+                                    f"lie between {lo_ok:g} and {hi_ok:g} m); {_nodata_hint(path, bad[0], nodata)}. "
+                                    "A DEM in feet must be converted to metres")
+            return None
+        if stats["min"] == stats["max"]:
+            insp.add("warning", path, f"is constant ({stats['min']:g} m everywhere): the slope is 0 everywhere and "
+                                      "the terrain factors carry no information; check that it is the right file")
+    else:
+        lo_ok, hi_ok = IMAGE_VALUE_LIMITS
+        if stats["valid"] == 0:
+            insp.add("error", path, "has no valid pixel: every pixel is nodata, masked or NaN; check its nodata "
+                                    "value and alpha band")
+            return None
+        bad = [v for v in (stats["min"], stats["max"]) if not lo_ok < v < hi_ok]
+        if bad:
+            insp.add("error", path, f"holds values that are no image brightness (e.g. {bad[0]:g}), the usual mark "
+                                    f"of empty pixels; {_nodata_hint(path, bad[0], nodata)}")
+            return None
+    if not declared and np.dtype(meta["dtype"]).kind != "f":
         level = "info" if insp.source == "synthetic" else "warning"  # the synthetic area has no empty pixels
-        insp.add(level, path, "has no nodata value, alpha band or mask; every pixel is treated as valid. If some "
-                              f"pixels are empty, declare their value with gdal_edit.py -a_nodata <value> {path}")
+        share = stats["zero"] / max(meta["width"] * meta["height"], 1)
+        if kind == "image" and share >= 0.01:
+            insp.add(level, path, f"has no nodata value, alpha band or mask, but {100 * share:.1f} % of its pixels "
+                                  "are 0 in every band (the usual fill outside a scene); they are treated as valid "
+                                  f"dark ground. If they are empty, declare it: gdal_edit.py -a_nodata 0 {path}")
+        else:
+            insp.add(level, path, "has no nodata value, alpha band or mask; every pixel is treated as valid. If some "
+                                  f"pixels are empty, declare their value with gdal_edit.py -a_nodata <value> {path}")
     return meta
 
 
@@ -183,7 +295,7 @@ def _raster_box(meta: dict, crs: CRS):  # noqa: ANN202 - shapely Polygon in ``cr
 
 
 def _check_image(path: Path, insp: Inspection) -> None:
-    meta = _open_raster(path, insp)
+    meta = _open_raster(path, insp, "image")
     if meta is None:
         return
     crs, tr = meta["crs"], meta["transform"]
@@ -204,12 +316,27 @@ def _check_image(path: Path, insp: Inspection) -> None:
         return
     insp.image_path, insp.image_crs, insp.image_transform = path, crs, tr
     insp.width, insp.height, insp.image_bands = meta["width"], meta["height"], bands
+    insp.image_dtype = str(meta["dtype"])
 
 
 def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
-    meta = _open_raster(path, insp)
+    meta = _open_raster(path, insp, "dem" if key == "dem" else "image")
     if meta is None or insp.image_crs is None:
         return
+    if key == "image_t2":
+        bands = [ci for ci in meta["colorinterp"] if ci != ColorInterp.alpha]
+        if len(bands) < 3:
+            insp.add("error", path, f"has {len(bands)} image band(s); the second-date image needs at least 3 bands "
+                                    "(red, green, blue first), like the post-event image")
+            return
+        if len(bands) != len(insp.image_bands):
+            insp.add("warning", path, f"has {len(bands)} image bands, the post-event image {insp.image_path} "
+                                      f"{len(insp.image_bands)}; the models read the first three of each (red, "
+                                      "green, blue), so check that both start with the same bands")
+        if str(meta["dtype"]) != insp.image_dtype:
+            insp.add("warning", path, f"stores {meta['dtype']} values, the post-event image {insp.image_dtype}; the "
+                                      "models normalise both with the post-event image's statistics, so give both "
+                                      "the same value range (e.g. gdal_translate -ot Byte -scale)")
     try:
         foot = _raster_box(meta, insp.image_crs)
     except Exception as exc:  # noqa: BLE001 - PROJ errors come in several types
@@ -228,7 +355,7 @@ def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
             insp.add("info", path, f"is in a geographic CRS ({meta['crs'].to_string()}); it is reprojected to the "
                                    "image CRS before the slope is computed")
     else:
-        insp.image_t2_path = path
+        insp.image_t2_path, insp.image_t2_footprint = path, foot
 
 
 def _feature(gdf: gpd.GeoDataFrame, i: int) -> str:
@@ -244,13 +371,31 @@ def _list(items: list[str], n: int = 5) -> str:
     return "; ".join(items[:n]) + more
 
 
+def _layers(path: Path) -> list[str]:
+    """The layer names of a vector file (one for GeoJSON; a GeoPackage may hold several)."""
+    import pyogrio
+
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - read_file reports an unreadable file
+        return []
+
+
 def _read_vector(path: Path, insp: Inspection, kinds: tuple[str, ...], what: str) -> gpd.GeoDataFrame | None:
     """Read a vector file and check CRS, geometry kind and validity; returns it in the image CRS."""
     try:
+        layers = _layers(path)
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - pyogrio/fiona raise many types
         insp.add("error", path, f"cannot be read as a vector file ({str(exc).splitlines()[0]}); re-export it as "
                                 "GeoPackage or GeoJSON")
+        return None
+    if len(layers) > 1:
+        insp.add("warning", path, f"has {len(layers)} layers ({', '.join(layers[:5])}); only the first, "
+                                  f"'{layers[0]}', is read as the {what}. Save the layer you mean as a file of its own")
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        insp.add("error", path, f"has no geometry column (a plain table?); the {what} must be a vector file "
+                                "(GeoPackage, GeoJSON, Shapefile) with a CRS")
         return None
     if gdf.crs is None:
         insp.add("error", path, "has no CRS; define it (QGIS: Layer > Set Layer CRS; geopandas: "
@@ -321,6 +466,11 @@ def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  #
     dup = sorted(set(areas["name"][areas["name"].duplicated()]))
     if dup:
         insp.add("error", src, f"area names {dup} occur more than once; names must be unique")
+    safe = pd.Series([re.sub(r"[^A-Za-z0-9_.-]", "_", str(n)) for n in areas["name"]])
+    clash = sorted(set(areas["name"][safe.duplicated(keep=False).to_numpy()]) - set(dup))
+    if clash:
+        insp.add("error", src, f"area names {clash} become the same file name once characters other than letters, "
+                               "digits, '_', '-' and '.' are replaced by '_'; rename them")
     for s in ("train", "test"):
         if s not in set(areas["split"]):
             insp.add("error", src, f"there is no '{s}' area; mark at least one polygon with split = {s} "
@@ -342,6 +492,16 @@ def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  #
             if outside > 0.01:
                 insp.add("error", insp.dem_path, f"does not cover area '{name}' ({100 * outside:.1f} % of it lies "
                                                  "outside the DEM); supply a DEM that covers every area")
+        if insp.image_t2_footprint is not None:
+            part = geom.intersection(image)
+            outside = part.difference(insp.image_t2_footprint).area / part.area
+            if outside > 0.01:
+                insp.add("error", insp.image_t2_path, f"does not cover area '{name}' ({100 * outside:.1f} % of it "
+                                                      "lies outside); the multi-temporal test needs the second-date "
+                                                      "image over every area: supply one that covers them, or "
+                                                      "leave data.files.image_t2 out")
+        if insp.tile_size:
+            _padding_check(name, geom.intersection(image), insp)
     train, test = areas[areas["split"] == "train"], areas[areas["split"] == "test"]
     for a, ga in zip(train["name"], train.geometry):
         for b, gb in zip(test["name"], test.geometry):
@@ -352,11 +512,45 @@ def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  #
     insp.areas = areas
 
 
-def inspect_inputs(paths: InputPaths, *, profile_areas=None) -> Inspection:  # noqa: ANN001
-    """Run every input check and keep what was read (the engine of :func:`check_inputs`); writes nothing."""
-    insp = Inspection(source=paths.source)
+def _padding_check(name: str, geom, insp: Inspection) -> None:  # noqa: ANN001 - a shapely geometry
+    """Warn when the tiles of an area would be mostly padding (an area smaller than the tile size)."""
+    px = abs(insp.image_transform.a)
+    ts = insp.tile_size
+    x0, y0, x1, y1 = geom.bounds
+    w, h = max(1, round((x1 - x0) / px)), max(1, round((y1 - y0) / abs(insp.image_transform.e)))
+    n = math.ceil(w / ts) * math.ceil(h / ts)
+    share = 1.0 - (geom.area / abs(insp.image_transform.a * insp.image_transform.e)) / (n * ts * ts)
+    if share > 0.5:
+        insp.add("warning", insp.areas_source, f"area '{name}' spans {w} x {h} pixels, so its {n} tile(s) of "
+                                               f"{ts} x {ts} pixels are {100 * share:.0f} % padding (pixels no "
+                                               "model learns from); choose a tiling.tile_size of at most "
+                                               f"{max(16, min(w, h))} or a larger area")
+
+
+def _rivers_near(path: Path, insp: Inspection, reach_m: float | None) -> None:
+    """Warn when no river line comes within the outermost distance ring of the image."""
+    if reach_m is None:
+        return
+    gap = float(insp.rivers.distance(insp.image_box).min())
+    if gap > reach_m:
+        insp.add("warning", path, f"its nearest river line is {gap / 1000:.1f} km from the image, beyond the "
+                                  f"outermost distance ring ({reach_m:g} m): every pixel gets the farthest river "
+                                  "level. Check the file's CRS and that the rivers are those of this area")
+
+
+def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | None = None,  # noqa: ANN001
+                   river_reach_m: float | None = None) -> Inspection:
+    """Run every input check and keep what was read (the engine of :func:`check_inputs`); writes nothing.
+
+    ``tile_size`` (the profile's ``tiling.tile_size``) adds the checks of the tile size against the image and the
+    areas; ``river_reach_m`` (the outermost ring edge of ``factors.river_ring_edges_m``) the check that some river
+    line comes that close to the image."""
+    insp = Inspection(source=paths.source, tile_size=tile_size)
     present = {}
     for key, path in paths.items():
+        if Path(path).is_dir():
+            insp.add("error", path, f"is a folder, not a file ({key}); data.files.{key} must name a file")
+            continue
         if Path(path).exists():
             present[key] = Path(path)
             continue
@@ -383,9 +577,31 @@ def inspect_inputs(paths: InputPaths, *, profile_areas=None) -> Inspection:  # n
             insp.add("error", path, f"none of its {len(inv)} polygons overlaps the image {insp.image_path}; "
                                     "check the inventory's CRS")
         insp.inventory, insp.inventory_path = inv, path
+    if insp.image_crs is not None and tile_size and tile_size > max(insp.width, insp.height):
+        insp.add("error", None, f"key 'tiling.tile_size': a tile of {tile_size} pixels is larger than the whole image "
+                                f"{insp.image_path} ({insp.width} x {insp.height} pixels); choose a tile size of at "
+                                f"most {min(insp.width, insp.height)}")
+        tile_size = insp.tile_size = None
+    if insp.rivers is not None and len(insp.rivers) and insp.image_box is not None:
+        _rivers_near(present["rivers"], insp, river_reach_m)
+    if insp.inventory is not None and len(insp.inventory):
+        wkb = insp.inventory.geometry.normalize().to_wkb()
+        n_dup = int(pd.Series(wkb).duplicated().sum())
+        if n_dup:
+            insp.add("warning", insp.inventory_path, f"{n_dup} polygon(s) repeat another polygon exactly (the "
+                                                     "inventory given twice?); each landslide counts once, the "
+                                                     "repeats are hidden. Delete the repeats")
     if insp.image_crs is not None and ("areas" in present or paths.areas is None):
         _check_areas(paths, insp, profile_areas)
     return insp
+
+
+def inspect_options(profile: Profile | None) -> dict:
+    """The keyword arguments of :func:`inspect_inputs` that come from a profile (areas, tile size, river rings)."""
+    if profile is None:
+        return {}
+    return {"profile_areas": profile.areas, "tile_size": profile.tiling.tile_size,
+            "river_reach_m": float(profile.factors.river_ring_edges_m[-1])}
 
 
 def check_inputs(paths: InputPaths, *, profile: Profile | None = None, raise_errors: bool = True) -> list[Finding]:
@@ -405,7 +621,7 @@ def check_inputs(paths: InputPaths, *, profile: Profile | None = None, raise_err
     Returns:
         The findings (warnings and notes; errors too when ``raise_errors`` is False).
     """
-    insp = inspect_inputs(paths, profile_areas=profile.areas if profile is not None else None)
+    insp = inspect_inputs(paths, **inspect_options(profile))
     if raise_errors:
         insp.raise_if_errors()
     return list(insp.findings)

@@ -40,10 +40,11 @@ from tqdm import tqdm
 from .chips import Chip, ChipError, ChipRef, chip_size, inspect_chips, list_chips, read_chip
 from .config import ChipsSpec, ExtraTestSpec, Profile
 from .io import write_json, write_vector
+from .notices import notify
 from .tiles import TileData, write_tile
 from .tiling import INDEX_COLUMNS, safe_name, tile_footprint, typed_index
 
-__all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts",
+__all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts", "padding_share",
            "factor_skip_reason", "format_has_dem", "chip_table", "background_windows", "extra_test_split"]
 
 MANIFEST = "chips.json"
@@ -95,6 +96,29 @@ def factor_skip_reason(profile: Profile) -> str | None:
                 "not exist; the factor experiments are skipped (use a dataset with DEMs, e.g. the bijie or "
                 "landslide4sense format)")
     return None
+
+
+def padding_share(sizes: list[tuple[int, int]], tile_size: int) -> float:
+    """The share of the tiles' pixels that are padding when chips of ``sizes`` (height, width) are cut into tiles
+    of ``tile_size`` from their top-left pixel (0 for no chips)."""
+    ts = int(tile_size)
+    covered = sum(h * w for h, w in sizes)
+    tiled = sum(math.ceil(h / ts) * math.ceil(w / ts) * ts * ts for h, w in sizes)
+    return 1.0 - covered / tiled if tiled else 0.0
+
+
+def _content_problems(rows: list[dict], records: list[dict], chips: ChipSplit) -> list[str]:
+    """What the chips' pixels make impossible: a split without any valid pixel, training without a landslide."""
+    problems = []
+    for split in sorted(set(chips.splits)):
+        if not any(r["split"] == split for r in rows):
+            problems.append(f"no {split} chip has a valid pixel (alpha 0, nodata or NaN everywhere); check the "
+                            "images' alpha band and nodata value")
+    if not problems and "train" in chips.splits and not any(r["landslide_pixels"] for r in records
+                                                             if r["split"] == "train"):
+        problems.append("no train chip has a landslide pixel (every mask is 0 where the image is valid): there is "
+                        "nothing to learn from. Check the masks (landslide = any non-zero value)")
+    return problems
 
 
 def split_chips(spec: ChipsSpec) -> ChipSplit:
@@ -210,6 +234,11 @@ def tile_chip_dataset(
             sizes.append((0, 0))
     if problems:
         raise ChipError(chips.roots[0], problems)
+    share = padding_share(sizes, ts)
+    if share > 0.5:
+        notify(f"{chips.roots[0]}: the chips are smaller than the tiles ({ts} x {ts} pixels): {100 * share:.0f} % "
+               "of the tiles' pixels are padding (no model learns from them); choose a tiling.tile_size close to "
+               f"the chips' size (the smallest chip is {min(min(s) for s in sizes)} pixels wide)")
     blocks: dict[str, list[int]] = {"train": [], "test": []}
     for i, s in enumerate(chips.splits):
         blocks[s].append(i)
@@ -288,6 +317,8 @@ def tile_chip_dataset(
                         "negative": ref.mask is None})
         next_id += n
     bar.close()
+    if not problems:
+        problems = _content_problems(rows, records, chips)
     if problems:
         shutil.rmtree(stage, ignore_errors=True)
         raise ChipError(chips.roots[0], problems)

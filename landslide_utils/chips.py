@@ -4,7 +4,8 @@ Three layouts are read (``format``):
 
 * ``folders`` — ``images/`` and ``masks/`` with the same file stems. Images are PNG, JPEG or GeoTIFF with three
   or more bands (an alpha band marks invalid pixels); sizes may differ between chips. Masks are single-band or
-  RGB: any non-zero value is landslide.
+  RGB: any non-zero value is landslide (a JPEG mask: any value of at least half the range, e.g. 128 of 255, since
+  JPEG compression leaves small non-zero values around edges). Masks without an image are named in a warning.
 * ``bijie`` — the Bijie landslide dataset (Ji et al. 2020): ``landslide/{image,mask,dem}/`` and
   ``non-landslide/{image,dem}/``, one file per chip in each folder with the same stem. The DEM gives the
   elevation channel and, by Horn's method at the dataset's pixel size, the slope channel. Non-landslide chips
@@ -16,7 +17,8 @@ Three layouts are read (``format``):
 
 :func:`list_chips` finds the chips of a dataset and checks its layout, :func:`inspect_chips` opens every file
 and checks sizes and band counts without reading pixels, :func:`read_chip` reads one chip. Every problem names
-its file; a dataset with many problems lists the first few and the count.
+its file; a dataset with many problems lists the first few and the count. PNG and JPEG files are decoded to their
+end by Pillow too, since GDAL reads a truncated PNG without a word.
 """
 
 from __future__ import annotations
@@ -107,6 +109,18 @@ def _pairs(images: Path, others: dict[str, Path], problems: list[str], *, kind: 
     return imgs
 
 
+def _orphans(others: dict[str, Path], imgs: dict[str, Path], kind: str, images: Path) -> None:
+    """Warn about masks (or DEMs) without an image: they are not used, which is rarely what was meant."""
+    lone = [p for stem, p in others.items() if stem not in imgs]
+    if lone:
+        from .notices import notify
+
+        shown = ", ".join(p.name for p in lone[:_SHOWN]) + (f" and {len(lone) - _SHOWN} more" if len(lone) > _SHOWN
+                                                            else "")
+        notify(f"{lone[0].parent}: {len(lone)} {kind}(s) without an image of the same stem in {images} are not "
+               f"used: {shown}")
+
+
 def list_chips(root: str | Path, *, format: ChipFormat) -> list[ChipRef]:  # noqa: A002 - the profile key's name
     """The chips of the dataset at ``root`` in layout ``format`` (see the module docstring), sorted by name.
 
@@ -126,6 +140,7 @@ def list_chips(root: str | Path, *, format: ChipFormat) -> list[ChipRef]:  # noq
                 _need_dir(root / "masks", problems, "masks/ with one mask per image, same file stem"):
             masks = _by_stem(root / "masks", IMAGE_SUFFIXES, problems)
             imgs = _pairs(root / "images", masks, problems, kind="mask", fix=f"{root / 'masks'}")
+            _orphans(masks, imgs, "mask", root / "images")
             refs = [ChipRef(s, format, p, masks[s]) for s, p in imgs.items() if s in masks]
     elif format == "bijie":
         pos = root / "landslide"
@@ -133,6 +148,7 @@ def list_chips(root: str | Path, *, format: ChipFormat) -> list[ChipRef]:  # noq
             masks = _by_stem(pos / "mask", IMAGE_SUFFIXES, problems)
             dems = _by_stem(pos / "dem", IMAGE_SUFFIXES, problems)
             imgs = _pairs(pos / "image", masks, problems, kind="mask", fix=str(pos / "mask"))
+            _orphans(masks, imgs, "mask", pos / "image")
             for s, p in imgs.items():
                 if s not in dems:
                     problems.append(f"{p}: no DEM with the stem {s!r} in {pos / 'dem'}")
@@ -279,6 +295,18 @@ def chip_size(ref: ChipRef) -> tuple[int, int]:
     return h, w
 
 
+def _verify_complete(path: Path) -> None:
+    """Decode a PNG or JPEG to its end with Pillow: GDAL returns the pixels of a truncated PNG without a word
+    (the missing rows as zeros), Pillow refuses it."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise OSError(f"{path}: damaged image ({exc}); re-download it or remove the chip") from None
+
+
 def _read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(bands, H, W) values and the valid mask (alpha > 0 and not nodata) of a raster; errors name the file."""
     from rasterio.enums import ColorInterp
@@ -292,6 +320,9 @@ def _read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
                           "the chip") from None
         interp = list(src.colorinterp)
         nodata = src.nodata
+        driver = src.driver
+    if driver in ("PNG", "JPEG"):
+        _verify_complete(path)
     valid = np.ones(data.shape[1:], bool)
     if len(interp) > 1 and interp[-1] == ColorInterp.alpha:
         valid &= data[-1] > 0
@@ -322,7 +353,9 @@ def read_chip(ref: ChipRef, *, bands: list[str] | None = None, pixel_size_m: flo
     image = data.astype(np.float32)
     if ref.mask is not None:
         m, _ = _read_all(ref.mask)
-        landslide = np.any(m != 0, axis=0)
+        lossy = ref.mask.suffix.lower() in (".jpg", ".jpeg")  # compression noise around the edges is no landslide
+        half = np.iinfo(m.dtype).max // 2 + 1 if m.dtype.kind in "ui" else 0.5
+        landslide = np.any(m >= half, axis=0) if lossy else np.any(m != 0, axis=0)
     else:
         landslide = np.zeros(valid.shape, bool)
     dem = slope = None

@@ -4,16 +4,25 @@
 * ``sweep --sweep S.yaml [--workers N] [--scheduler tcp://HOST:PORT] [--force]``: notebook 04 over a grid of
   settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster.
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
-* ``check --profile P.yaml [--experiment E.yaml ...]``: validate parameter files and exit.
+* ``check --profile P.yaml [--experiment E.yaml ...]``: every check that needs no computing (parameter files,
+  names against the registries, input files opened and inspected) and exit; writes nothing.
+
+Errors are one ``error: ...`` line naming the file or key (exit 2 for bad input, 1 for a failed step or run);
+Ctrl-C or SIGTERM prints what is kept and how to resume (exit 130 / 143). No traceback is shown unless
+``LANDSLIDE_TRACEBACK=1`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
+import warnings
 from pathlib import Path
 
-from .config import ConfigError, load_experiment, load_profile
+from .config import ConfigError, load_profile
 
 __all__ = ["main"]
 
@@ -47,75 +56,179 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--profile", required=True, type=Path)
     syn.add_argument("--out", required=True, type=Path, help="output folder (created)")
 
-    chk = sub.add_parser("check", help="validate a profile (and experiment files) and exit")
+    chk = sub.add_parser("check", help="check a profile, its experiments and its input files without computing "
+                                       "anything, and exit")
     chk.add_argument("--profile", required=True, type=Path)
     chk.add_argument("--experiment", type=Path, action="append", default=[])
     return ap
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that temporary files are removed on the way out."""
+
+    signal_name = "SIGTERM"
+
+
+def _on_sigterm(signum: int, frame: object) -> None:  # noqa: ARG001 - the signal handler's signature
+    raise _Terminated
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202, ARG001
+    """Study warnings as one ``warning: ...`` line on stderr (others as Python shows them)."""
+    from .notices import StudyWarning
+
+    if issubclass(category, StudyWarning):
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    else:
+        _DEFAULT_SHOW(message, category, filename, lineno, file, line)
+
+
+_DEFAULT_SHOW = warnings.showwarning
+
+
+def _project_root(given: Path | None, near: Path) -> Path:
+    """--root, else the project around the working directory, else the project around the parameter file."""
+    from .paths import find_root
+
+    if given is not None:
+        if not (Path(given) / "params" / "profiles").is_dir():
+            raise ConfigError(f"--root {given}: not a project folder (it has no params/profiles/)")
+        return Path(given)
+    for start in (Path.cwd(), Path(near).resolve().parent):
+        try:
+            return find_root(start)
+        except FileNotFoundError:
+            continue
+    raise ConfigError(f"no project folder (one with params/profiles/ and notebooks/) at or above the working "
+                      f"directory {Path.cwd()} or {near}; run from inside the project, or give --root")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit status (0 ok, 1 a step or run failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
+        else None
+    warnings.showwarning = _show_warning
     try:
-        if args.command == "run":
-            from .paths import find_root
-            from .pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
+        return _dispatch(args)
+    except KeyboardInterrupt as exc:
+        from .pipeline import RunInterrupted
 
-            root = args.root or find_root()
-            try:
-                results = run_pipeline(
-                    profile_path=args.profile,
-                    steps=normalise_steps(parse_list(args.steps)),
-                    experiments=parse_list(args.experiments),
-                    force=args.force,
-                    root=root,
-                    kernel_name=args.kernel,
-                    html=not args.no_html,
-                )
-            except StepFailed as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-            ran = sum(1 for _, s in results if s == "ran")
-            print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
-            return 0
-        if args.command == "sweep":
-            from .sweep_runner import run_sweep
-
-            if args.workers is not None and args.workers < 1:
-                print("error: --workers must be at least 1", file=sys.stderr)
-                return 2
-            res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
-                            root=args.root, kernel_name=args.kernel)
-            counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
-            print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
-                  f"analysis {res.analysis}", flush=True)
-            if res.failures or res.analysis.startswith("failed"):
-                for o in res.failures:
-                    where = f" in cell {o.cell}" if o.cell is not None else ""
-                    print(f"error: {o.point} {o.experiment} failed{where}: {o.message}", file=sys.stderr)
-                if res.analysis.startswith("failed"):
-                    print(f"error: notebook 07 {res.analysis}", file=sys.stderr)
-                return 1
-            return 0
-        if args.command == "synth":
-            from .synthetic import generate_from_profile
-
-            profile = load_profile(args.profile)
-            if profile.data.source != "synthetic":
-                print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
-                      "there is nothing to generate", file=sys.stderr)
-                return 2
-            files = generate_from_profile(profile, args.out)
-            for name, p in files.items():
-                print(f"{name}: {p}")
-            return 0
-        if args.command == "check":
-            prof = load_profile(args.profile)
-            print(f"{args.profile}: valid profile '{prof.name}'")
-            for e in args.experiment:
-                exp = load_experiment(e)
-                print(f"{e}: valid experiment '{exp.name}'")
-            return 0
+        terminated = getattr(exc, "signal_name", "SIGINT") == "SIGTERM"
+        if isinstance(exc, RunInterrupted):
+            done = f"{len(exc.finished)} step(s) finished in this run and are kept"
+            where = f", {exc.current} left no output" if exc.current else ""
+        else:
+            done, where = "finished steps and runs are kept", ", the one in progress left no output"
+        print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {done}{where} (training keeps its "
+              "last checkpoint); run the same command again to resume (unchanged steps are skipped)",
+              file=sys.stderr)
+        return 143 if terminated else 130
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        from .checks import InputError
+        from .chips import ChipError
+
+        if os.environ.get("LANDSLIDE_TRACEBACK"):
+            raise
+        if isinstance(exc, (InputError, ChipError, FileNotFoundError, NotADirectoryError, PermissionError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"error: {type(exc).__name__}: {exc}\n  (an unexpected error; set LANDSLIDE_TRACEBACK=1 to see "
+              "where it came from, and please report it)", file=sys.stderr)
+        return 1
+    finally:
+        warnings.showwarning = _DEFAULT_SHOW
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        from .pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
+
+        load_profile(args.profile)  # a missing or broken profile is named before anything else
+        root = _project_root(args.root, args.profile)
+        try:
+            results = run_pipeline(
+                profile_path=args.profile,
+                steps=normalise_steps(parse_list(args.steps)),
+                experiments=parse_list(args.experiments, option="--experiments"),
+                force=args.force,
+                root=root,
+                kernel_name=args.kernel,
+                html=not args.no_html,
+            )
+        except StepFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        ran = sum(1 for _, s in results if s == "ran")
+        print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
+        return 0
+    if args.command == "sweep":
+        from .sweep_runner import run_sweep
+
+        if args.workers is not None and args.workers < 1:
+            print("error: --workers must be at least 1", file=sys.stderr)
+            return 2
+        res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                        root=args.root, kernel_name=args.kernel)
+        counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
+        print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
+              f"analysis {res.analysis}", flush=True)
+        if res.failures or res.analysis.startswith("failed"):
+            for o in res.failures:
+                where = f" in cell {o.cell}" if o.cell is not None else ""
+                print(f"error: {o.point} {o.experiment} failed{where}: {o.message}", file=sys.stderr)
+            if res.analysis.startswith("failed"):
+                print(f"error: notebook 07 {res.analysis}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "synth":
+        from .synthetic import generate_from_profile
+
+        profile = load_profile(args.profile)
+        if profile.data.source != "synthetic":
+            print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
+                  "there is nothing to generate", file=sys.stderr)
+            return 2
+        if args.out.exists() and not args.out.is_dir():
+            print(f"error: --out {args.out}: is a file; give a folder (it is created)", file=sys.stderr)
+            return 2
+        try:
+            files = generate_from_profile(profile, args.out)
+        except OSError as exc:
+            print(f"error: --out {args.out}: cannot write there ({exc.strerror or exc}); give a writable folder",
+                  file=sys.stderr)
+            return 2
+        for name, p in files.items():
+            print(f"{name}: {p}")
+        return 0
+    if args.command == "check":
+        return _check(args)
     return 2
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``check --profile P [--experiment E ...]``: every check that needs no computing (:mod:`.preflight`)."""
+    from .preflight import preflight
+
+    try:
+        root: Path | None = _project_root(None, args.profile)
+    except ConfigError:
+        root = None
+    pf = preflight(args.profile, experiments=list(args.experiment), root=root)
+    word = {"error": "error", "warning": "warning", "info": "note"}
+    for f in pf.findings:
+        where = f"{f.file}: " if f.file else ""
+        print(f"{word[f.level]}: {where}{f.message}", file=sys.stderr if f.level != "info" else sys.stdout)
+    n_err, n_warn = len(pf.errors), sum(1 for f in pf.findings if f.level == "warning")
+    if n_err:
+        print(f"error: {args.profile}: {n_err} problem(s) found (listed above); nothing was written", file=sys.stderr)
+        return 2
+    names = ", ".join(e.name for e in pf.experiments) or "none"
+    print(f"{args.profile}: valid profile '{pf.profile.name}' (experiments: {names}; inputs checked"
+          + (f"; {n_warn} warning(s)" if n_warn else "") + ")")
+    return 0

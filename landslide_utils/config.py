@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "ConfigError",
+    "SAFE_NAME",
+    "check_safe_name",
     "validation_messages",
     "read_yaml_mapping",
     "Profile",
@@ -30,6 +32,7 @@ __all__ = [
     "CHANNEL_SETS",
     "DEFAULT_LOSS",
     "CHIP_FORMATS",
+    "MODEL_NAMES",
 ]
 
 
@@ -37,11 +40,27 @@ class ConfigError(ValueError):
     """A parameter file is missing, unreadable or invalid. The message names the file and the key."""
 
 
+#: names that become folder or file names (profiles, experiments, extra test sets, sweeps): a letter or digit,
+#: then letters, digits, ``_``, ``-`` and ``.``; so no ``..``, no hidden names, no path separators
+SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+SAFE_NAME_RULE = ("must start with a letter or digit and contain only letters, digits, '_', '-' and '.' (it names "
+                  "folders and files, so '..', '/' and hidden names are refused)")
+
+
+def check_safe_name(value: str) -> str:
+    """``value`` when it matches :data:`SAFE_NAME`; else a ValueError saying the rule."""
+    if not re.fullmatch(SAFE_NAME, value):
+        raise ValueError(f"name {value!r} {SAFE_NAME_RULE}")
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 PosInt = int
+#: the largest seed numpy and torch accept everywhere (2**32 - 1)
+MAX_SEED = 2**32 - 1
 Bounds = tuple[float, float, float, float]
 
 
@@ -49,8 +68,9 @@ class SyntheticSpec(_Strict):
     """Settings of the embedded synthetic study area, a stand-in for Ludian (docs/methods.md, "Synthetic study
     area")."""
 
-    width_px: int = Field(gt=31, description="scene width in image pixels")
-    height_px: int = Field(gt=31, description="scene height in image pixels")
+    width_px: int = Field(gt=31, le=8192, description="scene width in image pixels (at most 8192: the generator "
+                                                       "holds the scene in memory)")
+    height_px: int = Field(gt=31, le=8192, description="scene height in image pixels (at most 8192)")
     pixel_size_m: float = Field(gt=0, description="ground resolution of the image (metres)")
     dem_pixel_size_m: float = Field(gt=0, description="DEM resolution (metres); coarser than the image")
     crs: str = Field(default="EPSG:32648", description="projected CRS of every layer (UTM 48N as Ludian)")
@@ -68,8 +88,15 @@ class SyntheticSpec(_Strict):
     n_fields: int = Field(default=6, ge=0, description="bare fields on flat ground (confusers)")
     n_buildings: int = Field(default=20, ge=0, description="buildings (confusers)")
     revegetated_share: float = Field(default=0.4, ge=0, le=1, description="share of landslides re-vegetated at t2")
-    seed: int = Field(default=0, ge=0, description="seed of the scene; the profile's seed (training, validation "
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="seed of the scene; the profile's seed (training, validation "
                                                    "split) varies apart from it, so seeds of a sweep share one area")
+
+
+def _no_empty_path(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty path; give a file (relative paths are relative to the profile file), or leave an "
+                         "optional key out")
+    return value
 
 
 class InputFiles(_Strict):
@@ -81,6 +108,8 @@ class InputFiles(_Strict):
     inventory: Path
     image_t2: Path | None = None
     areas: Path | None = None
+
+    _paths = field_validator("*", mode="before")(classmethod(lambda cls, v: _no_empty_path(v)))
 
 
 CHIP_FORMATS: tuple[str, ...] = ("folders", "bijie", "landslide4sense")
@@ -115,7 +144,7 @@ class ChipsSpec(_Strict):
                                                         "of the train chips are held out")
     test_fraction: float = Field(default=0.3, gt=0, lt=1, description="share of the train chips held out as test "
                                                                        "chips when test is not given")
-    split_seed: int = Field(default=0, ge=0, description="seed of that split; fixed apart from the profile's seed, "
+    split_seed: int = Field(default=0, ge=0, le=MAX_SEED, description="seed of that split; fixed apart from the profile's seed, "
                                                          "so the seeds of a sweep share one test set")
     pixel_size_m: float | None = Field(default=None, gt=0, description="ground size of a pixel; areas, object "
                                        "sizes and the slope of a Bijie DEM need it (without it sizes are pixels)")
@@ -125,6 +154,9 @@ class ChipsSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> "ChipsSpec":
         _check_chip_keys(self, "")
+        if self.test is not None and Path(self.test).resolve() == Path(self.train).resolve():
+            raise _KeyedError("test", "is the train dataset itself: the test would score chips the models trained "
+                              "on. Give another dataset, or leave test out to hold out test_fraction of the chips")
         return self
 
 
@@ -159,7 +191,7 @@ class AreaSpec(_Strict):
 
 
 class TilingSpec(_Strict):
-    tile_size: int = Field(gt=0, description="tile edge in pixels (1024 in the paper)")
+    tile_size: int = Field(gt=0, le=8192, description="tile edge in pixels (1024 in the paper; at most 8192)")
 
 
 class FactorSpec(_Strict):
@@ -183,7 +215,7 @@ class EnhanceSpec(_Strict):
     ratio: float = Field(default=600 / 531, ge=0, description="BE samples per original training tile")
     splice_share: float = Field(default=0.5, ge=0, le=1, description="share of splicing (rest is CutMix)")
     splice_mode: Literal["resize", "crop"] = "resize"
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     budget: Literal["fixed_steps", "epoch_matched"] = Field(
         default="fixed_steps", description="fixed_steps: BE samples take steps from the originals; epoch_matched: "
                                            "steps grow so each original tile is seen as often as without BE")
@@ -196,7 +228,8 @@ class MaskRCNNSpec(_Strict):
     backbone: str = "resnet18"
     trainable_layers: int = Field(default=5, ge=0, le=5)
     pretrained_weights: Path | None = None
-    anchor_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)
+    anchor_sizes: tuple[int, ...] = Field(default=(8, 16, 32, 64, 128), description="anchor size (pixels) per FPN "
+                                                                                 "level P2-P6: five positive sizes")
     box_detections_per_img: int = Field(default=100, gt=0)
     rois_per_image: int = Field(default=200, gt=0, description="RoIs sampled per image in training (matterport: 200)")
     proposals_test: int = Field(default=1000, gt=0, description="RPN proposals kept at inference (matterport: 1000)")
@@ -256,8 +289,8 @@ class ExtraTestSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "ExtraTestSpec":
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise _KeyedError("name", "may contain only letters, digits, '_', '-' and '.' (it names files)")
+        if not re.fullmatch(SAFE_NAME, self.name):
+            raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
         _check_chip_keys(self, "")
         return self
 
@@ -277,6 +310,13 @@ class EvaluationSpec(_Strict):
         default="fixed", description="decision threshold of the score map: fixed (the paper's 0.5 thresholds), a "
                                      "number in [0, 1], or validation (F1-optimal on the validation tiles)")
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+
+    @field_validator("size_classes_m2")
+    @classmethod
+    def _size_classes(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(v <= 0 for v in value) or any(b <= a for a, b in zip(value, value[1:])):
+            raise ValueError("the size class edges must be positive and strictly increasing")
+        return value
     extra_tests: tuple[ExtraTestSpec, ...] = Field(
         default=(), description="more chip datasets each experiment is also evaluated on (name, format, path); "
                                 "metrics in reports/<profile>/metrics/<EXP>@<name>.json")
@@ -328,7 +368,7 @@ class Profile(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     data: DataSpec
     areas: tuple[AreaSpec, ...] | None = None
@@ -341,17 +381,23 @@ class Profile(_Strict):
     multitemporal: MultitemporalSpec = MultitemporalSpec()
     paths: PathsSpec = PathsSpec()
     experiments: tuple[str, ...] | None = Field(
-        default=None, description="experiments step 04 runs by default (names of params/experiments/*.yaml); "
+        default=None, min_length=1, description="experiments step 04 runs by default (names of params/experiments/*.yaml); "
                                   "all when unset; --experiments overrides")
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _check(self) -> "Profile":
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise ValueError("name may contain only letters, digits, '_', '-' and '.' (it names folders)")
+        if not re.fullmatch(SAFE_NAME, self.name):
+            raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
         if self.evaluation.threshold == "validation" and self.training.validation_share == 0:
             raise _KeyedError("evaluation.threshold", "'validation' needs validation tiles: set "
                               "training.validation_share (e.g. 0.1), or use 'fixed' or a number")
+        if self.data.chips is not None and self.data.source == "chips":
+            train = Path(self.data.chips.train).resolve()
+            for i, t in enumerate(self.evaluation.extra_tests):
+                if Path(t.path).resolve() == train:
+                    raise _KeyedError(f"evaluation.extra_tests.{i}.path", f"extra test '{t.name}' is the train "
+                                      "dataset (data.chips.train) itself; a cross-region test needs other chips")
         if self.areas is not None and self.data.source == "chips":
             raise _KeyedError("areas", "a chip dataset has no map coordinates: leave areas out and split with "
                               "data.chips.test or data.chips.test_fraction")
@@ -375,6 +421,11 @@ class Profile(_Strict):
         return self
 
 
+#: the model families of the registry (:mod:`landslide_utils.models.registry` builds them); an experiment's
+#: ``model`` is checked against these when the file is loaded
+MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet")
+
+
 class Experiment(_Strict):
     """One experiment of Yang et al. (2022), Tables 3/4/6/7 (docs/methods.md, "Experiments I–VIII")."""
 
@@ -388,6 +439,10 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "Experiment":
+        if not re.fullmatch(SAFE_NAME, self.name):
+            raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
+        if self.model not in MODEL_NAMES:
+            raise _KeyedError("model", f"unknown model {self.model!r}; valid: {', '.join(MODEL_NAMES)}")
         unknown = set(self.training) - set(TrainingSpec.model_fields)
         if unknown:
             raise _KeyedError(f"training.{sorted(unknown)[0]}", "unknown training key; valid keys: "
@@ -415,17 +470,64 @@ def synthetic_bounds(spec: SyntheticSpec) -> Bounds:
     return (spec.origin_x, ymin, xmax, spec.origin_y)
 
 
+class _DuplicateKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that records keys given twice in one mapping (PyYAML silently keeps the last)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []  # (key, first line, repeated line)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # noqa: FBT001
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                continue
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                self.duplicates.append((str(key), seen[key], line))
+            else:
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml_mapping(path: Path, *, what: str = "a YAML parameter file",
                       examples: str = "params/profiles/ and params/experiments/") -> dict[str, Any]:
-    """The top-level mapping of a YAML parameter file; a clear error naming the file otherwise."""
+    """The top-level mapping of a YAML parameter file; a clear error naming the file otherwise (missing, a
+    folder, not text, not YAML, not a mapping).
+
+    A key given twice in one mapping is a :class:`landslide_utils.notices.StudyWarning` naming both lines (the
+    last value is used, as YAML loaders do), so it reaches the console."""
+    path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: file not found. Give the path of {what} (examples in {examples}).")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a file. Give the path of {what} (examples in {examples}).")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8); give the path of {what} "
+                          f"(examples in {examples})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: a binary file, not YAML; give the path of {what} (examples in {examples})")
+    loader = _DuplicateKeyLoader(text)
+    try:
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level (key: value lines), got {got}")
+    if loader.duplicates:
+        from .notices import notify  # noqa: PLC0415 - notices imports nothing of config
+
+        for key, first, again in loader.duplicates:
+            notify(f"{path}: key '{key}' is given twice (lines {first} and {again}); the value of line {again} is "
+                   "used. Delete one of them")
     return data
 
 
@@ -452,9 +554,9 @@ def validation_messages(exc: ValidationError, *, unknown_hint: str = "") -> list
     return out
 
 
-def _format_validation(path: Path, exc: ValidationError) -> ConfigError:
+def _format_validation(path: Path, exc: ValidationError, *, prefix: str = "") -> ConfigError:
     hint = " (check the spelling; see params/profiles/paper.yaml for every key)"
-    lines = [f"  key '{loc}': {msg}" for loc, msg in validation_messages(exc, unknown_hint=hint)]
+    lines = [f"  key '{prefix}{loc}': {msg}" for loc, msg in validation_messages(exc, unknown_hint=hint)]
     return ConfigError(f"{path}: invalid parameters:\n" + "\n".join(lines))
 
 
@@ -482,9 +584,18 @@ def _resolve_paths(data: Any, base: Path, key: str | None = None, in_files: bool
     if isinstance(data, tuple):
         return tuple(_resolve_paths(v, base, key, in_files, keys_here) for v in data)
     if isinstance(data, str) and (in_files or key in _PATH_FIELDS or key in keys_here):
+        if not data.strip():
+            return data  # refused by the schema: an empty path would mean the profile's own folder
         p = Path(data).expanduser()
         return p if p.is_absolute() else (base / p)
     return data
+
+
+def _coerced(path: Path) -> Any:
+    try:
+        return _coerce(read_yaml_mapping(path))
+    except RecursionError:
+        raise ConfigError(f"{path}: a YAML alias refers to itself (e.g. 'a: &x [*x]'); write the values out") from None
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -494,8 +605,7 @@ def load_profile(path: str | Path) -> Profile:
         ConfigError: naming the file and every offending key.
     """
     path = Path(path)
-    data = _coerce(read_yaml_mapping(path))
-    data = _resolve_paths(data, path.resolve().parent)
+    data = _resolve_paths(_coerced(path), path.resolve().parent)
     try:
         prof = Profile.model_validate(data)
     except ValidationError as exc:
@@ -510,7 +620,7 @@ def load_experiment(path: str | Path) -> Experiment:
         ConfigError: naming the file and every offending key.
     """
     path = Path(path)
-    data = _coerce(read_yaml_mapping(path))
+    data = _coerced(path)
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:
@@ -524,4 +634,4 @@ def training_for(profile: Profile, experiment: Experiment) -> TrainingSpec:
     try:
         return TrainingSpec.model_validate(merged)
     except ValidationError as exc:
-        raise _format_validation(experiment.source_path or Path("<experiment>"), exc) from None
+        raise _format_validation(experiment.source_path or Path("<experiment>"), exc, prefix="training.") from None

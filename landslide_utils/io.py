@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-__all__ = ["atomic_path", "write_csv", "write_json", "write_text", "write_geotiff", "write_vector", "sha256_file"]
+__all__ = ["atomic_path", "remove_temporaries", "write_csv", "write_json", "write_text", "write_geotiff", "write_vector", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -45,6 +46,27 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+#: the names :func:`atomic_path` gives its temporary files: ``.<final name>.<8 random characters><suffix>``
+_TEMPORARY = re.compile(r"^\.(?P<final>.+)\.[a-z0-9_]{8}(?P<suffix>\.[A-Za-z0-9]+(\.tmp)?)$")
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_path` left below ``folder`` when a run was killed (SIGKILL,
+    power loss) before it could clean up; return them. Only names of that exact pattern, whose suffix is the
+    final file's, are touched."""
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.rglob(".*"):
+        m = _TEMPORARY.match(p.name)
+        if m and p.is_file() and (m["final"].endswith(m["suffix"]) or m["suffix"] == ".tmp"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 def write_text(path: str | Path, text: str) -> Path:

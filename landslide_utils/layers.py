@@ -29,7 +29,7 @@ from rasterio.features import rasterize
 from rasterio.transform import Affine
 from rasterio.warp import calculate_default_transform, reproject
 
-from .checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs
+from .checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs, inspect_options
 from .config import Profile
 from .io import write_geotiff, write_json, write_vector
 from .paths import StudyPaths
@@ -144,7 +144,7 @@ def _warp_dem_to_work_grid(insp: Inspection) -> tuple[np.ndarray, Affine, CRS]:
     """The DEM as float64 with NaN nodata on a projected, north-up grid (its own unless it must be warped)."""
     with rasterio.open(insp.dem_path) as src:
         band = src.read(1, masked=True)
-        dem = band.filled(np.nan).astype(np.float64)
+        dem = band.astype(np.float64).filled(np.nan)  # integer DEMs (SRTM int16 with nodata -32768) too
         dem[~np.isfinite(dem)] = np.nan
         src_crs, src_transform, w, h, bounds = src.crs, src.transform, src.width, src.height, src.bounds
     rotated = src_transform.b != 0 or src_transform.d != 0
@@ -204,7 +204,7 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
         InputError: any input problem (the message lists every problem, naming the file and the fix).
     """
     out_dir = Path(out_dir)
-    insp = inspect_inputs(paths, profile_areas=profile.areas)
+    insp = inspect_inputs(paths, **inspect_options(profile))
     insp.raise_if_errors()
     findings = list(insp.findings)
 
@@ -225,8 +225,16 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     instances = rasterize(zip(inventory.geometry, inventory["instance_id"].astype(int)), out_shape=shape,
                           transform=insp.image_transform, fill=0, all_touched=False, dtype="int32")
     present = np.unique(instances[instances > 0]).size
+    px = abs(insp.image_transform.a)
+    if present == 0:
+        raise InputError([Finding("error", insp.inventory_path,
+                                  f"none of its {len(inventory)} landslide polygons covers an image pixel centre "
+                                  f"(pixels of {px:g} m): the landslides are smaller than a pixel or lie outside "
+                                  f"the image {insp.image_path}; use an image of finer resolution or check the "
+                                  "inventory")])
     if present < len(inventory):
-        findings.append(Finding("info", insp.inventory_path,
+        level = "warning" if present < 0.5 * len(inventory) else "info"
+        findings.append(Finding(level, insp.inventory_path,
                                 f"{len(inventory) - present} of {len(inventory)} landslide polygons cover no image "
                                 "pixel centre (outside the image, smaller than a pixel, or hidden by a later "
                                 "overlapping polygon); they are absent from the instance raster"))
@@ -238,6 +246,8 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     # Checks that need the aligned layers, still before writing anything.
     errors: list[Finding] = []
     areas = insp.areas
+    split_of = dict(zip(areas["name"], areas["split"]))
+    landslide_px = {"train": 0, "test": 0}
     for name, geom in zip(areas["name"], areas.geometry):
         inside = rasterize([(geom, 1)], out_shape=shape, transform=insp.image_transform, fill=0,
                            all_touched=False, dtype="uint8").astype(bool)
@@ -262,6 +272,15 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
             errors.append(Finding("error", insp.image_path,
                                   f"area '{name}' has no valid pixel (image nodata everywhere); check the image's "
                                   "nodata value and the area's position"))
+        landslide_px[split_of[name]] += int((inside & valid & (instances > 0)).sum())
+    if not errors and landslide_px.get("train", 0) == 0:
+        errors.append(Finding("error", insp.inventory_path,
+                              "no landslide pixel lies in a train area: there is nothing to learn from. Check that "
+                              "the inventory and the train areas cover the same ground"))
+    if not errors and landslide_px.get("test", 0) == 0:
+        findings.append(Finding("warning", insp.inventory_path,
+                                "no landslide pixel lies in a test area: precision, recall and F1 of the test area "
+                                "are undefined (only false positives can be counted)"))
     if errors:
         raise InputError(errors)
     image_t2 = _image_t2_on_grid(insp) if insp.image_t2_path is not None else None

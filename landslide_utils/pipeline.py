@@ -23,19 +23,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
-import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ConfigError, Profile, load_experiment, load_profile
-from .io import atomic_path, write_json, write_text
+from .io import atomic_path, remove_temporaries, write_json, write_text
+from .notices import ENV_VAR, read_notices
 from .paths import StudyPaths
 from .streams import squash_notebook_file
 
-__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "experiment_files", "package_digest",
-           "metrics_warnings", "step_skip_reason"]
+__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
+           "package_digest", "metrics_warnings", "step_skip_reason", "upstream_problem"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
 # earlier ones.
@@ -49,11 +51,29 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 }
 #: steps executed by the sweep runner (``python -m landslide_utils sweep``), not by ``run``
 SWEEP_STEPS: tuple[str, ...] = ("07",)
+#: arguments of every notebook kernel: its own log (a shutdown on Ctrl-C, transport notices) stays off the console;
+#: the notebook's outputs and errors still come back through papermill
+KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 
 class StepFailed(RuntimeError):
     """A notebook failed; the message names the notebook and the failing cell."""
+
+
+class StaleUpstream(StepFailed):
+    """A step's inputs from an earlier step are missing or were made with other settings; nothing ran. The
+    message names the earlier step and the command that reruns it."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during :func:`run_pipeline`: ``finished`` steps are kept; ``current`` left nothing."""
+
+    def __init__(self, finished: list[str], current: str | None, *, signal_name: str = "SIGINT") -> None:
+        super().__init__(current or "")
+        self.finished = finished
+        self.current = current
+        self.signal_name = signal_name
 
 
 @dataclass
@@ -207,16 +227,72 @@ def _stamp_path(paths: StudyPaths, step: Step) -> Path:
     return paths.stamps_of(step.number) / (Path(step.output_name).stem + ".json")
 
 
+def _deps(number: str) -> tuple[str, ...]:
+    return DEPENDS_ON.get(number, tuple(f"{i:02d}" for i in range(1, int(number))))
+
+
+def _relevant_stamps(paths: StudyPaths, dep: str, number: str) -> list[Path]:
+    """The stamps of step ``dep`` whose outputs step ``number`` reads (step 06 reads experiment IV's)."""
+    stamps = sorted(paths.stamps_of(dep).glob(f"{dep}_*.json"))
+    if dep == "04" and number == "06":
+        stamps = [s for s in stamps if s.stem.endswith("_IV")] or stamps
+    return stamps
+
+
+def _stamp_digest(stamp: Path) -> str | None:
+    try:
+        return json.loads(stamp.read_text(encoding="utf-8"))["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _upstream_digests(paths: StudyPaths, step: Step) -> dict[str, str | None]:
-    deps = DEPENDS_ON.get(step.number, tuple(f"{i:02d}" for i in range(1, int(step.number))))
     out: dict[str, str | None] = {}
-    for dep in deps:
-        stamps = sorted(paths.stamps_of(dep).glob(f"{dep}_*.json"))
-        if dep == "04" and step.number == "06":
-            stamps = [s for s in stamps if s.stem.endswith("_IV")] or stamps
-        for s in stamps:
-            out[s.stem] = json.loads(s.read_text())["digest"]
+    for dep in _deps(step.number):
+        for s in _relevant_stamps(paths, dep, step.number):
+            out[s.stem] = _stamp_digest(s)
     return out
+
+
+def upstream_problem(step: Step, *, root: Path, profile_path: Path, profile: Profile,
+                     paths: StudyPaths) -> str | None:
+    """Why ``step`` cannot use the outputs of the steps it depends on (directly or through others), or None.
+
+    An earlier step's outputs belong to this run only when its stamp's digest equals the digest of that step
+    computed now (same notebook, profile, experiment file, package code, input files and upstream stamps): after
+    its last success failed, or after the profile or an input changed, the outputs on disk are another run's."""
+    todo, closure = list(_deps(step.number)), set()
+    second_date = profile.data.source == "synthetic" or (profile.data.files is not None
+                                                         and profile.data.files.image_t2 is not None)
+    if step.number == "06" and not second_date:  # as multitemporal.has_second_date: 06 only says so, reads nothing
+        todo = ["01"]
+    while todo:
+        d = todo.pop()
+        if d not in closure:
+            closure.add(d)
+            todo.extend(_deps(d))
+    rel = _rel(profile_path, root)
+    existing = {p.name[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    for dep in sorted(closure & existing):
+        if profile.data.source == "chips" and dep == "02":
+            continue  # skipped for chip datasets (step_skip_reason); nothing reads it
+        cmd = f"python -m landslide_utils run --profile {rel} --steps {dep}"
+        stamps = _relevant_stamps(paths, dep, step.number)
+        if not stamps:
+            return (f"step {dep} has no successful run for this profile (it never ran, or its last run failed), so "
+                    f"there is nothing of it to use; run it first: {cmd}")
+        planned = {Path(p.output_name).stem: p for p in plan_steps(root=root, profile_path=profile_path, steps=[dep])}
+        for stamp in stamps:
+            dep_step = planned.get(stamp.stem)
+            if dep_step is None:
+                continue  # an experiment whose file is gone: nothing runs or reads it any more
+            if _stamp_digest(stamp) != _digest(dep_step, profile_path, profile, paths)["digest"]:
+                exp = dep_step.experiment.stem if dep_step.experiment is not None else None
+                return (f"step {dep}" + (f" (experiment {exp})" if exp else "")
+                        + " last ran with other settings or inputs (the profile, an input file, an experiment "
+                        "file, the code or an earlier step changed since, or its last run failed), so its outputs "
+                        f"are not this run's; rerun it first: {cmd}" + (f" --experiments {exp}" if exp else ""))
+    return None
 
 
 def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths) -> dict:
@@ -254,8 +330,11 @@ def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None,
                 kernel_name=kernel_name,
                 progress_bar=progress,
                 request_save_on_cell_execute=True,
+                extra_arguments=list(KERNEL_ARGUMENTS),
             )
         except PapermillExecutionError as exc:
+            if exc.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C: an interruption, not a failure
+                raise KeyboardInterrupt from None
             failed = out_path.with_name(out_path.stem + ".failed.ipynb")
             if tmp.exists():
                 tmp.replace(failed)
@@ -266,6 +345,7 @@ def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None,
                 f"{exc.ename}: {exc.evalue}\n  the partly executed notebook is at {failed}"
             ) from None
         squash_notebook_file(tmp)  # progress-bar redraws -> their final state (landslide_utils.streams)
+    out_path.with_name(out_path.stem + ".failed.ipynb").unlink(missing_ok=True)  # a stale failure of this step
 
 
 def run_pipeline(
@@ -298,58 +378,95 @@ def run_pipeline(
             load_experiment(st.experiment)  # fail early on a broken experiment file
     paths = StudyPaths.of(profile, root)
     paths.reports.mkdir(parents=True, exist_ok=True)
+    for folder in (paths.reports, paths.data):  # temporary files of a run that was killed
+        remove_temporaries(folder)
     results: list[tuple[Step, str]] = []
     total = len(plan)
-    for i, st in enumerate(plan, start=1):
-        label = st.output_name.removesuffix(".ipynb")
-        out_path = paths.reports / st.output_name
-        reason = step_skip_reason(st, profile)
-        if reason is not None:
-            print(f"[{i}/{total}] {label}: skipped: {reason}", flush=True)
-            results.append((st, "skipped"))
-            continue
-        record = _digest(st, profile_path, profile, paths)
-        stamp = _stamp_path(paths, st)
-        if not force and out_path.exists() and stamp.exists():
-            old = json.loads(stamp.read_text())
-            if old.get("digest") == record["digest"]:
-                print(f"[{i}/{total}] {label}: unchanged since its last successful run, skipped", flush=True)
-                results.append((st, "skipped"))
-                continue
-        print(f"[{i}/{total}] {label}: running ...", flush=True)
-        t0 = time.perf_counter()
-        stamp.unlink(missing_ok=True)
-        _execute(st, root=root, out_path=out_path, kernel_name=kernel_name, progress=progress)
-        if html:
-            _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))
-        # upstream digests may have changed while this step ran (it is their consumer); recompute
-        record = _digest(st, profile_path, profile, paths)
-        record["seconds"] = round(time.perf_counter() - t0, 1)
-        write_json(stamp, record)
-        print(f"[{i}/{total}] {label}: done in {record['seconds']:.1f} s -> {_rel(out_path, root)}",
-              flush=True)
-        if st.experiment is not None:
-            for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):
-                print(f"[{i}/{total}] {label}: warning: {w}", flush=True)
-        results.append((st, "ran"))
+    label = None
+    try:
+        for i, st in enumerate(plan, start=1):
+            label = st.output_name.removesuffix(".ipynb")
+            results.append((st, _run_step(st, f"[{i}/{total}] {label}", root=root, profile_path=profile_path,
+                                          profile=profile, paths=paths, force=force, kernel_name=kernel_name,
+                                          html=html, progress=progress)))
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted([s.output_name.removesuffix(".ipynb") for s, r in results if r == "ran"],
+                             label, signal_name=getattr(exc, "signal_name", "SIGINT")) from None
     return results
 
 
-def parse_list(text: str | None) -> list[str] | None:
-    """'01,02' or '1 2' → ['01', '02'] for steps; experiment names are kept as given."""
+def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Profile, paths: StudyPaths,
+              force: bool, kernel_name: str | None, html: bool, progress: bool) -> str:
+    """Run (or skip) one planned step; return ``ran`` or ``skipped``."""
+    out_path = paths.reports / st.output_name
+    reason = step_skip_reason(st, profile)
+    if reason is not None:
+        print(f"{tag}: skipped: {reason}", flush=True)
+        return "skipped"
+    problem = upstream_problem(st, root=root, profile_path=profile_path, profile=profile, paths=paths)
+    if problem is not None:
+        raise StaleUpstream(f"{st.output_name.removesuffix('.ipynb')} did not run: {problem}")
+    record = _digest(st, profile_path, profile, paths)
+    stamp = _stamp_path(paths, st)
+    if not force and out_path.exists() and stamp.exists() and _stamp_digest(stamp) == record["digest"]:
+        print(f"{tag}: unchanged since its last successful run, skipped", flush=True)
+        return "skipped"
+    print(f"{tag}: running ...", flush=True)
+    t0 = time.perf_counter()
+    stamp.unlink(missing_ok=True)
+    fd, notices = tempfile.mkstemp(prefix="landslide-notices-", suffix=".jsonl")
+    os.close(fd)
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = notices  # the kernel inherits it: notify() there records for this console
+    try:
+        _execute(st, root=root, out_path=out_path, kernel_name=kernel_name, progress=progress)
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = previous
+        for msg in read_notices(notices):
+            print(f"{tag}: warning: {msg}", flush=True)
+        Path(notices).unlink(missing_ok=True)
+    if html:
+        _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))
+    # upstream digests may have changed while this step ran (it is their consumer); recompute
+    record = _digest(st, profile_path, profile, paths)
+    record["seconds"] = round(time.perf_counter() - t0, 1)
+    write_json(stamp, record)
+    print(f"{tag}: done in {record['seconds']:.1f} s -> {_rel(out_path, root)}", flush=True)
+    if st.experiment is not None:
+        for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):
+            print(f"{tag}: warning: {w}", flush=True)
+    return "ran"
+
+
+def parse_list(text: str | None, *, option: str = "--steps") -> list[str] | None:
+    """'01,02' or '1 2' → ['01', '02'] for steps; experiment names are kept as given; None when not given.
+
+    Raises:
+        ConfigError: the option was given but lists nothing (``--steps ,`` would otherwise mean every step).
+    """
     if text is None:
         return None
     items = [t for t in re.split(r"[,\s]+", text.strip()) if t]
-    return items or None
+    if not items:
+        raise ConfigError(f"{option} {text!r} lists nothing; give e.g. {option} "
+                          + ("01,02" if option == "--steps" else "I,IV") + f", or leave {option} out for all")
+    return items
 
 
 def normalise_steps(items: list[str] | None) -> list[str] | None:
+    """Step numbers as two digits ('1' → '01').
+
+    Raises:
+        ConfigError: an item is not a number.
+    """
     if items is None:
         return None
     out = []
     for it in items:
         if not it.isdigit():
-            print(f"error: step '{it}' is not a number like 01", file=sys.stderr)
-            raise SystemExit(2)
+            raise ConfigError(f"--steps: step '{it}' is not a number like 01")
         out.append(f"{int(it):02d}")
     return out

@@ -32,6 +32,7 @@ from .chip_tiles import chip_counts, extra_test_split, split_chips, tile_chip_da
 from .coco import write_coco
 from .config import Profile
 from .io import write_json
+from .notices import notify
 from .layers import AlignedLayers, Finding, InputPaths, align_layers, load_inputs
 from .paths import StudyPaths
 from .synthetic import SYNTHETIC_FILES, generate_from_profile
@@ -170,6 +171,9 @@ def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareRe
         ensure_synthetic_inputs(profile, sp.inputs)
     inputs = load_inputs(profile, input_dir=sp.inputs)
     aligned = align_layers(profile, inputs, out_dir=sp.aligned)
+    for f in aligned.findings:
+        if f.level == "warning":
+            notify(f"{f.file}: {f.message}" if f.file else f.message)
     areas = gpd.read_file(aligned.areas)
     index = make_tiles(profile, aligned, areas, out_dir=sp.tiles)
     coco = write_coco(index, sp.tiles, out_path=sp.coco_train, split="train")

@@ -75,7 +75,7 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="names the sweep's folders")
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="names the sweep's folders")
     description: str = ""
     profile: str = Field(min_length=1, description="the profile, relative to the sweep file")
     experiments: list[str] = Field(min_length=1, description="names of params/experiments/*.yaml")

@@ -195,12 +195,15 @@ def _execute_notebook(notebook: Path, out: Path, parameters: dict[str, str], roo
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .pipeline import KERNEL_ARGUMENTS
+
     failed = out.with_name(out.stem + ".failed.ipynb")
     try:
         with atomic_path(out, suffix=".ipynb") as tmp:
             try:
                 pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, cwd=str(root),
-                                    kernel_name=kernel_name, progress_bar=False, request_save_on_cell_execute=True)
+                                    kernel_name=kernel_name, progress_bar=False, request_save_on_cell_execute=True,
+                                    extra_arguments=list(KERNEL_ARGUMENTS))
             except PapermillExecutionError as exc:
                 if tmp.exists():
                     tmp.replace(failed)

@@ -258,7 +258,7 @@ def test_corrupt_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
 def test_truncated_geotiff(inputs: dict[str, Path], tmp_path: Path) -> None:
     data = inputs["image_t1"].read_bytes()
     inputs["image_t1"].write_bytes(data[: len(data) // 2])
-    _expect_error(inputs, tmp_path, "image_t1", "re-export it")
+    _expect_error(inputs, tmp_path, "image_t1", "is damaged", "re-export")
 
 
 def test_missing_file(inputs: dict[str, Path], tmp_path: Path) -> None:

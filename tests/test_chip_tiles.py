@@ -3,6 +3,7 @@ background windows, per-chip tables and the bad inputs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -72,16 +73,18 @@ def test_the_split_is_seeded_stratified_and_keeps_both_sides(tmp_path: Path) -> 
     assert sum(r.mask is None for r in test) == 1  # negatives are split on their own
     other = split_chips(spec.model_copy(update={"split_seed": 5}))
     assert other.splits != a.splits and sorted(other.splits) == sorted(a.splits)
-    given = split_chips(ChipsSpec(format="bijie", train=root, test=root, pixel_size_m=2.0))
+    other_root = shutil.copytree(root, tmp_path / "other")  # another dataset whose files are named alike
+    given = split_chips(ChipsSpec(format="bijie", train=root, test=other_root, pixel_size_m=2.0))
     assert given.splits.count("test") == given.splits.count("train") == 11
     # a test dataset whose files are named like the train dataset's keeps its chips apart
     names = [r.name for r in given.refs]
     assert len(set(names)) == len(names) and "test/landslide/ls000" in names
+    with pytest.raises(ValueError, match="is the train dataset itself"):
+        ChipsSpec(format="bijie", train=root, test=root, pixel_size_m=2.0)
 
 
 def test_chips_are_tiled_padded_and_laid_out_apart(chips: dict[str, Path], tmp_path: Path) -> None:
-    spec = ChipsSpec(format="folders", train=chips["folders"], test=chips["folders"])
-    split = split_chips(spec.model_copy(update={"test": None, "test_fraction": 0.34}))
+    split = split_chips(ChipsSpec(format="folders", train=chips["folders"], test_fraction=0.34))
     index, manifest = tile_chip_dataset(split, fmt="folders", tile_size=16, out_dir=tmp_path / "tiles",
                                         pixel_size_m=None, progress=False)
     recs = {r["name"]: r for r in manifest["chips"]}

@@ -1,13 +1,17 @@
 """The papermill runner on a tiny throw-away project: order, skipping, failure reporting, per-experiment runs."""
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from landslide_utils.config import ConfigError
-from landslide_utils.pipeline import StepFailed, metrics_warnings, plan_steps, run_pipeline
+from landslide_utils.pipeline import StaleUpstream, StepFailed, metrics_warnings, plan_steps, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,9 +84,9 @@ def test_guard_warnings_reach_the_console(project, capsys):
             "else []}))")
     _nb(project / "notebooks/04_run_experiment.ipynb", body, 'experiment = ""')
     run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
-                 steps=["04"])
+                 steps=["01", "04"])
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
-    assert lines == ["[2/2] 04_run_experiment_II: warning: Experiment II predicts no landslide pixel"]
+    assert lines == ["[3/3] 04_run_experiment_II: warning: Experiment II predicts no landslide pixel"]
     assert metrics_warnings(project / "reports/smoke/metrics/I.json") == []
     assert metrics_warnings(project / "no/such.json") == []
 
@@ -114,6 +118,98 @@ def test_cli_run_exit_codes(project, capsys, monkeypatch):
 
     monkeypatch.chdir(project)
     _nb(project / "notebooks/02_second.ipynb", "1/0")
-    assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", "02", "--no-html"]) == 1
+    assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", "01,02", "--no-html"]) == 1
     assert "ZeroDivisionError" in capsys.readouterr().err
     assert main(["run", "--profile", "params/profiles/nope.yaml"]) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err
+    for steps in (",", " "):  # an empty list would otherwise mean every step
+        assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", steps]) == 2
+        assert "--steps" in capsys.readouterr().err and not (project / "reports/smoke/01_first.ipynb").exists()
+    assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", "x1"]) == 2
+    assert "step 'x1' is not a number" in capsys.readouterr().err
+    assert main(["run", "--profile", "params/profiles/smoke.yaml", "--root", str(project / "notebooks")]) == 2
+    assert "not a project folder" in capsys.readouterr().err
+    outside = project.parent / "elsewhere"
+    outside.mkdir()
+    monkeypatch.chdir(outside)  # outside the project: found from the profile's folder
+    assert main(["run", "--profile", str(project / "params/profiles/smoke.yaml"), "--steps", "01", "--no-html"]) == 0
+    assert (project / "reports/smoke/01_first.ipynb").exists()
+    shutil.copy(project / "params/profiles/smoke.yaml", outside / "p.yaml")
+    assert main(["run", "--profile", "p.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "no project folder" in err and "--root" in err and "Traceback" not in err
+
+
+def test_a_step_refuses_the_outputs_of_another_run(project, capsys):
+    """After an upstream step failed, or after the profile changed without rerunning it, a downstream step does
+    not silently use what an earlier, different run left on disk; a successful rerun removes the stale failure."""
+    prof = project / "params/profiles/smoke.yaml"
+    reports = project / "reports/smoke"
+    kw = {"profile_path": prof, "root": project, "progress": False, "html": False}
+    run_pipeline(**kw, steps=["01", "02"])
+    good = (project / "notebooks/01_first.ipynb").read_bytes()
+    prof.write_text(prof.read_text().replace("seed: 0", "seed: 1", 1))
+    _nb(project / "notebooks/01_first.ipynb", "raise ValueError('broken input')")
+    with pytest.raises(StepFailed, match="broken input"):
+        run_pipeline(**kw, steps=["01"])
+    assert (reports / "01_first.failed.ipynb").exists()
+    with pytest.raises(StaleUpstream, match=r"02_second did not run: step 01 has no successful run .*--steps 01$"):
+        run_pipeline(**kw, steps=["02"])
+    (project / "notebooks/01_first.ipynb").write_bytes(good)
+    assert [s for _, s in run_pipeline(**kw, steps=["01", "02"])] == ["ran", "ran"]
+    assert not (reports / "01_first.failed.ipynb").exists()  # the stale failure went with the success
+    prof.write_text(prof.read_text().replace("seed: 1", "seed: 2", 1))  # changed, step 01 not rerun
+    with pytest.raises(StaleUpstream, match="step 01 last ran with other settings or inputs"):
+        run_pipeline(**kw, steps=["02"])
+    from landslide_utils.cli import main
+
+    assert main(["run", "--profile", str(prof), "--steps", "04", "--root", str(project), "--no-html"]) == 1
+    err = capsys.readouterr().err
+    assert "error: 04_run_experiment_I did not run: step 01 last ran with other settings" in err
+    assert "Traceback" not in err
+
+
+def test_warnings_of_a_notebook_reach_the_console_even_when_it_fails(project, capsys):
+    _nb(project / "notebooks/01_first.ipynb",
+        "from landslide_utils.notices import notify\nnotify('data/x.tif: has no nodata value')\n1/0")
+    with pytest.raises(StepFailed):
+        run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
+                     steps=["01"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
+    assert lines == ["[1/1] 01_first: warning: data/x.tif: has no nodata value"]
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(project):
+    reports, data = project / "reports/smoke", project / "data/smoke/tiles"
+    reports.mkdir(parents=True)
+    data.mkdir(parents=True)
+    stale = [reports / ".01_first.ipynb.k3jd_8x2.ipynb", data / ".index.gpkg.a0b1c2d3.gpkg"]
+    kept = [reports / ".keep", data / ".generated_with.json", reports / "notes.abcdefgh.txt"]
+    for p in stale + kept:
+        p.write_text("x")
+    run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
+                 steps=["01"])
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in kept)
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"),
+                                                   (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_during_a_run_prints_one_line_and_leaves_no_temporary_file(project, sig, code, word):
+    _nb(project / "notebooks/01_first.ipynb", "import time\ntime.sleep(120)")
+    reports = project / "reports/smoke"
+    proc = subprocess.Popen([sys.executable, "-m", "landslide_utils", "run", "--profile",
+                             "params/profiles/smoke.yaml", "--steps", "01", "--no-html"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not list(reports.glob(".01_first.ipynb.*")) and time.monotonic() < deadline:  # the notebook runs
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == code, out + err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(word) and "run the same command again to resume" in last, err
+    assert [p.name for p in reports.iterdir() if p.is_file()] == []  # no temporary, no failed notebook
+    assert not list((project / "data/smoke/.stamps").glob("01_*.json"))

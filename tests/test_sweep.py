@@ -195,15 +195,16 @@ def test_deleted_output_reruns_and_a_failed_run_is_reported_while_the_others_fin
     reports = root / "reports/tiny/sweeps/tiny"
     before = pd.read_csv(reports / "results.csv")
     (reports / "seed=1/04_run_experiment_VII.ipynb").unlink()  # as after an interrupted run
-    _write(root / "params/experiments/BAD.yaml", {"name": "BAD", "model": "nosuchnet", "channels": "rgb",
-                                                  "training_data": "original"})
+    _write(root / "params/experiments/BAD.yaml", {"name": "BAD", "model": "unet", "channels": "rgb",
+                                                  "training_data": "original",  # valid, but fails at run time
+                                                  "training": {"num_threads": 2**31}})
     _write(root / "params/sweeps/tiny.yaml", {**SWEEP, "experiments": ["VII", "BAD"]})
     _analysis_notebook(root / "notebooks/07_analyse_sweep.ipynb")
     monkeypatch.chdir(root)
     assert main(["sweep", "--sweep", "params/sweeps/tiny.yaml"]) == 1
     out, err = capsys.readouterr()
     assert "seed=0 VII: skipped" in out and "seed=1 VII: done in" in out
-    assert "seed=0 BAD: FAILED in cell 5: ValueError: unknown model 'nosuchnet'" in out
+    assert "seed=0 BAD: FAILED in cell" in out and "ValueError: Overflow" in out
     assert "seed=0 BAD failed in cell" in err and "seed=1 BAD failed in cell" in err
     assert "reports/tiny/sweeps/tiny/seed=1/04_run_experiment_BAD.failed.ipynb" in err
     assert (reports / "seed=1/04_run_experiment_BAD.failed.ipynb").is_file()

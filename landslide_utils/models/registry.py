@@ -15,13 +15,11 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..config import MaskRCNNSpec, Profile, SegmentationSpec
+from ..config import MODEL_NAMES, MaskRCNNSpec, Profile, SegmentationSpec
 from . import maskrcnn as _mrcnn
 from . import segmentation as _seg
 
-__all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv"]
-
-MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet")
+__all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems"]
 
 Task = Literal["instance", "semantic"]
 
@@ -29,6 +27,27 @@ Task = Literal["instance", "semantic"]
 def _check_name(name: str) -> None:
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+
+
+def spec_problems(profile: Profile) -> list[tuple[str, str]]:
+    """(profile key, message) for every name of the profile's ``models`` section that the registry cannot
+    resolve (a Mask R-CNN backbone, a U-Net/PSPNet encoder) and every pretrained-weights file that does not exist;
+    nothing is built (``check --profile``)."""
+    out: list[tuple[str, str]] = []
+    mr = profile.models.maskrcnn
+    if mr.backbone not in _mrcnn.BACKBONES:
+        out.append(("models.maskrcnn.backbone", f"unknown backbone {mr.backbone!r}; valid: "
+                                                f"{', '.join(_mrcnn.BACKBONES)}"))
+    for name in MODEL_NAMES:
+        spec = getattr(profile.models, name)
+        if name != "maskrcnn":
+            problem = _seg.encoder_problem(spec.encoder)
+            if problem:
+                out.append((f"models.{name}.encoder", problem))
+        if spec.pretrained_weights is not None and not Path(spec.pretrained_weights).is_file():
+            out.append((f"models.{name}.pretrained_weights", f"{spec.pretrained_weights}: weights file not found; "
+                                                             "put a local file there or set the key to null"))
+    return out
 
 
 def model_task(name: str) -> Task:

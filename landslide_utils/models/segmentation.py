@@ -23,7 +23,7 @@ from torch import nn
 
 from ..config import SegmentationSpec
 
-__all__ = ["SegmentationNet", "build_segmentation", "PRETRAINED_PREFIXES", "first_conv"]
+__all__ = ["SegmentationNet", "build_segmentation", "encoder_problem", "PRETRAINED_PREFIXES", "first_conv"]
 
 #: where the keys of a local weights file may belong: this wrapper's own state dict (""), a whole smp model
 #: ("net.") or an encoder / torchvision classification model ("net.encoder.").
@@ -58,6 +58,16 @@ class SegmentationNet(nn.Module):
         return out[..., :h, :w]
 
 
+def encoder_problem(encoder: str) -> str | None:
+    """Why ``encoder`` is no segmentation-models-pytorch encoder name (with examples), or None."""
+    encoders = smp.encoders.get_encoder_names()
+    if encoder in encoders:
+        return None
+    examples = ", ".join(e for e in encoders if e.startswith(("resnet", "resnext")))
+    return (f"unknown encoder {encoder!r}; see segmentation_models_pytorch.encoders.get_encoder_names(), e.g. "
+            f"{examples}")
+
+
 def build_segmentation(
     name: Literal["unet", "pspnet"],
     in_channels: int,
@@ -78,13 +88,9 @@ def build_segmentation(
     """
     if name not in _ARCH:
         raise ValueError(f"unknown segmentation model {name!r}; valid: {', '.join(_ARCH)}")
-    encoders = smp.encoders.get_encoder_names()
-    if spec.encoder not in encoders:
-        examples = ", ".join(e for e in encoders if e.startswith(("resnet", "resnext")))
-        raise ValueError(
-            f"models.{name}.encoder: unknown encoder {spec.encoder!r}; see "
-            f"segmentation_models_pytorch.encoders.get_encoder_names(), e.g. {examples}"
-        )
+    problem = encoder_problem(spec.encoder)
+    if problem:
+        raise ValueError(f"models.{name}.encoder: {problem}")
     out = 1 if num_classes == 2 else num_classes
     net = _ARCH[name](encoder_name=spec.encoder, encoder_weights=None, in_channels=in_channels, classes=out)
     divisor = int(getattr(net.encoder, "output_stride", 32))
