@@ -149,7 +149,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
 
-        load_profile(args.profile)  # a missing or broken profile is named before anything else
+        with warnings.catch_warnings():  # its warnings are printed once, by run_pipeline
+            warnings.simplefilter("ignore")
+            load_profile(args.profile)  # a missing or broken profile is named before anything else
         root = _project_root(args.root, args.profile)
         try:
             results = run_pipeline(

@@ -27,12 +27,13 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ConfigError, Profile, load_experiment, load_profile
 from .io import atomic_path, remove_temporaries, write_json, write_text
-from .notices import ENV_VAR, read_notices
+from .notices import ENV_VAR, StudyWarning, read_notices
 from .paths import StudyPaths
 from .streams import squash_notebook_file
 
@@ -369,7 +370,16 @@ def run_pipeline(
     profile_path = Path(profile_path)
     if not profile_path.is_absolute():
         profile_path = (Path.cwd() / profile_path).resolve()
-    profile = load_profile(profile_path)
+    shown: set[str] = set()  # warnings printed in this run (each notebook loads the profile again)
+    with warnings.catch_warnings(record=True) as caught, contextlib.chdir(root):
+        warnings.simplefilter("always", StudyWarning)
+        profile = load_profile(_rel(profile_path, root))  # as the notebooks load it: their warnings read alike
+    for w in caught:
+        if issubclass(w.category, StudyWarning):
+            print(f"warning: {w.message}", flush=True)
+            shown.add(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if experiments is None and profile.experiments is not None:
         experiments = list(profile.experiments)
     plan = plan_steps(root=root, profile_path=profile_path, steps=steps, experiments=experiments)
@@ -388,7 +398,7 @@ def run_pipeline(
             label = st.output_name.removesuffix(".ipynb")
             results.append((st, _run_step(st, f"[{i}/{total}] {label}", root=root, profile_path=profile_path,
                                           profile=profile, paths=paths, force=force, kernel_name=kernel_name,
-                                          html=html, progress=progress)))
+                                          html=html, progress=progress, shown=shown)))
     except KeyboardInterrupt as exc:
         raise RunInterrupted([s.output_name.removesuffix(".ipynb") for s, r in results if r == "ran"],
                              label, signal_name=getattr(exc, "signal_name", "SIGINT")) from None
@@ -396,8 +406,9 @@ def run_pipeline(
 
 
 def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Profile, paths: StudyPaths,
-              force: bool, kernel_name: str | None, html: bool, progress: bool) -> str:
-    """Run (or skip) one planned step; return ``ran`` or ``skipped``."""
+              force: bool, kernel_name: str | None, html: bool, progress: bool, shown: set[str]) -> str:
+    """Run (or skip) one planned step; return ``ran`` or ``skipped``. Warnings its notebook raised are printed
+    unless ``shown`` (this run's printed warnings) has them already."""
     out_path = paths.reports / st.output_name
     reason = step_skip_reason(st, profile)
     if reason is not None:
@@ -426,7 +437,9 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
         else:
             os.environ[ENV_VAR] = previous
         for msg in read_notices(notices):
-            print(f"{tag}: warning: {msg}", flush=True)
+            if msg not in shown:
+                print(f"{tag}: warning: {msg}", flush=True)
+                shown.add(msg)
         Path(notices).unlink(missing_ok=True)
     if html:
         _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))

@@ -62,7 +62,7 @@ CASES: tuple[Case, ...] = (
     Case("input_is_folder", ("inventory.gpkg", "is a folder", "data.files.inventory")),
     Case("raster_random_bytes", ("dem.tif", "cannot be read as a GeoTIFF", "re-export")),
     Case("raster_damaged_inside", ("image_t1.tif", "is damaged", "rows 32-47", "re-export"), entry="both"),
-    Case("png_named_tif", ("image_t1.tif", "not a GeoTIFF", "PNG"), entry="both"),
+    Case("png_named_tif", ("image_t1.tif", "not a GeoTIFF", "PNG")),
     Case("raster_without_crs", ("image_t1.tif", "has no CRS", "gdal_edit.py -a_srs")),
     Case("image_geographic", ("image_t1.tif", "geographic CRS", "gdalwarp")),
     Case("image_rotated", ("image_t1.tif", "rotated geotransform")),
@@ -76,7 +76,7 @@ CASES: tuple[Case, ...] = (
     Case("dem_is_the_image", ("dem.tif", "3 bands", "one band of elevations")),
     Case("dem_elsewhere", ("dem.tif", "does not overlap the image")),
     Case("dem_not_covering", ("dem.tif", "does not cover area")),
-    Case("second_image_two_bands", ("image_t2.tif", "2 image band(s)", "second-date"), entry="both"),
+    Case("second_image_two_bands", ("image_t2.tif", "2 image band(s)", "second-date")),
     Case("second_image_partial", ("image_t2.tif", "does not cover area", "image_t2")),
     Case("second_image_without_crs", ("image_t2.tif", "has no CRS")),
     # vectors
@@ -98,7 +98,7 @@ CASES: tuple[Case, ...] = (
     # chip datasets
     Case("chips_folder_missing", ("nowhere", "dataset folder not found")),
     Case("chips_mask_missing", ("b.jpg", "no mask with the stem 'b'")),
-    Case("chips_mask_size", ("b.png", "mask of 12 x 10 pixels", "16 x 16"), entry="both"),
+    Case("chips_mask_size", ("b.png", "mask of 12 x 10 pixels", "16 x 16")),
     Case("chips_test_is_train", ("profile.yaml", "'data.chips.test'", "the train dataset itself")),
     Case("chips_extra_test_is_train", ("profile.yaml", "evaluation.extra_tests.0.path", "train dataset")),
     Case("chips_truncated_png", ("ls001.png", "damaged image", "truncated"), entry="run"),

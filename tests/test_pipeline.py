@@ -124,7 +124,8 @@ def test_cli_run_exit_codes(project, capsys, monkeypatch):
     assert "nope.yaml: file not found" in capsys.readouterr().err
     for steps in (",", " "):  # an empty list would otherwise mean every step
         assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", steps]) == 2
-        assert "--steps" in capsys.readouterr().err and not (project / "reports/smoke/01_first.ipynb").exists()
+        out, err = capsys.readouterr()
+        assert "--steps" in err and "lists nothing" in err and "running" not in out
     assert main(["run", "--profile", "params/profiles/smoke.yaml", "--steps", "x1"]) == 2
     assert "step 'x1' is not a number" in capsys.readouterr().err
     assert main(["run", "--profile", "params/profiles/smoke.yaml", "--root", str(project / "notebooks")]) == 2
@@ -213,3 +214,14 @@ def test_a_signal_during_a_run_prints_one_line_and_leaves_no_temporary_file(proj
     assert last.startswith(word) and "run the same command again to resume" in last, err
     assert [p.name for p in reports.iterdir() if p.is_file()] == []  # no temporary, no failed notebook
     assert not list((project / "data/smoke/.stamps").glob("01_*.json"))
+
+
+def test_a_profile_warning_is_printed_once_per_run(project, capsys):
+    """A key given twice: said on the console once, though every notebook loads the profile again."""
+    prof = project / "params/profiles/smoke.yaml"
+    prof.write_text(prof.read_text().replace("seed: 0\n", "seed: 0\nseed: 0\n", 1))
+    _nb(project / "notebooks/01_first.ipynb", "from landslide_utils.config import load_profile\nload_profile(profile)")
+    _nb(project / "notebooks/02_second.ipynb", "from landslide_utils.config import load_profile\nload_profile(profile)")
+    run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "02"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
+    assert len(lines) == 1 and "key 'seed' is given twice" in lines[0] and lines[0].startswith("warning: ")
