@@ -110,6 +110,14 @@ def _files(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 
 
+def _make(case: Case, tmp_path: Path) -> tuple[Path, Path, dict[str, int]]:
+    """Write the case's bad input into ``tmp_path/<case>``: (its folder, the profile, the files before the run)."""
+    folder = tmp_path / case.name
+    folder.mkdir()
+    profile = bad.MAKERS[case.name](folder)
+    return folder, profile, _files(tmp_path)
+
+
 def test_every_maker_is_a_case_and_every_case_is_documented() -> None:
     names = [c.name for c in CASES]
     assert len(set(names)) == len(names)
@@ -121,10 +129,7 @@ def test_every_maker_is_a_case_and_every_case_is_documented() -> None:
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.entry in ("check", "both")], ids=lambda c: c.name)
 def test_check_names_the_file_or_key(case: Case, tmp_path: Path, capsys, monkeypatch) -> None:
-    folder = tmp_path / case.name
-    folder.mkdir()
-    profile = bad.MAKERS[case.name](folder)
-    before = _files(tmp_path)
+    folder, profile, before = _make(case, tmp_path)
     monkeypatch.chdir(ROOT)  # the project: params/experiments/ lists the experiments a profile runs
     argv = [a if not a.endswith(".yaml") else str(folder / a) for a in case.argv]
     rc = main(["check", "--profile", str(profile), *argv])
@@ -145,10 +150,7 @@ def test_check_names_the_file_or_key(case: Case, tmp_path: Path, capsys, monkeyp
 @pytest.mark.parametrize("case", [c for c in CASES if c.entry in ("run", "both")], ids=lambda c: c.name)
 def test_step_01_names_the_file_and_writes_only_the_failed_notebook(case: Case, tmp_path: Path, capsys) -> None:
     project = make_project(tmp_path / "project")
-    folder = tmp_path / case.name
-    folder.mkdir()
-    profile = bad.MAKERS[case.name](folder)
-    before = _files(tmp_path)
+    _, profile, before = _make(case, tmp_path)
     rc = main(["run", "--profile", str(profile), "--steps", "01", "--no-html", "--root", str(project)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err

@@ -93,65 +93,32 @@ def profile_self_alias(folder: Path) -> Path:
     return folder / "alias.yaml"
 
 
-def profile_duplicate_key(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "seed: 0\n", "seed: 0\nseed: 3\n")
+def _edited(old: str, new: str) -> Maker:
+    """A maker: the valid study with one text edit of its profile."""
+    def make(folder: Path) -> Path:
+        study(folder)
+        return _edit_profile(folder, old, new)
+    return make
 
 
-def profile_unknown_key(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "tiling:\n", "tiling:\n  foo: 1\n")
+def _extended(extra: str) -> Maker:
+    """A maker: the valid study with more keys at the end of its profile."""
+    return lambda folder: study(folder, extra=extra)
 
 
-def profile_ill_typed(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "tile_size: 32", "tile_size: '32'")
-
-
-def profile_name_dotdot(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "name: tiny", "name: '..'")
-
-
-def profile_name_slash(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "name: tiny", "name: a/b")
-
-
-def profile_infinite(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "  steps: 1\n", "  steps: 1\n  learning_rate: .inf\n")
-
-
-def profile_empty_path(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "image_t1: image_t1.tif", "image_t1: ''")
-
-
-def profile_unknown_backbone(folder: Path) -> Path:
-    return study(folder, extra="models:\n  maskrcnn:\n    backbone: resnet9999\n")
-
-
-def profile_unknown_encoder(folder: Path) -> Path:
-    return study(folder, extra="models:\n  unet:\n    encoder: nosuchencoder\n")
-
-
-def profile_missing_weights(folder: Path) -> Path:
-    return study(folder, extra="models:\n  pspnet:\n    pretrained_weights: weights/nothere.pth\n")
-
-
-def profile_unknown_experiment(folder: Path) -> Path:
-    return study(folder, extra="experiments: [I, NOPE]\n")
-
-
-def profile_tile_too_large(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "tile_size: 32", "tile_size: 4096")
-
-
-def profile_tiles_mostly_padding(folder: Path) -> Path:
-    study(folder)
-    return _edit_profile(folder, "tile_size: 32", "tile_size: 80")
+profile_duplicate_key = _edited("seed: 0\n", "seed: 0\nseed: 3\n")
+profile_unknown_key = _edited("tiling:\n", "tiling:\n  foo: 1\n")
+profile_ill_typed = _edited("tile_size: 32", "tile_size: '32'")
+profile_name_dotdot = _edited("name: tiny", "name: '..'")
+profile_name_slash = _edited("name: tiny", "name: a/b")
+profile_infinite = _edited("  steps: 1\n", "  steps: 1\n  learning_rate: .inf\n")
+profile_empty_path = _edited("image_t1: image_t1.tif", "image_t1: ''")
+profile_tile_too_large = _edited("tile_size: 32", "tile_size: 4096")
+profile_tiles_mostly_padding = _edited("tile_size: 32", "tile_size: 80")
+profile_unknown_backbone = _extended("models:\n  maskrcnn:\n    backbone: resnet9999\n")
+profile_unknown_encoder = _extended("models:\n  unet:\n    encoder: nosuchencoder\n")
+profile_missing_weights = _extended("models:\n  pspnet:\n    pretrained_weights: weights/nothere.pth\n")
+profile_unknown_experiment = _extended("experiments: [I, NOPE]\n")
 
 
 def _experiment(folder: Path, text: str) -> Path:
@@ -506,7 +473,7 @@ def chips_no_landslide(folder: Path) -> Path:
 #: every maker, by case name
 MAKERS: dict[str, Maker] = {name: fn for name, fn in dict(globals()).items()
                             if callable(fn) and getattr(fn, "__module__", None) == __name__
-                            and not name.startswith("_") and name not in ("study",)}
+                            and not name.startswith("_") and name != "study"}
 
 
 if __name__ == "__main__":
