@@ -10,7 +10,8 @@ from pycocotools.coco import COCO
 
 from landslide_utils.pipeline import run_pipeline
 
-from .study_project import make_project
+from .study_project import ROOT, make_project
+from .test_reports_reproduce import compare_metrics
 
 METRIC_KEYS = {"experiment", "model", "channels", "training_data", "precision", "recall", "f1", "miou",
                "iou_landslide", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds"}
@@ -46,6 +47,13 @@ def test_smoke_study_end_to_end(tmp_path):
         with rasterio.open(out / "prediction.tif") as src:
             assert src.crs is not None and src.crs.to_epsg() == 32648
         assert gpd.read_file(out / "prediction.gpkg").crs is not None
+    problems = []  # the committed smoke metrics reproduce (within another CPU type's spread)
+    for exp in EXPERIMENTS:
+        committed = json.loads((ROOT / "reports/smoke/metrics" / f"{exp}.json").read_text(encoding="utf-8"))
+        rerun = json.loads((reports / "metrics" / f"{exp}.json").read_text(encoding="utf-8"))
+        problems += [f"{exp}: {p}" for p in compare_metrics(committed, rerun)]
+    assert not problems, "the rerun differs from reports/smoke/metrics beyond another CPU's spread:\n" + \
+        "\n".join(problems)
     for name in ("table6_comparison", "table7_comparison", "claims", "multitemporal"):
         assert (reports / f"tables/{name}.csv").exists()
     assert (reports / "html/05_compare_models.html").exists()
@@ -57,8 +65,6 @@ def test_smoke_study_end_to_end(tmp_path):
 def test_real_input_study_runs_and_skips_the_second_date(tmp_path):
     """The user's-own-data path through the notebooks: GeoTIFF/vector fixtures, no second-date image."""
     import shutil
-
-    from .study_project import ROOT
 
     root = make_project(tmp_path / "project")
     inputs = tmp_path / "mine"
