@@ -15,7 +15,13 @@
 * Steps a chip dataset cannot take are skipped with the reason on the console: step 02 (factor analysis needs
   a study area) and, for a dataset without DEM, the factor experiments of step 04 (:func:`step_skip_reason`).
 * The guard's warnings of an experiment (a model that predicts no landslide pixel; the metrics JSON's
-  ``warnings``) are printed on the console after its notebook, not only in the notebook.
+  ``warnings``) are printed on the console after its notebook, not only in the notebook; so are the warnings a
+  notebook raised with :func:`landslide_utils.notices.notify` (each once per run, also when the step failed).
+* A step runs only on outputs of this run: every step it depends on must have a stamp equal to that step's
+  digest now (:func:`upstream_problem`); otherwise it stops with :class:`StaleUpstream`, naming the step to
+  rerun. A success removes the step's stale ``.failed.ipynb``.
+* Ctrl-C (and SIGTERM, through the command line) raise :class:`RunInterrupted`: the finished steps are kept, the
+  running one leaves no file; temporary files of a run killed outright are removed by the next run.
 """
 
 from __future__ import annotations
