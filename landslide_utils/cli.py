@@ -117,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         terminated = getattr(exc, "signal_name", "SIGINT") == "SIGTERM"
         if isinstance(exc, RunInterrupted):
             done = f"{len(exc.finished)} step(s) finished in this run and are kept"
-            where = f", {exc.current} left no output" if exc.current else ""
+            where = f"; {exc.current} did not finish (no notebook written) and runs again" if exc.current else ""
         else:
-            done, where = "finished steps and runs are kept", ", the one in progress left no output"
-        print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {done}{where} (training keeps its "
-              "last checkpoint); run the same command again to resume (unchanged steps are skipped)",
+            done, where = "finished steps and runs are kept", "; the one in progress did not finish and runs again"
+        print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: {done}{where} (training resumes from "
+              "its last checkpoint); run the same command again to resume (unchanged steps are skipped)",
               file=sys.stderr)
         return 143 if terminated else 130
     except ConfigError as exc:

@@ -21,7 +21,7 @@
   digest now (:func:`upstream_problem`); otherwise it stops with :class:`StaleUpstream`, naming the step to
   rerun. A success removes the step's stale ``.failed.ipynb``.
 * Ctrl-C (and SIGTERM, through the command line) raise :class:`RunInterrupted`: the finished steps are kept, the
-  running one leaves no file; temporary files of a run killed outright are removed by the next run.
+  running one writes no notebook and runs again; temporary files of a run killed outright are removed by the next run.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class StaleUpstream(StepFailed):
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM) during :func:`run_pipeline`: ``finished`` steps are kept; ``current`` left nothing."""
+    """Ctrl-C (or SIGTERM) during :func:`run_pipeline`: ``finished`` steps are kept; ``current`` did not finish (no notebook written)."""
 
     def __init__(self, finished: list[str], current: str | None, *, signal_name: str = "SIGINT") -> None:
         super().__init__(current or "")
