@@ -68,29 +68,20 @@ def profile_folder(folder: Path) -> Path:
     return folder / "folder.yaml"
 
 
-def profile_binary(folder: Path) -> Path:
-    (folder / "binary.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
-    return folder / "binary.yaml"
+def _written(name: str, content: str | bytes) -> Maker:
+    """A maker: a parameter file ``name`` holding ``content`` (text or bytes) and nothing else."""
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        return path
+    return make
 
 
-def profile_list(folder: Path) -> Path:
-    (folder / "list.yaml").write_text("- name: tiny\n- seed: 0\n", encoding="utf-8")
-    return folder / "list.yaml"
-
-
-def profile_empty(folder: Path) -> Path:
-    (folder / "empty.yaml").write_text("", encoding="utf-8")
-    return folder / "empty.yaml"
-
-
-def profile_tab(folder: Path) -> Path:
-    (folder / "tab.yaml").write_text("name: tiny\ndata:\n\tsource: files\n", encoding="utf-8")
-    return folder / "tab.yaml"
-
-
-def profile_self_alias(folder: Path) -> Path:
-    (folder / "alias.yaml").write_text("name: tiny\nx: &a [*a]\n", encoding="utf-8")
-    return folder / "alias.yaml"
+profile_binary = _written("binary.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+profile_list = _written("list.yaml", "- name: tiny\n- seed: 0\n")
+profile_empty = _written("empty.yaml", "")
+profile_tab = _written("tab.yaml", "name: tiny\ndata:\n\tsource: files\n")
+profile_self_alias = _written("alias.yaml", "name: tiny\nx: &a [*a]\n")
 
 
 def _edited(old: str, new: str) -> Maker:
