@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from .config import ConfigError, load_profile
-from .io import atomic_path, write_csv, write_json, write_text
+from .io import atomic_path, remove_temporaries, write_csv, write_json, write_text
 from .paths import StudyPaths
 from .pipeline import metrics_warnings, package_digest
 from .streams import squash_notebook_file
@@ -288,6 +288,14 @@ def _execute_shared(task: _SharedTask) -> tuple[str, str | None, float]:
         return task.key, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0
 
 
+def _ignore_interrupts() -> None:
+    """Worker initialiser: Ctrl-C in the terminal reaches every process of the group; only the parent handles it
+    (it stops the workers), so no worker prints a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class _LocalPool:
     """``map_unordered`` on a process pool (spawned workers: no fork of a threaded parent)."""
 
@@ -295,7 +303,8 @@ class _LocalPool:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_ignore_interrupts)
 
     def map_unordered(self, fn: Any, tasks: list[Any], fallback: Any) -> Any:
         from concurrent.futures import as_completed
@@ -307,7 +316,16 @@ class _LocalPool:
             except Exception as exc:  # noqa: BLE001 -- a worker process died
                 yield fallback(futures[fut], exc)
 
-    def close(self) -> None:
+    def close(self, *, interrupted: bool = False) -> None:
+        """Wait for the workers; when ``interrupted``, stop them at once (their runs resume next time)."""
+        if interrupted:
+            workers = list(getattr(self.pool, "_processes", {}).values())  # the executor keeps no public list
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for proc in workers:
+                proc.terminate()
+            for proc in workers:
+                proc.join(timeout=10)
+            return
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -346,7 +364,7 @@ class _DaskPool:
             except Exception as exc:  # noqa: BLE001 -- a lost worker (KilledWorker) costs only its own run
                 yield fallback(futures[fut], exc)
 
-    def close(self) -> None:
+    def close(self, *, interrupted: bool = False) -> None:  # noqa: ARG002 - the cluster's tasks are its own
         self.client.close()
 
 
@@ -409,10 +427,13 @@ def run_sweep(
     sweep = load_sweep(path, root=root)
     for w in sweep.warnings:
         print(f"warning: {w}", flush=True)
+    for folder in (sweep.reports_dir, sweep.data_dir):  # temporary files of an interrupted or killed sweep
+        remove_temporaries(folder)
     n_workers = workers or sweep.spec.workers or 1
     cores = os.cpu_count() or 1
     pool: _LocalPool | _DaskPool = _DaskPool(scheduler) if scheduler else _LocalPool(n_workers)
     outcomes: dict[tuple[str, str], RunOutcome] = {}
+    interrupted, bar = False, None
     try:
         threads = pool.threads() if isinstance(pool, _DaskPool) else max(1, cores // n_workers)
         runs = _plan_runs(sweep, threads)
@@ -482,8 +503,13 @@ def run_sweep(
             for o in chain_outcomes:
                 report(o)
         bar.close()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the command line: stop the workers, keep what finished
+        interrupted = True
+        if bar is not None:
+            bar.close()  # the bar's line ends before the command line says what happened
+        raise
     finally:
-        pool.close()
+        pool.close(interrupted=interrupted)
 
     ordered = [outcomes[(r.point.name, r.experiment)] for r in runs]
     table = results_table(sweep, runs, ok={(o.point, o.experiment) for o in ordered if o.status != "failed"})

@@ -4,6 +4,10 @@ deleted output, failure reporting and a dask cluster giving the local pool's tab
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -183,9 +187,28 @@ def _analysis_notebook(path: Path) -> None:
 
 def test_second_run_skips(swept):
     root = _copy(swept, "again")
+    stale = root / "reports/tiny/sweeps/tiny/seed=0/.04_run_experiment_VII.ipynb.k3jd_8x2.ipynb"
+    stale.write_text("left by a worker that was stopped")
     res = run_sweep(root / "params/sweeps/tiny.yaml", progress=False)
     assert [o.status for o in res.outcomes] == ["skipped", "skipped"]
     assert res.analysis == "absent"
+    assert not stale.exists()  # the next run removes what an interrupted one left
+
+
+def test_ctrl_c_stops_the_workers_and_prints_one_line(swept):
+    root = _copy(swept, "interrupted")
+    proc = subprocess.Popen([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
+                             "--force"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((root / "reports").rglob(".*.ipynb.*")) and time.monotonic() < deadline:  # a notebook runs
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    said = [ln for ln in err.splitlines() if ln.startswith("interrupted:")]
+    assert len(said) == 1 and "run the same command again to resume" in said[0], err
 
 
 def test_deleted_output_reruns_and_a_failed_run_is_reported_while_the_others_finish(swept, capsys, monkeypatch):
