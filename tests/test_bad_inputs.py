@@ -49,6 +49,7 @@ CASES: tuple[Case, ...] = (
     Case("profile_infinite", ("profile.yaml", "'training.learning_rate'", "finite")),
     Case("profile_empty_path", ("profile.yaml", "'data.files.image_t1'", "empty path")),
     Case("profile_unknown_backbone", ("profile.yaml", "models.maskrcnn.backbone", "resnet9999")),
+    Case("profile_anchor_count", ("profile.yaml", "models.maskrcnn.anchor_sizes", "needs 5 positive sizes")),
     Case("profile_unknown_encoder", ("profile.yaml", "models.unet.encoder", "nosuchencoder")),
     Case("profile_missing_weights", ("models.pspnet.pretrained_weights", "nothere.pth", "not found")),
     Case("profile_unknown_experiment", ("profile.yaml", "'experiments'", "NOPE")),

@@ -31,8 +31,8 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from ..config import MaskRCNNSpec
 
-__all__ = ["BACKBONES", "NoResizeTransform", "build_maskrcnn", "widen_first_conv", "first_conv", "PRETRAINED_PREFIXES",
-           "MATTERPORT_DEFAULTS"]
+__all__ = ["BACKBONES", "FPN_LEVELS", "NoResizeTransform", "build_maskrcnn", "widen_first_conv", "first_conv",
+           "PRETRAINED_PREFIXES", "MATTERPORT_DEFAULTS"]
 
 BACKBONES: tuple[str, ...] = (
     "resnet18",
@@ -51,7 +51,7 @@ BACKBONES: tuple[str, ...] = (
 #: torchvision ResNet/ResNeXt classification model ("backbone.body.").
 PRETRAINED_PREFIXES: tuple[str, ...] = ("", "backbone.body.")
 
-_FPN_LEVELS = 5
+FPN_LEVELS = 5
 
 #: matterport Mask R-CNN defaults (TRAIN_ROIS_PER_IMAGE, ROI_POSITIVE_RATIO, RPN_TRAIN_ANCHORS_PER_IMAGE,
 #: POST_NMS_ROIS_TRAINING, POST_NMS_ROIS_INFERENCE), the implementation Yang et al. (2022) used
@@ -127,9 +127,9 @@ def build_maskrcnn(
         raise ValueError(
             f"models.maskrcnn.backbone: unknown backbone {spec.backbone!r}; valid: {', '.join(BACKBONES)}"
         )
-    if len(spec.anchor_sizes) != _FPN_LEVELS:
+    if len(spec.anchor_sizes) != FPN_LEVELS:
         raise ValueError(
-            f"models.maskrcnn.anchor_sizes: needs {_FPN_LEVELS} sizes (one per FPN level P2-P6), "
+            f"models.maskrcnn.anchor_sizes: needs {FPN_LEVELS} sizes (one per FPN level P2-P6), "
             f"got {len(spec.anchor_sizes)}: {list(spec.anchor_sizes)}"
         )
     if in_channels < 1:
@@ -161,7 +161,7 @@ def build_maskrcnn(
 
     anchors = AnchorGenerator(
         sizes=tuple((int(s),) for s in spec.anchor_sizes),
-        aspect_ratios=((0.5, 1.0, 2.0),) * _FPN_LEVELS,
+        aspect_ratios=((0.5, 1.0, 2.0),) * FPN_LEVELS,
     )
     model = MaskRCNN(
         backbone,

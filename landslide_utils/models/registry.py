@@ -38,6 +38,9 @@ def spec_problems(profile: Profile) -> list[tuple[str, str]]:
     if mr.backbone not in _mrcnn.BACKBONES:
         out.append(("models.maskrcnn.backbone", f"unknown backbone {mr.backbone!r}; valid: "
                                                 f"{', '.join(_mrcnn.BACKBONES)}"))
+    if len(mr.anchor_sizes) != _mrcnn.FPN_LEVELS or any(a <= 0 for a in mr.anchor_sizes):
+        out.append(("models.maskrcnn.anchor_sizes", f"needs {_mrcnn.FPN_LEVELS} positive sizes (one per FPN level "
+                                                    f"P2-P6), got {list(mr.anchor_sizes)}"))
     for name in MODEL_NAMES:
         spec = getattr(profile.models, name)
         if name != "maskrcnn":
