@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import rasterio
 import pytest
 from rasterio.transform import Affine, from_origin
 from shapely.geometry import Point, Polygon, box
@@ -289,3 +290,16 @@ def test_geographic_image_is_refused(inputs: dict[str, Path], tmp_path: Path) ->
     md.write_raster(inputs["image_t1"], img, transform=from_origin(103.6, 27.1, 1e-4, 1e-4), crs="EPSG:4326",
                     nodata=0)
     _expect_error(inputs, tmp_path, "image_t1", "projected CRS", "EPSG:32648")
+
+
+def test_an_integer_dem_with_declared_nodata_is_read(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """SRTM-style int16 elevations with nodata -32768 (once a TypeError naming no file in the alignment)."""
+    with rasterio.open(inputs["dem"]) as src:
+        dem, tr, crs = src.read(1), src.transform, src.crs
+    ints = np.round(dem).astype(np.int16)
+    ints[:3, :3] = -32768
+    md.write_raster(inputs["dem"], ints, transform=tr, crs=crs, nodata=-32768)
+    result = prepare_data(load_profile(inputs["profile"]), root=tmp_path / "root")
+    with rasterio.open(result.aligned.slope) as src:
+        slope = src.read(1)
+    assert np.nanmax(slope) < 60 and np.isfinite(slope).any()

@@ -118,3 +118,24 @@ def test_a_damaged_hdf5_file_is_named_when_read(chips: dict[str, Path]) -> None:
     ref = list_chips(l4s, format="landslide4sense")[0]
     with pytest.raises(OSError, match="image_1.h5"):
         read_chip(ref)
+
+
+def test_jpeg_masks_ignore_compression_noise_and_lone_masks_are_named(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from landslide_utils.notices import StudyWarning
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(root / "images" / "a.png")
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:20, 8:20] = 255
+    Image.fromarray(mask).save(root / "masks" / "a.jpg", quality=50)  # ringing: small values around the square
+    Image.fromarray(mask).save(root / "masks" / "lonely.png")
+    with pytest.warns(StudyWarning, match=r"1 mask\(s\) without an image .* lonely.png"):
+        refs = list_chips(root, format="folders")
+    m = np.asarray(Image.open(root / "masks" / "a.jpg"))
+    assert ((m > 0) & (m < 128)).sum() > 0  # the noise JPEG leaves
+    chip = read_chip(refs[0])
+    assert chip.landslide.sum() == pytest.approx(144, abs=8)  # the square, not its halo

@@ -74,6 +74,14 @@ def _broken(tmp_path, edit):
         (lambda d: d["evaluation"].update(threshold=True), "evaluation.threshold"),
         (lambda d: (d["evaluation"].update(threshold="validation"), d["training"].update(validation_share=0.0)),
          "evaluation.threshold"),
+        (lambda d: d.update(seed=2**32), "seed"),  # beyond what numpy and torch seed
+        (lambda d: d["tiling"].update(tile_size=10**6), "tiling.tile_size"),
+        (lambda d: d["data"]["synthetic"].update(width_px=10**8), "data.synthetic.width_px"),  # would not fit memory
+        (lambda d: d["evaluation"].update(size_classes_m2=[2000, 500]), "evaluation.size_classes_m2"),
+        (lambda d: d["evaluation"].update(size_classes_m2=[-1, 500]), "evaluation.size_classes_m2"),
+        (lambda d: d.update(experiments=[]), "experiments"),
+        (lambda d: d["training"].update(learning_rate=float("nan")), "training.learning_rate"),
+        (lambda d: d.update(name=".hidden"), "name"),
         (lambda d: d.update(areas=[{"name": "a", "split": "train", "bounds": [0, 0, 10, 10]},
                                    {"name": "t", "split": "test", "bounds": [0, 0, 10, 10]}]), "areas.0.bounds"),
     ],
@@ -85,6 +93,16 @@ def test_broken_profile_names_file_and_key(tmp_path, edit, key):
     msg = str(err.value)
     assert str(p) in msg
     assert f"'{key}'" in msg
+
+
+def test_cli_synth_out_must_be_a_writable_folder(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    smoke = str(ROOT / "params/profiles/smoke.yaml")
+    assert main(["synth", "--profile", smoke, "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+    assert main(["synth", "--profile", smoke, "--out", "/proc/no/such"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write there" in err and "Traceback" not in err
 
 
 def test_test_area_outside_scene_is_rejected(tmp_path):
