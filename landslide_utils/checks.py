@@ -16,7 +16,6 @@ areas (section 2.2).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -466,7 +465,9 @@ def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  #
     dup = sorted(set(areas["name"][areas["name"].duplicated()]))
     if dup:
         insp.add("error", src, f"area names {dup} occur more than once; names must be unique")
-    safe = pd.Series([re.sub(r"[^A-Za-z0-9_.-]", "_", str(n)) for n in areas["name"]])
+    from .tiling import safe_name  # noqa: PLC0415 - tiling imports this module (through layers)
+
+    safe = pd.Series([safe_name(n) for n in areas["name"]])
     clash = sorted(set(areas["name"][safe.duplicated(keep=False).to_numpy()]) - set(dup))
     if clash:
         insp.add("error", src, f"area names {clash} become the same file name once characters other than letters, "

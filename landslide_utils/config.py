@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_LOSS",
     "CHIP_FORMATS",
     "MODEL_NAMES",
+    "has_second_date",
 ]
 
 
@@ -461,6 +462,13 @@ class _KeyedError(ValueError):
         super().__init__(message)
         self.key = key
         self.message = message
+
+
+def has_second_date(profile: Profile) -> bool:
+    """Whether the study has a second-date image (always for the synthetic area; ``data.files.image_t2``)."""
+    if profile.data.source == "synthetic":
+        return True
+    return profile.data.files is not None and profile.data.files.image_t2 is not None
 
 
 def synthetic_bounds(spec: SyntheticSpec) -> Bounds:

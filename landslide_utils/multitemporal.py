@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .config import Profile
+from .config import Profile, has_second_date
 from .datasets import TileDataset
 from .io import write_json
 from .layers import AlignedLayers
@@ -31,13 +31,6 @@ __all__ = ["has_second_date", "second_date_tiles", "select_finetune_tiles", "fin
            "run_multitemporal", "MultitemporalResult"]
 
 KEYS = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
-
-
-def has_second_date(profile: Profile) -> bool:
-    """Whether the study has a second-date image (always for the synthetic area; ``data.files.image_t2``)."""
-    if profile.data.source == "synthetic":
-        return True
-    return profile.data.files is not None and profile.data.files.image_t2 is not None
 
 
 def second_date_tiles(profile: Profile, *, root: Path = Path("."), rebuild: bool = False) -> tuple[Any, Path]:

@@ -37,7 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError, Profile, load_experiment, load_profile
+from .config import ConfigError, Profile, has_second_date, load_experiment, load_profile
 from .io import atomic_path, remove_temporaries, write_json, write_text
 from .notices import ENV_VAR, StudyWarning, read_notices
 from .paths import StudyPaths
@@ -269,9 +269,7 @@ def upstream_problem(step: Step, *, root: Path, profile_path: Path, profile: Pro
     computed now (same notebook, profile, experiment file, package code, input files and upstream stamps): after
     its last success failed, or after the profile or an input changed, the outputs on disk are another run's."""
     todo, closure = list(_deps(step.number)), set()
-    second_date = profile.data.source == "synthetic" or (profile.data.files is not None
-                                                         and profile.data.files.image_t2 is not None)
-    if step.number == "06" and not second_date:  # as multitemporal.has_second_date: 06 only says so, reads nothing
+    if step.number == "06" and not has_second_date(profile):  # 06 only says so, it reads nothing
         todo = ["01"]
     while todo:
         d = todo.pop()

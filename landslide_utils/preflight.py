@@ -96,10 +96,7 @@ def _check_chips(pf: Preflight) -> None:
         try:
             split = job()
             sizes = [chip_size(r) for r in split.refs]
-        except ChipError as exc:
-            pf.add("error", None, f"{what}: {exc}")
-            continue
-        except OSError as exc:
+        except (ChipError, OSError) as exc:  # a layout problem, or a file gone or damaged since listing
             pf.add("error", None, f"{what}: {exc}")
             continue
         share = padding_share(sizes, ts)
