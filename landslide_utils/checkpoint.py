@@ -7,7 +7,8 @@ A checkpoint (``checkpoint.pt``, written atomically by :func:`save_checkpoint`) 
   experiment, profile, model name and spec, channel set and names, ``in_channels``, the per-channel ``mean`` and
   ``std`` of the original training tiles (normalisation travels with the model), training settings, seed, tile
   size, numbers of training tiles and BE samples, device, and for a fine-tuned model its ``finetune`` settings;
-* ``model_state``, ``optimizer_state``, ``scaler_state`` (mixed precision on CUDA, else ``None``);
+* ``model_state``, ``optimizer_state``, ``scaler_state`` (always ``None`` since bf16 needs no loss scaling;
+  kept for the format);
 * ``step``, ``steps``, ``finished``, ``train_seconds``, ``final_loss``;
 * ``rng``: the Python, NumPy and torch (CPU and CUDA) random states, so that training resumed from a checkpoint
   continues bit-exactly on CPU.

@@ -144,7 +144,7 @@ class Inspection:
         return box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
-def _utm_epsg(lon: float, lat: float) -> int:
+def utm_epsg(lon: float, lat: float) -> int:
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     return (32600 if lat >= 0 else 32700) + zone
 
@@ -165,11 +165,11 @@ def _nodata_hint(path: Path, value: float, nodata: float | None) -> str:
             f"--calc=\"where(A=={shown},{nodata:g},A)\")")
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
     """The first line of an exception's message, or of its cause's when GDAL only points there."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "previous exception" in text and exc.__cause__ is not None:
-        return _reason(exc.__cause__)
+        return error_reason(exc.__cause__)
     return text
 
 
@@ -183,7 +183,7 @@ def _scan(src: rasterio.DatasetReader, path: Path, bands: list[int], insp: Inspe
             block = src.read(bands, window=win, masked=True)
         except (RasterioError, OSError, ValueError) as exc:
             insp.add("error", path, f"is damaged: its pixels in rows {win.row_off}-{win.row_off + win.height - 1} "
-                                    f"cannot be read ({_reason(exc)}); {_RE_EXPORT}")
+                                    f"cannot be read ({error_reason(exc)}); {_RE_EXPORT}")
             return None
         data = np.ma.masked_invalid(block.astype(np.float64, copy=False))
         valid = ~np.ma.getmaskarray(data)
@@ -232,7 +232,7 @@ def _open_raster(path: Path, insp: Inspection, kind: Literal["image", "dem"]) ->
                                                if ci != ColorInterp.alpha] or [1]
             stats = _scan(src, path, bands, insp)
     except (RasterioError, OSError, ValueError) as exc:
-        insp.add("error", path, f"cannot be read as a GeoTIFF ({_reason(exc)}); the file is corrupt or "
+        insp.add("error", path, f"cannot be read as a GeoTIFF ({error_reason(exc)}); the file is corrupt or "
                                 "not a raster; re-export it (e.g. gdal_translate -of GTiff in.tif out.tif)")
         return None
     if stats is None:
@@ -300,7 +300,7 @@ def _check_image(path: Path, insp: Inspection) -> None:
     crs, tr = meta["crs"], meta["transform"]
     if crs.is_geographic:
         b = meta["bounds"]
-        epsg = _utm_epsg((b.left + b.right) / 2, (b.bottom + b.top) / 2)
+        epsg = utm_epsg((b.left + b.right) / 2, (b.bottom + b.top) / 2)
         insp.add("error", path, f"is in a geographic CRS ({crs.to_string()}); the image defines the grid and must be "
                                 f"in a projected CRS in metres. Reproject it, e.g. gdalwarp -t_srs EPSG:{epsg} "
                                 f"-r bilinear {path} image_utm.tif (EPSG:{epsg} = the UTM zone of its centre)")

@@ -4,6 +4,8 @@
 * ``sweep --sweep S.yaml [--workers N] [--scheduler tcp://HOST:PORT] [--force]``: notebook 04 over a grid of
   settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster.
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
+* ``predict --checkpoint CKPT --image scene.tif [--dem dem.tif] [--rivers rivers.gpkg] --out DIR``: map a
+  whole scene of any size window by window (:mod:`landslide_utils.scene`).
 * ``check --profile P.yaml [--experiment E.yaml ...]``: every check that needs no computing (parameter files,
   names against the registries, input files opened and inspected) and exit; writes nothing.
 
@@ -55,6 +57,24 @@ def _parser() -> argparse.ArgumentParser:
     syn = sub.add_parser("synth", help="generate the synthetic study area of a profile")
     syn.add_argument("--profile", required=True, type=Path)
     syn.add_argument("--out", required=True, type=Path, help="output folder (created)")
+
+    prd = sub.add_parser("predict", help="map landslides on a whole scene (any size) with a trained checkpoint: "
+                                         "DIR/probability.tif, landslides.tif, landslides.gpkg")
+    prd.add_argument("--checkpoint", required=True, type=Path,
+                     help="e.g. data/quick/experiments/IV/checkpoint.pt (any model of the registry)")
+    prd.add_argument("--image", required=True, type=Path, help="post-event GeoTIFF (RGB first; nodata/alpha kept)")
+    prd.add_argument("--dem", type=Path, default=None, help="DEM GeoTIFF (needed by rgb+factors models)")
+    prd.add_argument("--rivers", type=Path, default=None, help="river lines (needed by rgb+factors models)")
+    prd.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    prd.add_argument("--window", type=int, default=512, help="window size in pixels, a multiple of 32 (512)")
+    prd.add_argument("--overlap", type=int, default=64, help="pixels neighbouring windows share, blended (64)")
+    prd.add_argument("--batch", type=int, default=8, help="windows per forward pass (8)")
+    prd.add_argument("--threshold", type=float, default=None,
+                     help="probability threshold (default: the checkpoint's validation threshold, else 0.5)")
+    prd.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
+                     help="auto: bfloat16 where the device computes it natively, else fp32 (auto)")
+    prd.add_argument("--device", default="auto", help="cpu, cuda or auto (auto)")
+    prd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
 
     chk = sub.add_parser("check", help="check a profile, its experiments and its input files without computing "
                                        "anything, and exit")
@@ -207,6 +227,23 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 2
         for name, p in files.items():
             print(f"{name}: {p}")
+        return 0
+    if args.command == "predict":
+        from .scene import predict_scene
+
+        try:
+            res = predict_scene(checkpoint=args.checkpoint, image=args.image, dem=args.dem, rivers=args.rivers,
+                                out_dir=args.out, window=args.window, overlap=args.overlap, batch_size=args.batch,
+                                threshold=args.threshold, precision=args.precision, device=args.device,
+                                num_threads=args.threads)
+        except ValueError as exc:  # a corrupt checkpoint, the input checks (InputError)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{res['landslides']} landslide(s), {res['landslide_area_m2'] / 1e6:.3f} km2 at threshold "
+              f"{res['threshold']:.3g} ({res['threshold_source']}); {res['windows_predicted']} of {res['windows']} "
+              f"windows predicted in {res['seconds']:.0f} s ({res['precision']}, {res['device']})")
+        for path in res["outputs"]:
+            print(f"  {path}")
         return 0
     if args.command == "check":
         return _check(args)

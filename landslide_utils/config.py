@@ -277,6 +277,9 @@ class TrainingSpec(_Strict):
     focal_gamma: float = Field(default=2.0, ge=0, description="focal losses: focusing parameter gamma")
     focal_alpha: float | None = Field(default=None, ge=0, le=1,
                                       description="focal losses: landslide weight alpha (background 1 - alpha)")
+    precision: Literal["fp32", "bf16", "auto"] = Field(
+        default="fp32", description="fp32, bf16 (autocast, fp32 master weights) or auto (bf16 where the device "
+                                    "computes it natively); landslide_utils/precision.py")
 
 
 class ExtraTestSpec(_Strict):
@@ -311,6 +314,8 @@ class EvaluationSpec(_Strict):
         default="fixed", description="decision threshold of the score map: fixed (the paper's 0.5 thresholds), a "
                                      "number in [0, 1], or validation (F1-optimal on the validation tiles)")
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
+    precision: Literal["fp32", "bf16", "auto"] = Field(
+        default="fp32", description="precision of step 04's prediction: fp32, bf16 or auto (bf16 where native)")
 
     @field_validator("size_classes_m2")
     @classmethod

@@ -27,14 +27,15 @@ from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
-from rasterio.warp import calculate_default_transform, reproject
+from rasterio.warp import reproject
 
 from .checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs, inspect_options
 from .config import Profile
 from .io import write_geotiff, write_json, write_vector
 from .paths import StudyPaths
 from .synthetic import SYNTHETIC_FILES
-from .terrain import linear_unit_m, river_levels, slope_degrees
+from .scene_inputs import DemSource
+from .terrain import river_levels
 
 __all__ = [
     "InputPaths",
@@ -140,31 +141,6 @@ def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> Inp
     )
 
 
-def _warp_dem_to_work_grid(insp: Inspection) -> tuple[np.ndarray, Affine, CRS]:
-    """The DEM as float64 with NaN nodata on a projected, north-up grid (its own unless it must be warped)."""
-    with rasterio.open(insp.dem_path) as src:
-        band = src.read(1, masked=True)
-        dem = band.astype(np.float64).filled(np.nan)  # integer DEMs (SRTM int16 with nodata -32768) too
-        dem[~np.isfinite(dem)] = np.nan
-        src_crs, src_transform, w, h, bounds = src.crs, src.transform, src.width, src.height, src.bounds
-    rotated = src_transform.b != 0 or src_transform.d != 0
-    if not (src_crs.is_geographic or rotated):
-        return dem, src_transform, src_crs
-    dst_crs = insp.image_crs
-    dst_transform, dw, dh = calculate_default_transform(src_crs, dst_crs, w, h, *bounds)
-    out = np.full((dh, dw), np.nan, dtype=np.float64)
-    reproject(dem, out, src_transform=src_transform, src_crs=src_crs, dst_transform=dst_transform,
-              dst_crs=dst_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
-    return out, dst_transform, dst_crs
-
-
-def _to_image_grid(arr: np.ndarray, transform: Affine, crs: CRS, insp: Inspection) -> np.ndarray:
-    out = np.full((insp.height, insp.width), np.nan, dtype=np.float32)
-    reproject(arr.astype(np.float32), out, src_transform=transform, src_crs=crs, dst_transform=insp.image_transform,
-              dst_crs=insp.image_crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
-    return out
-
-
 def _image_valid(path: Path) -> np.ndarray:
     with rasterio.open(path) as src:
         valid = src.dataset_mask() > 0
@@ -208,15 +184,12 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     insp.raise_if_errors()
     findings = list(insp.findings)
 
-    # DEM -> slope on the DEM's own (projected) grid -> both bilinear onto the image grid.
-    dem_work, dem_tr, dem_crs = _warp_dem_to_work_grid(insp)
-    unit = linear_unit_m(dem_crs)
-    slope_work = slope_degrees(dem_work, xres=abs(dem_tr.a) * unit, yres=abs(dem_tr.e) * unit)
-    dem = _to_image_grid(dem_work, dem_tr, dem_crs, insp)
-    slope = _to_image_grid(slope_work.astype(np.float64), dem_tr, dem_crs, insp)
-    del dem_work, slope_work
-
+    # DEM -> slope on the DEM's own (projected) grid -> both bilinear onto the image grid, by the same code that
+    # computes them for each window of a scene at prediction time (landslide_utils.scene_inputs).
     shape = (insp.height, insp.width)
+    with DemSource(insp.dem_path, image_crs=insp.image_crs) as dem_source:
+        dem, slope = dem_source.on_grid(transform=insp.image_transform, shape=shape, crs=insp.image_crs)
+
     levels = river_levels(insp.rivers, shape=shape, transform=insp.image_transform,
                           buffer_m=profile.factors.river_buffer_m, ring_edges_m=profile.factors.river_ring_edges_m,
                           crs=insp.image_crs)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,13 +47,17 @@ from .metrics import all_metrics, confusion_counts, object_recall_by_size
 from .paths import StudyPaths
 from .tiles import TileData, read_tile
 from .chip_tiles import chip_table, read_manifest
+from .blend import InstanceMerger, StripBlender, pieces_of, window_weight
 from .checkpoint import load_checkpoint, resolve_device, update_meta
+from .precision import autocast
 from .stats import average_precision, best_threshold
+from rasterio.windows import Window
+
 from .tiling import area_window, paste, read_index
 from .train import training_tiles
 from .validation import validation_paths
 
-__all__ = ["TilePrediction", "predict_tiles", "evaluate_area", "evaluate_test_area", "error_codes",
+__all__ = ["TilePrediction", "predict_tiles", "predict_blended", "evaluate_area", "evaluate_test_area", "error_codes",
            "ERROR_CLASSES", "validation_threshold", "decision_threshold", "empty_prediction_warning", "SCORE_FLOOR"]
 
 #: lowest Mask R-CNN instance score kept for the score map (AP, validation threshold)
@@ -90,11 +94,12 @@ def _tiles(items: Iterable[str | Path | tuple[str, TileData]]) -> Iterator[tuple
 
 
 @torch.inference_mode()
-def _run(model: nn.Module, task: str, xs: list[torch.Tensor], dev: torch.device) -> list[Any]:
-    with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+def _run(model: nn.Module, task: str, xs: list[torch.Tensor], dev: torch.device, precision: str = "fp32") -> list[Any]:
+    with autocast(precision, dev):
         if task == "instance":
             return [{k: v.float().cpu() for k, v in o.items()} for o in model(xs)]
-        return list(torch.sigmoid(model(torch.stack(xs))[:, 0].float()).cpu().numpy())
+        batch = torch.stack(xs).contiguous(memory_format=torch.channels_last)
+        return list(torch.sigmoid(model(batch)[:, 0].float()).cpu().numpy())
 
 
 def predict_tiles(
@@ -106,6 +111,7 @@ def predict_tiles(
     evaluation: EvaluationSpec | None = None,
     batch_size: int = 4,
     threshold: float | None = None,
+    precision: str = "fp32",
 ) -> Iterator[TilePrediction]:
     """Predict tiles with a trained model (from :func:`landslide_utils.checkpoint.load_checkpoint`).
 
@@ -119,6 +125,7 @@ def predict_tiles(
         threshold: the decision threshold of the score map (instance score for Mask R-CNN, probability for
             U-Net/PSPNet); default: ``evaluation.threshold`` as :func:`decision_threshold` resolves it (the
             fixed thresholds, a number, or the validation threshold stored in the checkpoint).
+        precision: ``fp32``, ``bf16`` or ``auto`` (:mod:`landslide_utils.precision`).
 
     Yields:
         :class:`TilePrediction` per tile, in input order.
@@ -134,13 +141,15 @@ def predict_tiles(
     dev = resolve_device(str(device)) if str(device) == "auto" else torch.device(device)
     model.to(dev).eval()
     task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    if task == "semantic":  # channels-last convolutions: ~1.4x faster inference on CPU (make bench)
+        model.to(memory_format=torch.channels_last)
     buf: list[tuple[str, TileData, torch.Tensor]] = []
     heads = getattr(model, "roi_heads", None)
     if heads is not None:  # detections below the score threshold are dropped anyway: skip pasting their masks
         heads.score_thresh = max(float(heads.score_thresh), floor - 1e-6)
 
     def flush() -> Iterator[TilePrediction]:
-        outs = _run(model, task, [x.to(dev) for _, _, x in buf], dev)
+        outs = _run(model, task, [x.to(dev) for _, _, x in buf], dev, precision)
         for (tid, tile, _), out in zip(buf, outs):
             valid = tile.valid
             if task == "instance":
@@ -175,6 +184,67 @@ def predict_tiles(
             yield from flush()
     if buf:
         yield from flush()
+
+
+def predict_blended(
+    model: nn.Module,
+    meta: dict[str, Any],
+    windows: Iterable[tuple[int, int, TileData]],
+    *,
+    blender: StripBlender,
+    overlap: int,
+    evaluation: EvaluationSpec,
+    threshold: float | None = None,
+    batch_size: int = 4,
+    device: str | torch.device = "cpu",
+    precision: str = "fp32",
+    merger: InstanceMerger | None = None,
+    finish_rows: bool = False,
+    on_window: Callable[[int, int, TileData, TilePrediction], None] | None = None,
+) -> int:
+    """The one prediction path: windows of a grid predicted in batches and blended into ``blender``.
+
+    Used by step 04 (the test tiles of the test area, ``overlap = 0``: every weight is 1 and the blend is the
+    tile-by-tile prediction) and by whole-scene prediction (:func:`landslide_utils.scene.predict_scene`, windows
+    overlapping by ``overlap`` pixels and blended with a Hann taper, :mod:`landslide_utils.blend`).
+
+    Args:
+        model, meta: from :func:`landslide_utils.checkpoint.load_checkpoint`.
+        windows: ``(row_off, col_off, tile)`` on the blender's grid, row-major when ``finish_rows``.
+        blender: receives each window's score map (:attr:`TilePrediction.score`) with its weight.
+        overlap: the windows' overlap (pixels), for the taper.
+        evaluation, threshold, batch_size, device, precision: as in :func:`predict_tiles`.
+        merger: collects Mask R-CNN instances (kept at ``threshold``) and merges those cut by window edges.
+        finish_rows: tell the blender, before each window row, that the rows above it are final (streaming).
+        on_window: called with ``(row_off, col_off, tile, prediction)`` after each window is blended.
+
+    Returns:
+        The number of windows predicted.
+    """
+    pending: dict[str, tuple[int, int, TileData]] = {}
+
+    def items() -> Iterator[tuple[str, TileData]]:
+        for i, (r, c, tile) in enumerate(windows):
+            pending[str(i)] = (r, c, tile)
+            yield str(i), tile
+
+    n = 0
+    for p in predict_tiles(model, meta, items(), device=device, evaluation=evaluation, batch_size=batch_size,
+                           threshold=threshold, precision=precision):
+        r, c, tile = pending.pop(p.tile_id)
+        if finish_rows:
+            blender.finish_before(r)
+        weight = window_weight(p.score.shape, row_off=r, col_off=c, height=blender.height, width=blender.width,
+                               overlap=overlap)
+        blender.add(row_off=r, col_off=c, score=p.score, weight=weight, valid=tile.valid)
+        if merger is not None and p.instances:
+            h, w = p.score.shape
+            merger.add((r, c, min(h, blender.height - r), min(w, blender.width - c)),
+                       pieces_of(p.instances, row_off=r, col_off=c, height=blender.height, width=blender.width))
+        if on_window is not None:
+            on_window(r, c, tile, p)
+        n += 1
+    return n
 
 
 def error_codes(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -326,36 +396,40 @@ def evaluate_area(
     valid = np.zeros((h, w), bool)
     inst = np.zeros((h, w), np.int32)
     score = np.zeros((h, w), np.float32)
-    rows = {str(r.tile_id): r for r in test.itertuples()}
     first = read_tile(tiles_dir / test["path"].iloc[0])
     transform = first.transform @ Affine.translation(int(win.col_off) - int(test["col_off"].iloc[0]),
                                                      int(win.row_off) - int(test["row_off"].iloc[0]))
     crs = first.crs
     ev = profile.evaluation
     decision = _decision(meta, ev) if threshold is None else float(threshold)
-    tiles_by_id: dict[str, TileData] = {}
     per_tile = []
+    whole = Window(0, 0, w, h)
+    r_off, c_off = int(win.row_off), int(win.col_off)
 
-    def items() -> Iterator[tuple[str, TileData]]:
+    def windows() -> Iterator[tuple[int, int, TileData]]:
         for r in test.itertuples():
-            tile = read_tile(tiles_dir / r.path)
-            tiles_by_id[str(r.tile_id)] = tile
-            yield str(r.tile_id), tile
+            yield int(r.row_off) - r_off, int(r.col_off) - c_off, read_tile(tiles_dir / r.path)
+
+    def emit(row0: int, strip: np.ndarray, strip_valid: np.ndarray) -> None:
+        score[row0:row0 + strip.shape[0]] = strip
+
+    def on_window(r: int, c: int, tile: TileData, p: TilePrediction) -> None:
+        v = tile.valid
+        at = {"row_off": r, "col_off": c, "valid": v}
+        paste(truth, whole, data=tile.instances > 0, **at)
+        paste(inst, whole, data=tile.instances, **at)
+        paste(valid, whole, data=v, **at)
+        c_ = confusion_counts((p.score >= decision) & v, tile.instances > 0, v)
+        per_tile.append({"tile_id": str(test["tile_id"].iloc[len(per_tile)]), "tp": c_.tp, "fp": c_.fp,
+                         "fn": c_.fn, "tn": c_.tn})
+        bar.update(1)
 
     bar = tqdm(total=len(test), desc=f"predict {label or meta.get('experiment', '')}", unit="tile",
                disable=not progress)
-    for p in predict_tiles(model, meta, items(), device=dev, evaluation=_score_evaluation(meta, ev)):
-        tile = tiles_by_id.pop(p.tile_id)
-        r = rows[p.tile_id]
-        v = tile.valid
-        at = {"row_off": int(r.row_off), "col_off": int(r.col_off), "valid": v}
-        paste(truth, win, data=tile.instances > 0, **at)
-        paste(inst, win, data=tile.instances, **at)
-        paste(score, win, data=p.score, **at)
-        paste(valid, win, data=v, **at)
-        c = confusion_counts((p.score >= decision) & v, tile.instances > 0, v)
-        per_tile.append({"tile_id": p.tile_id, "tp": c.tp, "fp": c.fp, "fn": c.fn, "tn": c.tn})
-        bar.update(1)
+    blender = StripBlender(height=h, width=w, emit=emit)
+    predict_blended(model, meta, windows(), blender=blender, overlap=0, evaluation=_score_evaluation(meta, ev),
+                    device=dev, precision=ev.precision, on_window=on_window)
+    blender.close()
     bar.close()
 
     pred = (score >= decision) & valid

@@ -3,9 +3,10 @@
 * :func:`slope_degrees` — slope in degrees with Horn's (1981) 3 x 3 weighted finite differences, the formula
   of ``gdaldem slope`` and ArcGIS. Computed on the DEM's own (projected, north-up) grid; the caller resamples
   the result onto the image grid afterwards (docs/methods.md, "Data preparation").
-* :func:`river_distance_m` / :func:`river_levels` — the river lines buffered by ``buffer_m`` (30 m in the paper)
-  are the river surface (level 0); the Euclidean distance from the river surface is cut into rings
-  0-200, 200-500, 500-1000, 1000-2000 and > 2000 m (levels 1..5).
+* :class:`RiverRings` / :func:`river_levels` — the river lines buffered by ``buffer_m`` (30 m in the paper)
+  are the river surface (level 0); the distance of a pixel centre from the river surface is cut into rings
+  0-200, 200-500, 500-1000, 1000-2000 and > 2000 m (levels 1..5), by rasterising the lines' buffers of radius
+  ``buffer_m + edge`` -- exact for every pixel centre and local to any window.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import shapely
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.transform import Affine
-from scipy import ndimage
 
-__all__ = ["slope_degrees", "river_distance_m", "river_levels", "linear_unit_m"]
+__all__ = ["slope_degrees", "RiverRings", "river_levels", "linear_unit_m"]
 
 
 def linear_unit_m(crs: CRS | str | None) -> float:
@@ -91,93 +91,82 @@ def _pixel_size(transform: Affine) -> tuple[float, float]:
     return abs(transform.a), abs(transform.e)
 
 
-def river_distance_m(
-    rivers: "object",
-    *,
-    shape: tuple[int, int],
-    transform: Affine,
-    buffer_m: float = 30.0,
-    max_distance_m: float = 2000.0,
-    crs: CRS | str | None = None,
-    max_cells: int = 64_000_000,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (m) of every pixel centre from the river surface (the lines buffered by ``buffer_m``).
+def _quad_segs(radius: float, tolerance: float) -> int:
+    """Segments per quarter circle so that a buffer's chords stay within ``tolerance`` of the true arc."""
+    if radius <= tolerance:
+        return 8
+    theta = 2.0 * math.acos(1.0 - tolerance / radius)
+    return int(min(max(8, math.ceil((math.pi / 2) / theta)), 1024))
 
-    The buffered lines are rasterised (pixel centre inside = river surface) and an exact Euclidean distance
-    transform in metres (``scipy.ndimage.distance_transform_edt`` with the pixel size as sampling) measures the
-    distance from each pixel centre to the nearest river-surface pixel centre. Rivers outside the grid count up
-    to ``max_distance_m`` beyond its edge (the grid is padded for them). Should the padded grid exceed
-    ``max_cells``, distances are computed on a grid coarser by a power of two and read back at the nearest
-    coarse cell (the river surface itself stays at full resolution).
+
+class RiverRings:
+    """The river lines buffered once per river level, rasterised on any window of any grid (Yang et al. 2022,
+    section 3.4 and Figure 14).
+
+    Level 0 = the river surface (pixel centre within ``buffer_m`` of a line); level k (1..K) = pixel centre at a
+    distance from the river surface in ``(edges[k-2], edges[k-1]]`` (with edges[-1] = 0), i.e. within
+    ``buffer_m + edges[k-1]`` of a line; level K + 1 = farther. With the paper's edges:
+    0 | 0-200 | 200-500 | 500-1000 | 1000-2000 | > 2000 m.
+
+    Each level's zone is the union of the lines' buffers of radius ``buffer_m + edge``; a pixel gets the smallest
+    level whose zone holds its centre (``rasterize`` without ``all_touched``). The level of a pixel therefore
+    depends only on its centre: a window gives exactly the levels the whole grid gives there, with no
+    scene-wide distance transform and memory in proportion to the window. The buffers approximate their round
+    caps by chords within ``tolerance_m`` (default a tenth of the finest pixel the caller names).
 
     Args:
-        rivers: a GeoDataFrame / GeoSeries / sequence of shapely line geometries in the grid's CRS.
-        shape: (rows, cols) of the grid.
-        transform: north-up geotransform of the grid.
-        buffer_m: half-width of the river surface in metres.
-        max_distance_m: distances beyond this only need to be known as "beyond" (the last ring edge).
-        crs: the grid's CRS; its linear unit converts metres to map units (default: metres).
-        max_cells: largest grid for the distance transform.
-
-    Returns:
-        ``(distance, surface)``: float32 distances in metres (0 on the river surface, ``inf`` without any river)
-        and the bool river-surface mask.
+        rivers: a GeoDataFrame / GeoSeries (reprojected to ``crs`` when it has another CRS) or a sequence of
+            shapely line geometries in ``crs``.
+        buffer_m: half-width of the river surface (m).
+        ring_edges_m: increasing ring edges (m).
+        crs: the grid's CRS (its linear unit converts metres to map units; default metres).
+        tolerance_m: largest gap between a buffer's chords and its true arc (m).
     """
-    rows, cols = shape
-    xres, yres = _pixel_size(transform)
-    unit = linear_unit_m(crs)
-    if hasattr(rivers, "geometry"):
-        if crs is not None and getattr(rivers, "crs", None) is not None and CRS.from_user_input(crs) != rivers.crs:
-            rivers = rivers.to_crs(crs)
-        geoms = [g for g in rivers.geometry if g is not None and not g.is_empty]
-    else:
-        geoms = [g for g in rivers if g is not None and not g.is_empty]
-    buf = buffer_m / unit
-    surfaces = [g.buffer(buf) for g in geoms]
-    if surfaces:
-        surface = rasterize(((s, 1) for s in surfaces), out_shape=shape, transform=transform, fill=0,
-                            all_touched=False, dtype="uint8").astype(bool)
-    else:
-        surface = np.zeros(shape, dtype=bool)
-    if not surfaces:
-        return np.full(shape, np.inf, dtype=np.float32), surface
 
-    # Padding (in pixels) on each side for rivers outside the grid, at most max_distance_m beyond the edge.
-    x0, y0 = transform.c, transform.f
-    x1, y1 = x0 + cols * transform.a, y0 + rows * transform.e
-    margin = (max_distance_m + buffer_m) / unit
-    ux0, uy0, ux1, uy1 = shapely.total_bounds(np.asarray(surfaces, dtype=object))
-    left = min(max(x0 - ux0, 0.0), margin) / xres
-    right = min(max(ux1 - x1, 0.0), margin) / xres
-    top = min(max(uy1 - y0, 0.0), margin) / yres
-    bottom = min(max(y1 - uy0, 0.0), margin) / yres
-    factor = 1
-    while True:
-        pl, pr, pt, pb = (int(math.ceil(v / factor)) + 1 if v > 0 else 0 for v in (left, right, top, bottom))
-        crow, ccol = int(math.ceil(rows / factor)) + pt + pb, int(math.ceil(cols / factor)) + pl + pr
-        if crow * ccol <= max_cells or factor >= 1024:
-            break
-        factor *= 2
-    if factor == 1 and (pl, pr, pt, pb) == (0, 0, 0, 0):
-        work = surface
-    else:
-        wt = transform @ Affine.translation(-pl * factor, -pt * factor) @ Affine.scale(factor)
-        work = rasterize(((s, 1) for s in surfaces), out_shape=(crow, ccol), transform=wt, fill=0,
-                         all_touched=factor > 1, dtype="uint8").astype(bool)
-    if not work.any():
-        dist_work = np.full(work.shape, np.inf)
-    else:
-        dist_work = ndimage.distance_transform_edt(~work, sampling=(yres * unit * factor, xres * unit * factor))
-    if work is surface:
-        dist = dist_work.astype(np.float32)
-    else:
-        rr = np.arange(rows) // factor + pt
-        cc = np.arange(cols) // factor + pl
-        dist = dist_work[np.ix_(rr, cc)].astype(np.float32)
-        dist[surface] = 0.0
-        # Fine pixels off the surface inside a coarse river cell are "just beside" the river.
-        dist[(~surface) & (dist == 0)] = np.float32(min(xres, yres) * unit)
-    return dist, surface
+    def __init__(self, rivers: "object", *, buffer_m: float = 30.0,
+                 ring_edges_m: Sequence[float] = (200.0, 500.0, 1000.0, 2000.0),
+                 crs: CRS | str | None = None, tolerance_m: float = 0.1) -> None:
+        edges = np.asarray(ring_edges_m, dtype=np.float64)
+        if edges.ndim != 1 or len(edges) == 0 or np.any(np.diff(edges) <= 0) or edges[0] <= 0:
+            raise ValueError(f"ring_edges_m must be positive and strictly increasing, got {tuple(ring_edges_m)}")
+        if not buffer_m > 0:
+            raise ValueError(f"buffer_m must be positive, got {buffer_m}")
+        unit = linear_unit_m(crs)
+        if hasattr(rivers, "geometry"):
+            if crs is not None and getattr(rivers, "crs", None) is not None and \
+                    CRS.from_user_input(crs) != rivers.crs:
+                rivers = rivers.to_crs(crs)
+            geoms = [g for g in rivers.geometry if g is not None and not g.is_empty]
+        else:
+            geoms = [g for g in rivers if g is not None and not g.is_empty]
+        self.n_levels = len(edges) + 2  # 0 .. K + 1
+        self.beyond = len(edges) + 1
+        radii = [buffer_m / unit] + [(buffer_m + e) / unit for e in edges]
+        tol = tolerance_m / unit
+        arr = np.asarray(geoms, dtype=object)
+        #: zones[k]: the buffers of every line at level k's radius (k = 0 .. K)
+        self.zones = [shapely.buffer(arr, r, quad_segs=_quad_segs(r, tol)) if len(arr) else arr for r in radii]
+        self.tree = shapely.STRtree(self.zones[-1]) if len(arr) else None
+
+    def levels(self, *, shape: tuple[int, int], transform: Affine) -> np.ndarray:
+        """(rows, cols) uint8 levels on the grid ``transform`` (north-up) of shape ``shape``."""
+        rows, cols = shape
+        out = np.full(shape, self.beyond, dtype=np.uint8)
+        if self.tree is None or rows == 0 or cols == 0:
+            return out
+        xres, yres = _pixel_size(transform)
+        x0, y1 = transform.c, transform.f
+        x1, y0 = x0 + cols * transform.a, y1 + rows * transform.e
+        rect = (min(x0, x1) - xres, min(y0, y1) - yres, max(x0, x1) + xres, max(y0, y1) + yres)
+        hits = self.tree.query(shapely.box(*rect))
+        if len(hits) == 0:
+            return out
+        for level in range(self.beyond - 1, -1, -1):  # outermost ring first, the river surface last
+            parts = shapely.clip_by_rect(self.zones[level][hits], *rect)
+            parts = [g for g in parts if not g.is_empty]
+            if parts:
+                rasterize(((g, level) for g in parts), out=out, transform=transform, all_touched=False)
+        return out
 
 
 def river_levels(
@@ -189,7 +178,7 @@ def river_levels(
     ring_edges_m: Sequence[float] = (200.0, 500.0, 1000.0, 2000.0),
     crs: CRS | str | None = None,
 ) -> np.ndarray:
-    """Distance-from-river levels on a grid (Yang et al. 2022, section 3.4 and Figure 14).
+    """Distance-from-river levels on a whole grid: :class:`RiverRings` rasterised once (Yang et al. 2022, sec. 3.4).
 
     Level 0 = the river surface (pixel centre within ``buffer_m`` of a river line); level k (1..len(edges))
     = distance from the river surface in ``(edges[k-2], edges[k-1]]`` (with edges[-1] = 0); the last level
@@ -206,11 +195,6 @@ def river_levels(
     Returns:
         (rows, cols) uint8 levels 0..len(ring_edges_m) + 1.
     """
-    edges = np.asarray(ring_edges_m, dtype=np.float64)
-    if edges.ndim != 1 or len(edges) == 0 or np.any(np.diff(edges) <= 0) or edges[0] <= 0:
-        raise ValueError(f"ring_edges_m must be positive and strictly increasing, got {tuple(ring_edges_m)}")
-    dist, surface = river_distance_m(rivers_gdf, shape=shape, transform=transform, buffer_m=buffer_m,
-                                     max_distance_m=float(edges[-1]), crs=crs)
-    levels = (1 + np.digitize(dist, edges, right=True)).astype(np.uint8)
-    levels[surface] = 0
-    return levels
+    rings = RiverRings(rivers_gdf, buffer_m=buffer_m, ring_edges_m=ring_edges_m, crs=crs,
+                       tolerance_m=0.1 * min(_pixel_size(transform)) * linear_unit_m(crs))
+    return rings.levels(shape=shape, transform=transform)

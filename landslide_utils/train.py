@@ -10,8 +10,9 @@ loss named by ``training.loss`` (:mod:`landslide_utils.losses`) over *valid* pix
 Reproducible and resumable: the batch of step ``s`` (tiles and rot90/flip codes) is a function of
 ``(seed, s)`` alone, and the checkpoint (every ``checkpoint_every`` steps and at the end; layout in
 :mod:`landslide_utils.checkpoint`) holds model, optimiser and RNG states, so an interrupted run continues to
-the same weights on CPU. A finished checkpoint is reused unless ``force=True``. On CUDA, training uses mixed
-precision (``torch.autocast`` + ``GradScaler``); GPU runs are not bit-exact.
+the same weights on CPU. A finished checkpoint is reused unless ``force=True``. ``training.precision`` (``fp32``
+by default; ``bf16`` or ``auto``, :mod:`landslide_utils.precision`) sets the forward pass's precision on any
+device; GPU runs are not bit-exact.
 
 Background enhancement and the budget (``enhance.budget``): ``fixed_steps`` keeps ``training.steps`` (BE samples
 take looks away from the original tiles, as a fixed number of epochs over a larger set does);
@@ -37,6 +38,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .chip_tiles import factor_skip_reason
+from .precision import autocast
 from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
 from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, training_for
 from .datasets import TileDataset, channel_stats, landslide_prevalence
@@ -154,32 +156,24 @@ def _loss(model: nn.Module, task: str, images: list[torch.Tensor], targets: list
 
 
 def train_step(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
-                optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, grad_clip: float,
-                loss_options: dict[str, Any]) -> float:
-    """One optimiser step; returns the loss (NaN for a step skipped by the mixed-precision scaler)."""
+               optimizer: torch.optim.Optimizer, grad_clip: float, loss_options: dict[str, Any],
+               precision: str = "fp32") -> float:
+    """One optimiser step; returns the loss. ``precision`` ``bf16`` (or ``auto`` where bf16 is native) runs the
+    forward pass and the loss under bfloat16 autocast; weights, gradients and the update stay float32."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
     dev = images[0].device
-    with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=scaler is not None):
+    with autocast(precision, dev):
         loss = _loss(model, task, images, targets, loss_options)
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    if scaler is None:
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss became {loss.item()}; lower training.learning_rate or training.grad_clip"
-            )
-        loss.backward()
-        nn.utils.clip_grad_norm_(params, grad_clip)
-        optimizer.step()
-        return float(loss.item())
+    loss = loss.float()
     if not torch.isfinite(loss):
-        scaler.update(scaler.get_scale() / 2.0)
-        return float("nan")
-    scaler.scale(loss).backward()
-    scaler.unscale_(optimizer)
+        raise FloatingPointError(
+            f"training loss became {loss.item()}; lower training.learning_rate or training.grad_clip"
+        )
+    loss.backward()
+    params = [p for g in optimizer.param_groups for p in g["params"]]
     nn.utils.clip_grad_norm_(params, grad_clip)
-    scaler.step(optimizer)
-    scaler.update()
+    optimizer.step()
     return float(loss.item())
 
 
@@ -264,13 +258,10 @@ def fit(
     try:
         model.to(dev)
         optimizer = make_optimizer(model, training)
-        scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
         start, seconds, final_loss = 0, 0.0, None
         if ckpt is not None:
             model.load_state_dict(ckpt["model_state"])
             optimizer.load_state_dict(ckpt["optimizer_state"])
-            if scaler is not None and ckpt.get("scaler_state"):
-                scaler.load_state_dict(ckpt["scaler_state"])
             set_rng_state(ckpt["rng"])
             start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
             final_loss = ckpt.get("final_loss")
@@ -292,7 +283,8 @@ def fit(
                 samples = [dataset.load(i, a) for i, a in zip(idx, augs)]
                 images = [x.to(dev) for x, _ in samples]
                 targets = [{k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in t.items()} for _, t in samples]
-                loss = train_step(model, task, images, targets, optimizer, scaler, training.grad_clip, loss_options)
+                loss = train_step(model, task, images, targets, optimizer, training.grad_clip, loss_options,
+                                  training.precision)
                 seconds += time.perf_counter() - t0
                 final_loss = loss
                 window.append(loss)
@@ -307,7 +299,7 @@ def fit(
                               f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
                     window = []
                 if (step + 1) % training.checkpoint_every == 0 or done:
-                    save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=scaler,
+                    save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=None,
                                     step=step + 1, steps=total_steps, train_seconds=seconds, final_loss=final_loss)
         finally:
             if log is not None:
@@ -337,6 +329,7 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
         "enhance_budget": profile.enhance.budget if n_be else None,
         "seed": profile.seed,
         "tile_size": profile.tiling.tile_size,
+        "factors": profile.factors.model_dump(mode="json"),  # river buffer and rings, for whole-scene prediction
         "n_train_tiles": n_orig,
         "n_be_samples": n_be,
     }
