@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke real test verify bench sweep lab clean-data
+.PHONY: setup study smoke real test verify bench bench-budget sweep lab clean-data
 
 setup: $(STAMP)
 
@@ -42,8 +42,12 @@ verify: setup
 	$(PY) -m pytest -p no:xdist -p no:cacheprovider -o addopts= --nbval-lax \
 		--nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout=3600 reports/quick/*.ipynb
 
-## Benchmark: projected quick-profile training time as a ratio of its 25-minute budget
+## Benchmark: matmul peaks, training GFLOP/s, scene prediction vs a pure forward pass, flat memory (benchmarks/results.json)
 bench: setup
+	$(PY) benchmarks/bench_limits.py
+
+## Benchmark: projected quick-profile training time as a ratio of its 25-minute budget
+bench-budget: setup
 	$(PY) benchmarks/bench_quick_budget.py
 
 ## The claims sweep: U-Net/PSPNet x factors x BE over 5 seeds, verdicts with intervals (reports/quick/sweeps/claims/)

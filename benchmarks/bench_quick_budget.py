@@ -72,8 +72,8 @@ def main() -> None:
         model = build_model(exp.model, ch, spec=spec_for(prof, exp.model))
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
         xs, tg = _batch(task, bs, ch, size)
-        train_step(model, task, xs, tg, opt, None, 5.0, {})  # warm-up
-        t_step = min(_timed(lambda: train_step(model, task, xs, tg, opt, None, 5.0, {})) for _ in range(args.repeats))
+        train_step(model, task, xs, tg, opt, 5.0, {})  # warm-up
+        t_step = min(_timed(lambda: train_step(model, task, xs, tg, opt, 5.0, {})) for _ in range(args.repeats))
         model.eval()
         with torch.inference_mode():
             fwd = (lambda: model(xs[:1])) if task == "instance" else (lambda: model(torch.stack(xs[:1])))
