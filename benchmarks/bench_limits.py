@@ -105,7 +105,27 @@ def training_throughput(name: str, precision: str, *, profile: Any, repeats: int
         step()
     flops = counter.get_total_flops()
     seconds = _time(step, repeats)
-    return {"gflop_per_step": flops / 1e9, "seconds_per_step": seconds, "gflops": flops / seconds / 1e9}
+    return {"gflop_per_step": flops / 1e9, "seconds_per_step": seconds, "gflops": flops / seconds / 1e9,
+            **_time_shares(step)}
+
+
+#: operator names whose time counts as dense compute (the FLOPs the counter counts)
+_DENSE = ("conv", "mm", "matmul", "linear", "mkldnn")
+
+
+def _time_shares(step) -> dict[str, Any]:  # noqa: ANN001
+    """Where one step's CPU time goes (torch.profiler, self time per operator): the share in dense kernels
+    (convolutions, matrix products) and the three operators taking the most time outside them."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    ops = [(e.key, e.self_cpu_time_total) for e in prof.key_averages()]
+    total = sum(t for _, t in ops) or 1.0
+    dense = sum(t for k, t in ops if any(d in k.lower() for d in _DENSE))
+    other = sorted(((k, t) for k, t in ops if not any(d in k.lower() for d in _DENSE)), key=lambda kt: -kt[1])
+    return {"dense_share": dense / total,
+            "top_other": [{"op": k, "share": t / total} for k, t in other[:3]]}
 
 
 def make_scene(folder: Path, size: int, *, pixel_m: float = 2.0, dem_pixel_m: float = 10.0) -> dict[str, Path]:
@@ -270,9 +290,11 @@ def main() -> None:
             r.update(model=name, precision=precision, fraction_of_peak=r["gflops"] / best,
                      target=TARGETS[name], met=r["gflops"] / best >= TARGETS[name])
             rows.append(r)
+            others = ", ".join(f"{o['op']} {o['share']:.0%}" for o in r["top_other"])
             print(f"  {name:<8} {precision}: {r['gflop_per_step']:.1f} GFLOP/step in {r['seconds_per_step']:.3f} s"
                   f" = {r['gflops']:.1f} GFLOP/s = {r['fraction_of_peak']:.2f} of the best peak "
-                  f"(target {TARGETS[name]:.2f}: {'met' if r['met'] else 'not met'})")
+                  f"(target {TARGETS[name]:.2f}: {'met' if r['met'] else 'not met'}); time in dense kernels "
+                  f"{r['dense_share']:.0%}, next: {others}")
     results["training"] = rows
 
     with tempfile.TemporaryDirectory(prefix="bench_scene_") as tmp:

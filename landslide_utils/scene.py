@@ -297,7 +297,8 @@ def predict_scene(
                     tiles = _prefetch(tiles, depth=ahead)
                 n = predict_blended(model, meta, tiles, blender=blender, overlap=overlap, evaluation=evaluation,
                                     threshold=thr, batch_size=batch_size, device=dev, precision=prec,
-                                    merger=merger, finish_rows=True, on_window=lambda *_: bar.update(1))
+                                    channels_last=True, merger=merger, finish_rows=True,
+                                    on_window=lambda *_: bar.update(1))
                 blender.close()
                 loop_seconds = time.perf_counter() - t_loop
             dst_p.close()
