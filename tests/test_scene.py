@@ -384,3 +384,47 @@ def test_cli_reports_bad_options_and_files_in_one_line(tmp_path: Path) -> None:
     missing = subprocess.run(base + ["--checkpoint", str(tmp_path / "none.pt")], capture_output=True, text=True,
                              cwd=ROOT)
     assert missing.returncode == 2 and "none.pt" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_cli_maps_a_scene_with_a_real_checkpoint_and_factors(tmp_path: Path) -> None:
+    """The whole path: a saved PSPNet checkpoint (rgb+factors), DEM and rivers in another CRS, the command line."""
+    from landslide_utils.checkpoint import save_checkpoint
+    from landslide_utils.models import build_model
+
+    profile = load_profile(ROOT / "params/profiles/smoke.yaml")
+    spec = profile.models.pspnet
+    torch.manual_seed(0)
+    model = build_model("pspnet", 6, spec=spec, num_classes=2, load_weights=False)
+    meta = {**_meta("pspnet", "rgb+factors"), "spec": spec.model_dump(mode="json"), "num_classes": 2}
+    save_checkpoint(tmp_path / "c.pt", meta=meta, model=model, optimizer=None, scaler=None, step=1, steps=1,
+                    train_seconds=0.0, final_loss=None)
+    _scene(tmp_path / "scene.tif", height=200, width=260)
+    with rasterio.open(tmp_path / "dem.tif", "w", driver="GTiff", height=60, width=70, count=1, dtype="int16",
+                       crs="EPSG:32648", transform=from_origin(499_900, 3_000_100, 10.0, 10.0), nodata=-32768) as d:
+        dem = (1500 + np.add.outer(np.arange(60), np.arange(70)) * 3).astype(np.int16)
+        dem[30:33, 30:33] = -32768  # a void: those pixels are not predicted
+        d.write(dem[None])
+    gpd.GeoDataFrame(geometry=[LineString([(500_100, 3_000_050), (500_300, 2_999_500)])], crs=CRS).to_crs(
+        "EPSG:4326").to_file(tmp_path / "rivers.geojson")
+    out = subprocess.run([sys.executable, "-m", "landslide_utils", "predict", "--checkpoint", str(tmp_path / "c.pt"),
+                          "--image", str(tmp_path / "scene.tif"), "--dem", str(tmp_path / "dem.tif"),
+                          "--rivers", str(tmp_path / "rivers.geojson"), "--out", str(tmp_path / "maps"),
+                          "--window", "128", "--overlap", "16", "--batch", "2", "--threshold", "0.5"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "landslide(s)" in out.stdout and "windows predicted" in out.stdout
+    with rasterio.open(tmp_path / "maps/probability.tif") as src:
+        prob = src.read(1)
+        assert src.crs.to_string() == CRS and src.shape == (200, 260)
+    with rasterio.open(tmp_path / "maps/landslides.tif") as src:
+        binary = src.read(1)
+        assert src.nodata == 255
+    assert np.isnan(prob[:20, :30]).all() and (binary[:20, :30] == 255).all()  # image nodata
+    void = np.isnan(prob[100:140, 100:140])
+    assert 0 < void.sum() < void.size  # the DEM void (with its slope neighbourhood) is nodata
+    finite = prob[np.isfinite(prob)]
+    assert ((finite >= 0) & (finite <= 1)).all()
+    np.testing.assert_array_equal(binary[np.isfinite(prob)], (finite >= 0.5).astype(np.uint8))
+    summary = json.loads((tmp_path / "maps/prediction.json").read_text())
+    assert summary["threshold_source"] == "value" and summary["channels"] == "rgb+factors"
+    assert gpd.read_file(tmp_path / "maps/landslides.gpkg").crs.to_string() == CRS
