@@ -73,9 +73,10 @@ def matmul_peak(dtype: torch.dtype, *, n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def _batch(task: str, n: int, ch: int, size: int) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
+def make_batch(task: str, n: int, ch: int, size: int) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
     g = torch.Generator().manual_seed(0)
     xs = [torch.randn(ch, size, size, generator=g) for _ in range(n)]
+    """``n`` random tiles of ``ch`` x ``size``^2 with one square landslide each, as targets of ``task``."""
     targets = []
     for _ in range(n):
         m = torch.zeros(size, size)
@@ -96,7 +97,7 @@ def training_throughput(name: str, precision: str, *, profile: Any, repeats: int
     torch.manual_seed(0)
     model = build_model(name, 3, spec=spec_for(profile, name), num_classes=2, load_weights=False)
     opt = make_optimizer(model, profile.training)
-    xs, tg = _batch(task, profile.training.batch_size, 3, profile.tiling.tile_size)
+    xs, tg = make_batch(task, profile.training.batch_size, 3, profile.tiling.tile_size)
 
     def step() -> None:
         train_step(model, task, xs, tg, opt, 5.0, {}, precision)

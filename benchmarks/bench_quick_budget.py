@@ -22,6 +22,8 @@ from landslide_utils.config import load_experiment, load_profile
 from landslide_utils.models import build_model, model_task, spec_for
 from landslide_utils.train import train_step
 
+from bench_limits import make_batch  # noqa: E402 - the sibling script (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 25 * 60
 
@@ -35,21 +37,6 @@ def _baseline(repeats: int) -> float:
             a @ a
         best = min(best, time.perf_counter() - t0)
     return best
-
-
-def _batch(task: str, n: int, ch: int, size: int):
-    g = torch.Generator().manual_seed(0)
-    xs = [torch.randn(ch, size, size, generator=g) for _ in range(n)]
-    targets = []
-    for _ in range(n):
-        m = torch.zeros(size, size)
-        m[size // 4: size // 2, size // 4: size // 2] = 1
-        if task == "instance":
-            targets.append({"boxes": torch.tensor([[size / 4, size / 4, size / 2, size / 2]]),
-                            "labels": torch.tensor([1]), "masks": m[None].to(torch.uint8)})
-        else:
-            targets.append({"mask": m, "valid": torch.ones(size, size, dtype=torch.bool)})
-    return xs, targets
 
 
 def main() -> None:
@@ -71,7 +58,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = build_model(exp.model, ch, spec=spec_for(prof, exp.model))
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3, momentum=0.9)
-        xs, tg = _batch(task, bs, ch, size)
+        xs, tg = make_batch(task, bs, ch, size)
         train_step(model, task, xs, tg, opt, 5.0, {})  # warm-up
         t_step = min(_timed(lambda: train_step(model, task, xs, tg, opt, 5.0, {})) for _ in range(args.repeats))
         model.eval()

@@ -374,16 +374,17 @@ def test_geographic_image_is_refused_with_the_utm_zone(tmp_path: Path) -> None:
         open_scene(path)
 
 
-def test_cli_reports_bad_options_and_files_in_one_line(tmp_path: Path) -> None:
+def test_cli_reports_bad_options_and_files_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from landslide_utils.cli import main
+
     _scene(tmp_path / "scene.tif")
-    base = [sys.executable, "-m", "landslide_utils", "predict", "--image", str(tmp_path / "scene.tif"),
-            "--out", str(tmp_path / "out")]
-    bad_window = subprocess.run(base + ["--checkpoint", str(tmp_path / "none.pt"), "--window", "100"],
-                                capture_output=True, text=True, cwd=ROOT)
-    assert bad_window.returncode == 2 and "--window 100: must be a multiple of 32" in bad_window.stderr
-    missing = subprocess.run(base + ["--checkpoint", str(tmp_path / "none.pt")], capture_output=True, text=True,
-                             cwd=ROOT)
-    assert missing.returncode == 2 and "none.pt" in missing.stderr and "Traceback" not in missing.stderr
+    base = ["predict", "--image", str(tmp_path / "scene.tif"), "--out", str(tmp_path / "out"),
+            "--checkpoint", str(tmp_path / "none.pt")]
+    assert main(base + ["--window", "100"]) == 2
+    assert "--window 100: must be a multiple of 32" in capsys.readouterr().err
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "none.pt" in err and "Traceback" not in err and err.startswith("error: ")
 
 
 def test_cli_maps_a_scene_with_a_real_checkpoint_and_factors(tmp_path: Path) -> None:
