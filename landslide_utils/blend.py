@@ -174,6 +174,13 @@ class _UnionFind:
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
 
+    def groups(self) -> list[list[int]]:
+        """The members of each set, sets in order of their smallest member."""
+        out: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            out.setdefault(self.find(i), []).append(i)
+        return [out[root] for root in sorted(out)]
+
 
 @dataclass
 class _Component:
@@ -230,12 +237,9 @@ class StripLabels:
         """``(geometry, pixels, mean score)`` per landslide, in order of their first pixel (row-major)."""
         from shapely.ops import unary_union
 
-        groups: dict[int, list[int]] = {}
-        for i in range(len(self.parts)):
-            groups.setdefault(self.uf.find(i), []).append(i)
         out = []
-        for root in sorted(groups):
-            members = [self.parts[i] for i in groups[root]]
+        for group in self.uf.groups():
+            members = [self.parts[i] for i in group]
             geoms = [g for m in members for g in m.geoms]
             pixels = sum(m.pixels for m in members)
             total = sum(m.score_sum for m in members)
@@ -328,12 +332,9 @@ class InstanceMerger:
 
     def instances(self) -> list[Piece]:
         """The merged instances (union mask, highest score), in order of their first piece."""
-        groups: dict[int, list[int]] = {}
-        for i in range(len(self.pieces)):
-            groups.setdefault(self.uf.find(i), []).append(i)
         out = []
-        for root in sorted(groups):
-            ps = [self.pieces[i] for i in groups[root]]
+        for group in self.uf.groups():
+            ps = [self.pieces[i] for i in group]
             r0, r1 = min(p.r0 for p in ps), max(p.r1 for p in ps)
             c0, c1 = min(p.c0 for p in ps), max(p.c1 for p in ps)
             mask = np.zeros((r1 - r0, c1 - c0), bool)
