@@ -27,9 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import MaskRCNNSpec, SegmentationSpec, TrainingSpec
+from .config import MODEL_SPECS, SegmentationSpec, TrainingSpec
 from .io import atomic_path
 from .models import build_model
+from .models.ensemble import ProbabilityMean
 
 __all__ = ["FORMAT", "FREE_TRAINING_KEYS", "COMPATIBILITY_KEYS", "resolve_device", "rng_state", "set_rng_state",
            "save_checkpoint", "read_checkpoint", "update_meta", "check_compatible", "rebuild_model",
@@ -160,10 +161,16 @@ def check_compatible(path: str | Path, old: dict[str, Any], new: dict[str, Any])
 
 def rebuild_model(meta: dict[str, Any]) -> nn.Module:
     """An untrained model of the architecture a checkpoint's metadata describes."""
-    cls = MaskRCNNSpec if meta["model"] == "maskrcnn" else SegmentationSpec
+    cls = MODEL_SPECS.get(meta["model"], SegmentationSpec)
     spec = cls.model_validate_json(json.dumps(meta["spec"]))
-    return build_model(meta["model"], int(meta["in_channels"]), spec=spec,
-                       num_classes=int(meta["num_classes"]), load_weights=False)
+
+    def one() -> nn.Module:
+        return build_model(meta["model"], int(meta["in_channels"]), spec=spec,
+                           num_classes=int(meta["num_classes"]), load_weights=False)
+
+    if meta.get("ensemble"):  # a cross-validated experiment: the mean of its fold models (crossval)
+        return ProbabilityMean([one() for _ in range(int(meta["ensemble"]))])
+    return one()
 
 
 def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

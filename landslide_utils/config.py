@@ -33,7 +33,11 @@ __all__ = [
     "DEFAULT_LOSS",
     "CHIP_FORMATS",
     "MODEL_NAMES",
+    "MODEL_SPECS",
     "has_second_date",
+    "training_for",
+    "model_spec_for",
+    "evaluation_for",
 ]
 
 
@@ -234,6 +238,11 @@ class MaskRCNNSpec(_Strict):
     box_detections_per_img: int = Field(default=100, gt=0)
     rois_per_image: int = Field(default=200, gt=0, description="RoIs sampled per image in training (matterport: 200)")
     proposals_test: int = Field(default=1000, gt=0, description="RPN proposals kept at inference (matterport: 1000)")
+    fpn: Literal["standard", "bottom_up"] = Field(
+        default="standard", description="standard FPN, or FPN + the bottom-up path augmentation of Liu et al. (2021)")
+    mask_loss: Literal["bce", "bce+edge"] = Field(
+        default="bce", description="mask loss: BCE, or BCE + the Sobel edge loss of Liu et al. (2021)")
+    edge_weight: float = Field(default=1.0, ge=0, description="weight of the edge loss (Liu et al. 2021: 1)")
 
 
 class SegmentationSpec(_Strict):
@@ -241,10 +250,19 @@ class SegmentationSpec(_Strict):
     pretrained_weights: Path | None = None
 
 
+class FCNSpec(SegmentationSpec):
+    """The FCN of Chen et al. (2022): encoder features fused from 1/32 down to 1/``fuse_down_to``."""
+
+    fuse_down_to: Literal[2, 8] = Field(
+        default=2, description="finest encoder level fused: 2 = 1/32 ... 1/2 (Chen et al. 2022), 8 = 1/32 ... 1/8 "
+                               "(FCN-8s, the original FCN of Long et al. 2015)")
+
+
 class ModelsSpec(_Strict):
     maskrcnn: MaskRCNNSpec = MaskRCNNSpec()
     unet: SegmentationSpec = SegmentationSpec()
     pspnet: SegmentationSpec = SegmentationSpec()
+    fcn: FCNSpec = FCNSpec()
 
 
 DEFAULT_LOSS = "bce_dice"
@@ -276,7 +294,13 @@ class TrainingSpec(_Strict):
                                                                       "(default: background/landslide pixel ratio)")
     focal_gamma: float = Field(default=2.0, ge=0, description="focal losses: focusing parameter gamma")
     focal_alpha: float | None = Field(default=None, ge=0, le=1,
-                                      description="focal losses: landslide weight alpha (background 1 - alpha)")
+                                      description="focal losses: class weight alpha (the other class 1 - alpha)")
+    focal_alpha_on: Literal["landslide", "background"] = Field(
+        default="landslide", description="the class alpha weighs: landslide (Lin et al. 2017) or background "
+                                         "(as Chen et al. 2022 describe it); the other class gets 1 - alpha")
+    landslide_augmentation: Literal["none", "chen2022"] = Field(
+        default="none", description="chen2022: three more copies of every training tile with a landslide "
+                                    "(left-right flip + mean filter, up-down flip + gamma, both flips + noise)")
     precision: Literal["fp32", "bf16", "auto"] = Field(
         default="fp32", description="fp32, bf16 (autocast, fp32 master weights) or auto (bf16 where the device "
                                     "computes it natively); landslide_utils/precision.py")
@@ -316,6 +340,16 @@ class EvaluationSpec(_Strict):
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
     precision: Literal["fp32", "bf16", "auto"] = Field(
         default="fp32", description="precision of step 04's prediction: fp32, bf16 or auto (bf16 where native)")
+    cv_folds: int = Field(
+        default=0, ge=0, le=20, description="k-fold cross-validation over the training tiles (Chen et al. 2022): "
+                                            "0 = off, else k >= 2 models, each validated on one fold")
+
+    @field_validator("cv_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("cv_folds is 0 (off) or the number of folds, at least 2")
+        return value
 
     @field_validator("size_classes_m2")
     @classmethod
@@ -369,6 +403,20 @@ class MultitemporalSpec(_Strict):
     finetune_steps: int = Field(default=20, ge=0)
 
 
+class ExperimentOverride(_Strict):
+    """A profile's settings for the experiments whose name matches a pattern (e.g. a smaller budget for the
+    related systems on a CPU profile); they win over the experiment file's own."""
+
+    training: dict[str, Any] = Field(default_factory=dict)
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExperimentOverride":
+        _check_override_keys(self.training, {}, self.evaluation, None, "")
+        return self
+
+
 class Profile(_Strict):
     """A whole study. See ``params/profiles/*.yaml`` for annotated examples."""
 
@@ -389,6 +437,9 @@ class Profile(_Strict):
     experiments: tuple[str, ...] | None = Field(
         default=None, min_length=1, description="experiments step 04 runs by default (names of params/experiments/*.yaml); "
                                   "all when unset; --experiments overrides")
+    experiment_overrides: dict[str, ExperimentOverride] = Field(
+        default_factory=dict, description="settings of the experiments whose name matches a key (a name or an "
+                                          "fnmatch pattern such as 'liu2021_*'); they win over the experiment file's")
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -429,7 +480,12 @@ class Profile(_Strict):
 
 #: the model families of the registry (:mod:`landslide_utils.models.registry` builds them); an experiment's
 #: ``model`` is checked against these when the file is loaded
-MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet")
+MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet", "fcn")
+#: the schema of each model family's section of ``models``
+MODEL_SPECS: dict[str, type[_Strict]] = {"maskrcnn": MaskRCNNSpec, "unet": SegmentationSpec,
+                                         "pspnet": SegmentationSpec, "fcn": FCNSpec}
+#: the evaluation keys an experiment file may set for itself (the others are the profile's)
+EXPERIMENT_EVALUATION_KEYS: tuple[str, ...] = ("cv_folds",)
 
 
 class Experiment(_Strict):
@@ -441,6 +497,10 @@ class Experiment(_Strict):
     channels: Literal["rgb", "rgb+factors"]
     training_data: Literal["original", "original+be"]
     training: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's training keys")
+    model_options: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's "
+                                          "models.<model> keys (e.g. a backbone, the FPN, the mask loss)")
+    evaluation: dict[str, Any] = Field(default_factory=dict, description="evaluation keys of this experiment "
+                                       "(cv_folds)")
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -449,11 +509,30 @@ class Experiment(_Strict):
             raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
         if self.model not in MODEL_NAMES:
             raise _KeyedError("model", f"unknown model {self.model!r}; valid: {', '.join(MODEL_NAMES)}")
-        unknown = set(self.training) - set(TrainingSpec.model_fields)
-        if unknown:
-            raise _KeyedError(f"training.{sorted(unknown)[0]}", "unknown training key; valid keys: "
-                              + ", ".join(TrainingSpec.model_fields))
+        _check_override_keys(self.training, self.model_options, self.evaluation, self.model, "")
         return self
+
+
+def _check_override_keys(training: dict[str, Any], model_options: dict[str, Any], evaluation: dict[str, Any],
+                         model: str | None, where: str) -> None:
+    """Unknown keys of an experiment's (or a profile's per-experiment) overrides, named with the valid ones."""
+    unknown = set(training) - set(TrainingSpec.model_fields)
+    if unknown:
+        raise _KeyedError(f"{where}training.{sorted(unknown)[0]}", "unknown training key; valid keys: "
+                          + ", ".join(TrainingSpec.model_fields))
+    if model is not None:
+        fields = MODEL_SPECS[model].model_fields
+        unknown = set(model_options) - set(fields)
+        if unknown:
+            raise _KeyedError(f"{where}model_options.{sorted(unknown)[0]}", f"unknown key of models.{model}; "
+                              "valid keys: " + ", ".join(fields))
+    unknown = set(evaluation) - set(EXPERIMENT_EVALUATION_KEYS)
+    if unknown:
+        raise _KeyedError(f"{where}evaluation.{sorted(unknown)[0]}", "an experiment sets only "
+                          + ", ".join(EXPERIMENT_EVALUATION_KEYS) + " of the evaluation keys; the others are the "
+                          "profile's")
+
+
 
 
 CHANNEL_SETS: dict[str, tuple[str, ...]] = {
@@ -641,10 +720,45 @@ def load_experiment(path: str | Path) -> Experiment:
     return exp.model_copy(update={"source_path": path})
 
 
+def _overrides(profile: Profile, experiment: Experiment, section: str) -> dict[str, Any]:
+    """The experiment file's ``section`` overrides, then those of every matching ``experiment_overrides`` key of
+    the profile (in the profile's order)."""
+    import fnmatch  # noqa: PLC0415
+
+    merged = dict(getattr(experiment, section))
+    for pattern, over in profile.experiment_overrides.items():
+        if fnmatch.fnmatchcase(experiment.name, pattern):
+            merged.update(getattr(over, section))
+    return merged
+
+
 def training_for(profile: Profile, experiment: Experiment) -> TrainingSpec:
-    """The profile's training settings with the experiment's overrides applied (validated)."""
-    merged = {**profile.training.model_dump(), **dict(experiment.training)}
+    """The profile's training settings with the experiment's overrides applied (validated): the experiment
+    file's ``training``, then the profile's ``experiment_overrides`` matching the experiment's name."""
+    merged = {**profile.training.model_dump(), **_overrides(profile, experiment, "training")}
     try:
         return TrainingSpec.model_validate(merged)
     except ValidationError as exc:
         raise _format_validation(experiment.source_path or Path("<experiment>"), exc, prefix="training.") from None
+
+
+def model_spec_for(profile: Profile, experiment: Experiment) -> Any:
+    """The profile's ``models.<model>`` section with the experiment's ``model_options`` (and the profile's
+    matching ``experiment_overrides``) applied, validated."""
+    base = getattr(profile.models, experiment.model)
+    merged = {**base.model_dump(), **_overrides(profile, experiment, "model_options")}
+    try:
+        return MODEL_SPECS[experiment.model].model_validate(_coerce(merged))
+    except ValidationError as exc:
+        raise _format_validation(experiment.source_path or Path("<experiment>"), exc,
+                                 prefix="model_options.") from None
+
+
+def evaluation_for(profile: Profile, experiment: Experiment) -> EvaluationSpec:
+    """The profile's evaluation settings with the experiment's own keys (``cv_folds``) applied, validated."""
+    merged = {**profile.evaluation.model_dump(), **_overrides(profile, experiment, "evaluation")}
+    try:
+        return EvaluationSpec.model_validate(_coerce(merged))
+    except ValidationError as exc:
+        raise _format_validation(experiment.source_path or Path("<experiment>"), exc,
+                                 prefix="evaluation.") from None

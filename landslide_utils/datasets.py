@@ -11,7 +11,9 @@ Targets:
 * ``semantic`` (U-Net, PSPNet): ``mask`` (H, W) float32 landslide 0/1 and ``valid`` (H, W) bool.
 
 Augmentation: the eight rotations/flips of the square (rot90 x flip, as in Liu et al. 2021), chosen by an integer
-code 0..7, so a training step is reproducible from its seed alone.
+code 0..7, so a training step is reproducible from its seed alone. A sample may also be a fixed augmented copy of
+a tile (``variants``: the landslide-tile copies of Chen et al. 2022, :mod:`landslide_utils.imbalance`), made from
+the raw values before normalisation.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .config import CHANNEL_SETS
+from .imbalance import augment_variant
 from .tiles import TileData, read_tile, tile_channels
 
 __all__ = ["channel_stats", "landslide_prevalence", "tile_input", "normalise", "augment_arrays", "instance_target", "TileDataset",
@@ -166,6 +169,9 @@ class TileDataset(Dataset):
         mean, std: normalisation statistics (from :func:`channel_stats` on the original training tiles).
         target: ``instance`` (Mask R-CNN) or ``semantic`` (U-Net, PSPNet).
         cache: keep the decoded tiles in memory (small profiles).
+        variants: per sample, 0 (the tile) or the code of a fixed augmented copy
+            (:func:`landslide_utils.imbalance.augment_variant`); default all 0.
+        variant_seed: seed of the copies' random draws.
     """
 
     def __init__(
@@ -177,6 +183,8 @@ class TileDataset(Dataset):
         std: Sequence[float],
         target: Target,
         cache: bool = True,
+        variants: Sequence[int] | None = None,
+        variant_seed: int = 0,
     ) -> None:
         if target not in ("instance", "semantic"):
             raise ValueError(f"target must be 'instance' or 'semantic', got {target!r}")
@@ -188,6 +196,10 @@ class TileDataset(Dataset):
                 f"{len(CHANNEL_SETS[channels])}"
             )
         self.paths = [Path(p) for p in paths]
+        self.variants = [int(v) for v in variants] if variants is not None else [0] * len(self.paths)
+        if len(self.variants) != len(self.paths):
+            raise ValueError(f"{len(self.variants)} variant codes for {len(self.paths)} samples")
+        self.variant_seed = int(variant_seed)
         self.channels = channels
         self.mean = np.asarray(mean, np.float64)
         self.std = np.asarray(std, np.float64)
@@ -202,8 +214,14 @@ class TileDataset(Dataset):
         if i in self._cache:
             return self._cache[i]
         tile = read_tile(self.paths[i])
-        x = tile_input(tile, self.channels, self.mean, self.std, path=self.paths[i])
-        item = (x, tile.instances, tile.valid)
+        if self.variants[i]:
+            raw, inst, valid = augment_variant(
+                self.variants[i], _channels_of(tile, self.channels, self.paths[i]), tile.instances, tile.valid,
+                image_bands=3, rng=np.random.default_rng([self.variant_seed, 23, i, self.variants[i]]))
+            item = (normalise(raw, valid, self.mean, self.std), inst, valid)
+        else:
+            x = tile_input(tile, self.channels, self.mean, self.std, path=self.paths[i])
+            item = (x, tile.instances, tile.valid)
         if self.cache:
             self._cache[i] = item
         return item

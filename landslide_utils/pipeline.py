@@ -55,6 +55,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "04": ("01", "03"),
     "05": ("04",),
     "06": ("01", "04"),
+    "08": ("04",),
 }
 #: steps executed by the sweep runner (``python -m landslide_utils sweep``), not by ``run``
 SWEEP_STEPS: tuple[str, ...] = ("07",)
@@ -106,9 +107,17 @@ def _roman_key(name: str) -> tuple[int, str]:
 
 
 def experiment_files(root: Path, names: list[str] | None = None) -> list[Path]:
-    """The experiment files to run, in the paper's order (I, II, ..., VIII, then others by name)."""
+    """The experiment files to run, in the paper's order (I, II, ..., VIII, then others by name).
+
+    Files may sit in sub-folders of ``params/experiments/`` (e.g. ``liu2021/``); a file's name (its stem) names
+    the experiment, so two files of one name are refused."""
     folder = root / "params" / "experiments"
-    available = {p.stem: p for p in folder.glob("*.yaml")}
+    available: dict[str, Path] = {}
+    for p in sorted(folder.rglob("*.yaml")):
+        if p.stem in available:
+            raise ConfigError(f"two experiment files are named {p.stem}: {_rel(available[p.stem], root)} and "
+                              f"{_rel(p, root)}; rename one (the name names the reports and metrics)")
+        available[p.stem] = p
     if names is None:
         return [available[k] for k in sorted(available, key=_roman_key)]
     missing = [n for n in names if n not in available]
@@ -211,7 +220,10 @@ def _input_signature(profile: Profile, root: Path | None = None) -> dict[str, ob
 def step_skip_reason(step: Step, profile: Profile) -> str | None:
     """Why a planned step cannot run on this profile's data (it is skipped, not failed), or None."""
     from .chip_tiles import factor_skip_reason
+    from .related import related_skip_reason
 
+    if step.number == "08":
+        return related_skip_reason(profile, root=step.notebook.resolve().parents[1])
     if profile.data.source != "chips":
         return None
     if step.number == "02":

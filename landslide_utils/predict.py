@@ -57,7 +57,7 @@ from .tiling import area_window, paste, read_index
 from .train import training_tiles
 from .validation import validation_paths
 
-__all__ = ["TilePrediction", "predict_tiles", "predict_blended", "evaluate_area", "evaluate_test_area", "error_codes",
+__all__ = ["TilePrediction", "predict_tiles", "predict_blended", "evaluate_area", "evaluate_test_area", "cross_validation_report", "CV_KEYS", "error_codes",
            "ERROR_CLASSES", "validation_threshold", "decision_threshold", "empty_prediction_warning", "SCORE_FLOOR"]
 
 #: lowest Mask R-CNN instance score kept for the score map (AP, validation threshold)
@@ -520,6 +520,54 @@ def validation_threshold(
     return result
 
 
+#: the metrics of a fold's validation fold and test area that the cross-validation report keeps
+CV_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
+
+
+def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out: Path, *, val_tiles: list[Path],
+                            device: torch.device, progress: bool = False) -> dict[str, Any]:
+    """Each fold model of a cross-validated experiment (:mod:`landslide_utils.crossval`) on its validation fold
+    and on the test area (maps in ``fold_<f>/``), at the decision threshold every experiment uses; with the
+    mean and sample standard deviation over folds.
+
+    Returns:
+        ``folds`` (one dict per fold: ``fold``, ``validation_tiles``, ``validation`` and ``test`` metrics),
+        ``validation_mean``, ``validation_sd``, ``test_mean``, ``test_sd`` (dicts over :data:`CV_KEYS`).
+    """
+    rows = []
+    ev = profile.evaluation
+    k = 0
+    while (out / f"fold_{k + 1}" / "checkpoint.pt").is_file():
+        k += 1
+    for f in range(1, k + 1):
+        ckpt = out / f"fold_{f}" / "checkpoint.pt"
+        model, meta = load_checkpoint(ckpt, device=device)
+        validation_threshold(model, meta, checkpoint=ckpt, tiles=val_tiles, evaluation=ev, device=device)
+        threshold, source = decision_threshold(meta, ev)
+        fold_paths = [paths.tiles / p for p in meta["validation_fold"]]
+        counts = None
+        for p, path in zip(predict_tiles(model, meta, fold_paths, device=device,
+                                         evaluation=_score_evaluation(meta, ev)), fold_paths):
+            tile = read_tile(path)
+            c = confusion_counts((p.score >= threshold) & tile.valid, tile.instances > 0, tile.valid)
+            counts = c if counts is None else counts + c
+        test = evaluate_area(model, meta, index, paths.tiles, profile=profile, out_dir=out / f"fold_{f}",
+                             label=f"{meta['experiment']} fold {f}", progress=progress, device=device,
+                             threshold=threshold, threshold_source=source)
+        rows.append({"fold": f, "validation_tiles": len(fold_paths), "threshold": threshold,
+                     "validation": {key: all_metrics(counts)[key] for key in CV_KEYS} if counts is not None else None,
+                     "test": {key: test[key] for key in CV_KEYS}})
+
+    def spread(part: str, fn: Callable[[np.ndarray], float]) -> dict[str, float]:
+        got = [r[part] for r in rows if r[part] is not None]
+        return {key: fn(np.array([g[key] for g in got], float)) for key in CV_KEYS} if got else {}
+
+    sd = lambda a: float(a.std(ddof=1)) if len(a) > 1 else float("nan")  # noqa: E731
+    return {"folds": rows, "validation_mean": spread("validation", lambda a: float(a.mean())),
+            "validation_sd": spread("validation", sd), "test_mean": spread("test", lambda a: float(a.mean())),
+            "test_sd": spread("test", sd)}
+
+
 def evaluate_test_area(
     profile: Profile,
     experiment: Experiment,
@@ -591,8 +639,12 @@ def evaluate_test_area(
         "seed": meta["seed"],
         "steps": meta["step"],
         "train_seconds": meta["train_seconds"],
+        "parameters": int(sum(p.numel() for p in model.parameters()) // max(int(meta.get("ensemble") or 1), 1)),
         "warnings": warnings_,
     }
+    if meta.get("ensemble"):
+        result["cv"] = cross_validation_report(profile, index, paths, out, val_tiles=val_tiles, device=dev,
+                                               progress=progress)
     write_csv(paths.metrics / f"{experiment.name}_tiles.csv", tiles, index=False)
     write_json(paths.metrics / f"{experiment.name}.json", result)
     return result

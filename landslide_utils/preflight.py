@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import Finding
-from .config import ConfigError, Experiment, Profile, load_experiment, load_profile, training_for
+from .config import (ConfigError, Experiment, Profile, evaluation_for, load_experiment, load_profile,
+                     model_spec_for, training_for)
 
 __all__ = ["Preflight", "preflight"]
 
@@ -52,15 +53,21 @@ def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> li
 
 def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
     from .chip_tiles import factor_skip_reason
+    from .models.registry import model_option_problem
 
     skip = factor_skip_reason(pf.profile)
     for p in paths:
         try:
             exp = load_experiment(p)
             training_for(pf.profile, exp)
+            spec = model_spec_for(pf.profile, exp)
+            evaluation_for(pf.profile, exp)
         except ConfigError as exc:
             pf.add("error", None, str(exc))
             continue
+        problem = model_option_problem(exp.model, spec)
+        if problem:
+            pf.add("error", p, f"key 'model_options': {problem}")
         if exp.name != Path(p).stem:
             pf.add("warning", p, f"its name '{exp.name}' differs from the file name: the notebook is named after the "
                                  f"file ({Path(p).stem}), the metrics after the name ({exp.name}.json)")

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import write_csv
+from .related import related_claims
 from .stats import PAPER_CLAIMS, format_summary, judge, judge_claims, seed_summary, tile_bootstrap, tiles_path
 
 __all__ = ["SweepAnalysis", "analyse_results", "factor_effects", "swept_factors", "group_labels", "STEPS_KEY",
@@ -149,7 +150,7 @@ def analyse_results(results_csv: str | Path, *, root: str | Path = ".", tables_d
     parts = []
     for level, rows in (judged_rows.groupby(list(factors), sort=False) if factors else [((), judged_rows)]):
         level = level if isinstance(level, tuple) else (level,)
-        judged = judge_claims(rows, PAPER_CLAIMS, n_boot=n_boot, seed=seed)
+        judged = judge_claims(rows, (*PAPER_CLAIMS, *related_claims(root=root)), n_boot=n_boot, seed=seed)
         for f, v in zip(factors, level):
             judged.insert(factors.index(f), f, v)
         parts.append(judged)

@@ -18,7 +18,9 @@ Background enhancement and the budget (``enhance.budget``): ``fixed_steps`` keep
 take looks away from the original tiles, as a fixed number of epochs over a larger set does);
 ``epoch_matched`` multiplies the steps by (originals + BE samples) / originals so that each original tile is
 seen as often as without BE. Validation tiles (``training.validation_share``) are held out of the training
-areas and never trained on (:mod:`landslide_utils.validation`).
+areas and never trained on (:mod:`landslide_utils.validation`). ``training.landslide_augmentation: chen2022`` adds
+three augmented copies of each original landslide tile (:mod:`landslide_utils.imbalance`); an experiment with
+``evaluation.cv_folds: k`` trains k fold models and saves their mean as its model (:mod:`landslide_utils.crossval`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ from tqdm import tqdm
 from .chip_tiles import factor_skip_reason
 from .precision import autocast
 from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
-from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, training_for
+from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, evaluation_for, training_for
+from .crossval import stratified_folds
+from .imbalance import landslide_copies, tile_counts
+from .models.ensemble import ProbabilityMean
 from .datasets import TileDataset, channel_stats, landslide_prevalence
 from .io import write_text
 from .losses import segmentation_loss
@@ -311,7 +316,7 @@ def fit(
 
 
 def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,
-          std: np.ndarray, n_orig: int, n_be: int) -> dict[str, Any]:
+          std: np.ndarray, n_orig: int, n_be: int, n_copies: int = 0) -> dict[str, Any]:
     return {
         "experiment": experiment.name,
         "profile": profile.name,
@@ -332,6 +337,7 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
         "factors": profile.factors.model_dump(mode="json"),  # river buffer and rings, for whole-scene prediction
         "n_train_tiles": n_orig,
         "n_be_samples": n_be,
+        "n_augmented_copies": n_copies,
     }
 
 
@@ -339,7 +345,7 @@ def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[
     """Keyword arguments of the semantic loss; ``weighted_bce`` without ``pos_weight`` weighs landslide pixels
     by the background/landslide ratio of the original training tiles."""
     options: dict[str, Any] = {"name": training.loss, "focal_gamma": training.focal_gamma,
-                               "focal_alpha": training.focal_alpha}
+                               "focal_alpha": training.focal_alpha, "focal_alpha_on": training.focal_alpha_on}
     if training.loss == "weighted_bce":
         if training.pos_weight is not None:
             options["pos_weight"] = float(training.pos_weight)
@@ -384,31 +390,83 @@ def train_experiment(
     training = training_for(profile, experiment)
     dev = resolve_device(device or profile.device)
     task = model_task(experiment.model)
-    spec = spec_for(profile, experiment.model)
+    spec = spec_for(profile, experiment.model, experiment)
 
     originals, be = training_tiles(profile, experiment, root=Path(root))
     mean, std = channel_stats(originals, experiment.channels)
-    meta = _meta(profile, experiment, spec, training, mean, std, len(originals), len(be))
-    steps = training_steps(profile, training, n_original=len(originals), n_enhanced=len(be))
-    if force and ckpt_path.is_file():
-        ckpt_path.unlink()
+    counts = tile_counts(originals)
+    folds = evaluation_for(profile, experiment).cv_folds
+    if folds and task != "semantic":
+        raise ValueError(f"experiment {experiment.name}: evaluation.cv_folds averages landslide probabilities of "
+                         f"semantic models; {experiment.model} is an instance model (use unet, pspnet or fcn)")
+    fold_of = (stratified_folds([c[0] > 0 for c in counts], k=folds, seed=profile.seed) if folds
+               else np.zeros(len(originals), np.int64))
+    if force:
+        for old in [ckpt_path, *(out / f"fold_{f + 1}" / "checkpoint.pt" for f in range(folds))]:
+            old.unlink(missing_ok=True)
+    members, results = [], []
+    for f in range(max(folds, 1)):
+        tr = [p for p, g in zip(originals, fold_of) if not folds or g != f]
+        copies, codes = (landslide_copies(tr) if training.landslide_augmentation == "chen2022" else ([], []))
+        meta = _meta(profile, experiment, spec, training, mean, std, len(tr), len(be), len(copies))
+        where = out / f"fold_{f + 1}" if folds else out
+        if folds:
+            meta.update(fold=f + 1, folds=folds,
+                        validation_fold=sorted(_rel_tile(p, paths.tiles) for p, g in zip(originals, fold_of) if g == f))
+        steps = training_steps(profile, training, n_original=len(tr), n_enhanced=len(be))
+        random.seed(profile.seed)
+        np.random.seed(profile.seed)
+        torch.manual_seed(profile.seed)
+        prev_threads = torch.get_num_threads()
+        if training.num_threads:
+            torch.set_num_threads(training.num_threads)
+        try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
+            model = build_model(experiment.model, meta["in_channels"], spec=spec,
+                                load_weights=not (resume and (where / "checkpoint.pt").is_file()))
+        finally:
+            torch.set_num_threads(prev_threads)
+        paths_ = [*tr, *be, *copies]
+        cache = len(paths_) * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
+        ds = TileDataset(paths_, channels=experiment.channels, mean=mean, std=std, target=task, cache=cache,
+                         variants=[0] * (len(tr) + len(be)) + codes, variant_seed=profile.seed)
+        label = f"train {experiment.name} ({experiment.model})" + (f" fold {f + 1}/{folds}" if folds else "")
+        results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / "checkpoint.pt",
+                           meta=meta, steps=steps, loss_log=where / "loss.csv",
+                           loss_options=loss_options_for(training, tr) if task == "semantic" else {},
+                           device=dev, resume=resume, progress=progress, label=label))
+        members.append(model)
+    if not folds:
+        result = results[0]
+        return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, result.steps,
+                           result.train_seconds, result.final_loss, str(dev), reused=result.reused)
+    return _save_ensemble(out, members, results, meta={**meta, "n_train_tiles": len(originals), "ensemble": folds},
+                          experiment=experiment, device=str(dev))
 
-    random.seed(profile.seed)
-    np.random.seed(profile.seed)
-    torch.manual_seed(profile.seed)
-    prev_threads = torch.get_num_threads()
-    if training.num_threads:
-        torch.set_num_threads(training.num_threads)
-    try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
-        model = build_model(experiment.model, meta["in_channels"], spec=spec,
-                            load_weights=not (resume and ckpt_path.is_file()))
-    finally:
-        torch.set_num_threads(prev_threads)
-    total = len(originals) + len(be)
-    cache = total * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
-    ds = TileDataset([*originals, *be], channels=experiment.channels, mean=mean, std=std, target=task, cache=cache)
-    result = fit(model, ds, training=training, seed=profile.seed, checkpoint=ckpt_path, meta=meta, steps=steps,
-                 loss_log=loss_csv, loss_options=loss_options_for(training, originals) if task == "semantic" else {},
-                 device=dev, resume=resume, progress=progress, label=f"train {experiment.name} ({experiment.model})")
-    return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, result.steps, result.train_seconds,
-                       result.final_loss, str(dev), reused=result.reused)
+
+def _rel_tile(path: Path, tiles: Path) -> str:
+    try:
+        return Path(path).relative_to(tiles).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _save_ensemble(out: Path, members: list[nn.Module], results: list[FitResult], *, meta: dict[str, Any],
+                   experiment: Experiment, device: str) -> TrainResult:
+    """The checkpoint of a cross-validated experiment: the mean of its fold models; its loss log is the mean
+    loss of the folds per step (each fold's own log is in ``fold_<f>/loss.csv``)."""
+    for key in ("fold", "validation_fold"):
+        meta.pop(key, None)
+    meta["device"] = device
+    ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
+    seconds = float(sum(r.train_seconds for r in results))
+    finals = [r.final_loss for r in results if r.final_loss is not None]
+    final = float(np.mean(finals)) if finals else None
+    reused = all(r.reused for r in results) and ckpt_path.is_file()
+    if not reused:
+        save_checkpoint(ckpt_path, meta=meta, model=ProbabilityMean(members), optimizer=None, scaler=None,
+                        step=results[0].steps, steps=results[0].steps, train_seconds=seconds, final_loss=final)
+        logs = [pd.read_csv(out / f"fold_{f + 1}" / "loss.csv") for f in range(len(results))]
+        mean_log = pd.concat(logs).groupby("step", as_index=False).mean()
+        write_text(loss_csv, mean_log.to_csv(index=False, float_format="%.6g"))
+    return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, results[0].steps, seconds, final,
+                       device, reused=reused)

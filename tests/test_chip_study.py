@@ -56,8 +56,12 @@ def test_a_chip_study_runs_01_to_06_and_tests_every_extra_set(tmp_path: Path, ca
     results = run_pipeline(profile_path=prof, root=project, progress=False, html=False)
     status = {st.output_name: s for st, s in results}
     assert status["02_analyse_factors.ipynb"] == "skipped"
-    assert "02_analyse_factors: skipped: factor analysis needs a study area" in capsys.readouterr().out
-    assert all(s == "ran" for name, s in status.items() if name != "02_analyse_factors.ipynb")
+    out = capsys.readouterr().out
+    assert "02_analyse_factors: skipped: factor analysis needs a study area" in out
+    assert status["08_related_systems.ipynb"] == "skipped"  # the profile lists no related-system experiment
+    assert "08_related_systems: skipped: the profile runs no related-system experiment" in out
+    assert all(s == "ran" for name, s in status.items()
+               if name not in ("02_analyse_factors.ipynb", "08_related_systems.ipynb"))
     reports = project / "reports" / "chipstudy"
     metrics = reports / "metrics"
     for exp in ("III", "VI"):

@@ -16,12 +16,14 @@ from .test_reports_reproduce import compare_metrics
 METRIC_KEYS = {"experiment", "model", "channels", "training_data", "precision", "recall", "f1", "miou",
                "iou_landslide", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds"}
 EXPERIMENTS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+RELATED = ["liu2021_resnext50", "liu2021_bottom_up", "liu2021_bottom_up_edge", "chen2022_fcn", "chen2022_fcn_fl",
+           "chen2022_fcn_flk"]
 
 
 def test_smoke_study_end_to_end(tmp_path):
     root = make_project(tmp_path / "project")
     results = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=True)
-    assert [s for _, s in results] == ["ran"] * 13
+    assert [s for _, s in results] == ["ran"] * 20  # 01-03, 14 experiments, 05, 06, 08
     data, reports = root / "data/smoke", root / "reports/smoke"
 
     index = gpd.read_file(data / "tiles/index.gpkg")
@@ -36,7 +38,7 @@ def test_smoke_study_end_to_end(tmp_path):
     assert set(be["method"]) == {"splice", "cutmix"}
     assert (reports / "figures/be_splicing.png").exists() and (reports / "figures/be_cutmix.png").exists()
 
-    for exp in EXPERIMENTS:
+    for exp in EXPERIMENTS + RELATED:
         m = json.loads((reports / f"metrics/{exp}.json").read_text())
         assert METRIC_KEYS <= set(m), METRIC_KEYS - set(m)
         assert m["experiment"] == exp
@@ -47,8 +49,15 @@ def test_smoke_study_end_to_end(tmp_path):
         with rasterio.open(out / "prediction.tif") as src:
             assert src.crs is not None and src.crs.to_epsg() == 32648
         assert gpd.read_file(out / "prediction.gpkg").crs is not None
+    flk = json.loads((reports / "metrics/chen2022_fcn_flk.json").read_text())
+    assert len(flk["cv"]["folds"]) == 5 and (data / "experiments/chen2022_fcn_flk/fold_5/checkpoint.pt").exists()
+    for name in ("related_side_by_side", "liu2021_table4", "chen2022_table3", "related_claims", "chen2022_folds",
+                 "imbalance_ratio"):  # step 08
+        assert (reports / f"tables/{name}.csv").exists(), name
+    side = pd.read_csv(reports / "tables/related_side_by_side.csv")
+    assert set(side["experiment"]) == set(EXPERIMENTS + RELATED)
     problems = []  # the committed smoke metrics reproduce (within another CPU type's spread)
-    for exp in EXPERIMENTS:
+    for exp in EXPERIMENTS + RELATED:
         committed = json.loads((ROOT / "reports/smoke/metrics" / f"{exp}.json").read_text(encoding="utf-8"))
         rerun = json.loads((reports / "metrics" / f"{exp}.json").read_text(encoding="utf-8"))
         problems += [f"{exp}: {p}" for p in compare_metrics(committed, rerun)]
@@ -59,7 +68,7 @@ def test_smoke_study_end_to_end(tmp_path):
     assert (reports / "html/05_compare_models.html").exists()
 
     again = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=False)
-    assert [s for _, s in again] == ["skipped"] * 13
+    assert [s for _, s in again] == ["skipped"] * 20
 
 
 def test_real_input_study_runs_and_skips_the_second_date(tmp_path):

@@ -411,6 +411,124 @@ for exp in sw.spec.experiments:
 """),
 ]
 
+NOTEBOOKS["08_related_systems.ipynb"] = [
+    md("""
+# 08 · Related systems beside the study
+
+Two related papers' methods, run **on this study area with the same metrics** as Yang et al. (2022)'s
+Experiments I–VIII — a comparison neither paper could make, as each evaluated its method on its own data only:
+
+* the improved Mask R-CNN of Liu et al. (2021): ResNeXt-50 backbone, a bottom-up path after the FPN, a Sobel edge
+  loss on the masks (their Table 4 rows);
+* the FCN with focal loss of Chen et al. (2022), trained on landslide-augmented tiles, and its k-fold
+  cross-validated version FCN-FLK (their Table 3 rows).
+
+The experiments are `params/experiments/liu2021/` and `params/experiments/chen2022/`, run by step 04 like I–VIII;
+the published tables are `params/reference/liu2021.yaml` and `chen2022.yaml`. A profile may give them a smaller
+budget (`experiment_overrides`): the `steps` column says what each row trained. One run per experiment here; the
+sweep `params/sweeps/related.yaml` gives intervals over seeds. Details: `docs/methods.md`, section "Related
+systems".
+"""),
+    params(PROFILE_PARAM),
+    code(SETUP + """
+import pandas as pd
+
+from landslide_utils.config import load_experiment, load_profile
+from landslide_utils.imbalance import imbalance_table
+from landslide_utils.io import write_csv
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.compare import plot_error_maps_side_by_side
+from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, load_related,
+                                     published_vs_measured, side_by_side, single_run_claims)
+from landslide_utils.train import training_tiles
+
+prof = load_profile(profile)
+paths = StudyPaths.of(prof)
+refs = {p: load_related(p) for p in RELATED_PAPERS}
+table = side_by_side(paths.metrics)
+missing = [e for r in refs.values() for e in r.table.index if e not in table.index]
+print("related-system experiments not run on this profile:", ", ".join(missing) or "none")
+"""),
+    md("## Every experiment on this study area (percent)\\nP, R, F1, mIoU (two-class mean), landslide IoU and "
+       "kappa on the stitched test area; parameters of one model (FCN-FLK averages five of them); training steps "
+       "and seconds (FCN-FLK: the sum over its folds)."),
+    code("""
+write_csv(paths.tables / "related_side_by_side.csv", table)
+table.round(2)
+""", CHECK),
+    md("## Liu et al. (2021), Table 4: published beside this run\\nTheir mIoU is their eq. 9, the landslide IoU; "
+       "their ResNeXt50 row's F1 and mIoU do not follow from its P and R (kept as printed)."),
+    code("""
+liu = published_vs_measured(refs["liu2021"], paths.metrics)
+write_csv(paths.tables / "liu2021_table4.csv", liu, index=False)
+liu.round(2)
+""", CHECK),
+    md("## Chen et al. (2022), Table 3: published beside this run\\nTheir accuracy is the overall accuracy (OA); "
+       "their mIoU formula counts three classes of a two-class task, so it is compared with the two-class mean."),
+    code("""
+chen = published_vs_measured(refs["chen2022"], paths.metrics)
+write_csv(paths.tables / "chen2022_table3.csv", chen, index=False)
+chen.round(2)
+""", CHECK),
+    md("## The ablation effects each paper claims, on this run\\nDifferences in percentage points, *better − "
+       "base*; one run each, so a verdict here is an anecdote: the sweep's intervals below decide."),
+    code("""
+claims = pd.concat([single_run_claims(r, paths.metrics).assign(paper=PAPER_LABELS[p]) for p, r in refs.items()],
+                   ignore_index=True)
+write_csv(paths.tables / "related_claims.csv", claims, index=False)
+with pd.option_context("display.max_colwidth", None):
+    display(claims.round(2))
+""", CHECK),
+    md("## FCN-FLK: every fold\\nEach fold model on its validation fold and on the test area (percent), the mean "
+       "and standard deviation over folds, and the model that averages the folds' probabilities (the row "
+       "reported for FCN-FLK above)."),
+    code("""
+folds = cv_table(paths.metrics, "chen2022_fcn_flk")
+if folds is None:
+    print("chen2022_fcn_flk did not run on this profile")
+else:
+    write_csv(paths.tables / "chen2022_folds.csv", folds)
+    display(folds.round(2))
+""", CHECK),
+    md("## Imbalance ratio of the training set (cf. Chen et al. 2022, Table 2)\\nIR = non-landslide / landslide "
+       "pixels of the original training tiles, before and after adding three augmented copies of every landslide "
+       "tile (flip + mean filter, flip + gamma, flip + noise), beside the paper's Bijie numbers."),
+    code("""
+originals, _ = training_tiles(prof, load_experiment("params/experiments/chen2022/chen2022_fcn.yaml"))
+ir = imbalance_table(originals)
+write_csv(paths.tables / "imbalance_ratio.csv", ir)
+display(ir.round(2))
+display(refs["chen2022"].imbalance.rename(columns=lambda c: f"paper {c}"))
+""", CHECK),
+    md("## What the related systems cost on this machine"),
+    code("""
+related = table[table["paper"] != PAPER_LABELS["yang2022"]]
+seconds = related["train_seconds"].sum()
+print(f"{len(related)} related-system experiments trained in {seconds:.0f} s ({seconds / 60:.1f} min)")
+"""),
+    md("## Error maps of the best model of each paper\\nTrue positive, false extraction and missed extraction over "
+       "the test area; the best of each paper by F1 on this run."),
+    code("""
+best = {name: paths.experiment(name) / "error_map.tif"
+        for name in (best_of(table, label) for label in PAPER_LABELS.values()) if name is not None}
+plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
+"""),
+    md("## With intervals over seeds\\nThe sweep `params/sweeps/related.yaml` trains every related-system "
+       "experiment at five seeds and judges each claim on the paired differences (`holds` / `contradicted` / "
+       "`inconclusive` when the 95 % interval spans zero), as notebook 07 does for Yang et al.'s claims."),
+    code("""
+sweep_claims = paths.reports / "sweeps" / "related" / "tables" / "claims.csv"
+if sweep_claims.is_file():
+    judged = pd.read_csv(sweep_claims)
+    judged[["estimate", "ci_low", "ci_high"]] = (100 * judged[["estimate", "ci_low", "ci_high"]]).round(1)
+    with pd.option_context("display.max_colwidth", None):
+        display(judged[["claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]])
+else:
+    print("the sweep has not run for this profile: python -m landslide_utils sweep --sweep "
+          "params/sweeps/related.yaml")
+""", CHECK),
+]
+
 
 if __name__ == "__main__":
     import argparse

@@ -12,6 +12,17 @@ Mask R-CNN with the same structure and matterport's training defaults where torc
 * two classes (background, landslide); 200 sampled RoIs per image with 33 % positives and 256 RPN anchors per
   image (matterport ``TRAIN_ROIS_PER_IMAGE``, ``ROI_POSITIVE_RATIO``, ``RPN_TRAIN_ANCHORS_PER_IMAGE``).
 
+Two options give the improved Mask R-CNN of Liu et al. (2021, Remote Sens. 13, 1330), sec. 2.2-2.3
+(``backbone: resnext50_32x4d`` is their feature extractor):
+
+* ``fpn: bottom_up`` -- the bottom-up path augmentation after the FPN (:class:`BottomUpPath`): N2 = P2,
+  N(i+1) = conv3x3(conv3x3_stride2(N i) + P(i+1)) for the levels P3-P6, each convolution followed by ReLU (as
+  in PANet, Liu S. et al. 2018, where the path comes from; the paper draws the path without naming the
+  activation); the RPN and RoI heads then read N2-N6 instead of P2-P6;
+* ``mask_loss: bce+edge`` -- the mask loss plus ``edge_weight`` x the Sobel edge loss
+  (:func:`landslide_utils.losses.sobel_edge_loss`) between the predicted mask probabilities of the positive RoIs
+  and their 28 x 28 targets (:class:`EdgeLossRoIHeads`).
+
 Without pretrained weights every layer trains and batch normalisation is ordinary ``BatchNorm2d`` (as
 torchvision does when training from scratch); with a local pretrained file batch norm is frozen and
 ``trainable_layers`` counts the trainable ResNet stages from the top (5 = all).
@@ -19,9 +30,16 @@ torchvision does when training from scratch); with a local pretrained file batch
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Iterator
 
+import torch
+import torch.nn.functional as F
 from torch import nn
+from torchvision.models.detection import roi_heads as tv_roi_heads
 from torchvision.models import resnet as tv_resnet
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -30,9 +48,11 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from ..config import MaskRCNNSpec
+from ..losses import sobel_edge_loss
 
 __all__ = ["BACKBONES", "FPN_LEVELS", "NoResizeTransform", "build_maskrcnn", "widen_first_conv", "first_conv",
-           "PRETRAINED_PREFIXES", "MATTERPORT_DEFAULTS"]
+           "PRETRAINED_PREFIXES", "MATTERPORT_DEFAULTS", "BottomUpPath", "BottomUpBackbone", "EdgeLossRoIHeads",
+           "mask_loss_with_edge"]
 
 BACKBONES: tuple[str, ...] = (
     "resnet18",
@@ -68,6 +88,99 @@ class NoResizeTransform(GeneralizedRCNNTransform):
 
     def resize(self, image, target=None):  # type: ignore[override]
         return image, target
+
+
+class BottomUpPath(nn.Module):
+    """The bottom-up path augmentation of Liu et al. (2021), Figure 4(2): from the FPN levels P2 ... P6 to
+    N2 ... N6 with N2 = P2 and N(i+1) = ReLU(conv3x3(ReLU(conv3x3_stride2(N i)) + P(i+1))).
+
+    Args:
+        channels: channels of every FPN level (256 in torchvision); the N levels keep them.
+        levels: number of FPN levels (5: P2-P6).
+    """
+
+    def __init__(self, channels: int, levels: int = FPN_LEVELS) -> None:
+        super().__init__()
+        if levels < 2:
+            raise ValueError(f"a bottom-up path needs at least two levels, got {levels}")
+        self.down = nn.ModuleList(nn.Conv2d(channels, channels, 3, stride=2, padding=1) for _ in range(levels - 1))
+        self.fuse = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(levels - 1))
+        for m in [*self.down, *self.fuse]:
+            nn.init.kaiming_uniform_(m.weight, a=1)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, p: "OrderedDict[str, torch.Tensor]") -> "OrderedDict[str, torch.Tensor]":
+        keys = list(p)
+        if len(keys) != len(self.down) + 1:
+            raise ValueError(f"expected {len(self.down) + 1} FPN levels, got {len(keys)}")
+        n = [p[keys[0]]]
+        for i, key in enumerate(keys[1:]):
+            down = F.relu(self.down[i](n[-1]))
+            lateral = p[key]
+            if down.shape[-2:] != lateral.shape[-2:]:  # odd sizes: the strided conv rounds like the FPN's pool
+                down = F.interpolate(down, size=lateral.shape[-2:], mode="nearest")
+            n.append(F.relu(self.fuse[i](down + lateral)))
+        return OrderedDict(zip(keys, n))
+
+
+class BottomUpBackbone(nn.Module):
+    """A torchvision ``BackboneWithFPN`` followed by :class:`BottomUpPath`; ``body`` and ``fpn`` keep
+    torchvision's names, so whole-model and ResNet weight files still load."""
+
+    def __init__(self, fpn_backbone: nn.Module) -> None:
+        super().__init__()
+        self.body = fpn_backbone.body
+        self.fpn = fpn_backbone.fpn
+        self.out_channels = int(fpn_backbone.out_channels)
+        self.bottom_up = BottomUpPath(self.out_channels, FPN_LEVELS)
+
+    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        return self.bottom_up(self.fpn(self.body(x)))
+
+
+def mask_loss_with_edge(mask_logits: torch.Tensor, proposals: list[torch.Tensor], gt_masks: list[torch.Tensor],
+                        gt_labels: list[torch.Tensor], mask_matched_idxs: list[torch.Tensor], *,
+                        edge_weight: float) -> torch.Tensor:
+    """torchvision's Mask R-CNN mask loss (BCE of each positive RoI's mask against its 28 x 28 target) plus
+    ``edge_weight`` x :func:`~landslide_utils.losses.sobel_edge_loss` of the same masks (Liu et al. 2021, eq. 2)."""
+    size = mask_logits.shape[-1]
+    labels = torch.cat([lab[idx] for lab, idx in zip(gt_labels, mask_matched_idxs)], dim=0)
+    targets = torch.cat([tv_roi_heads.project_masks_on_boxes(m, p, i, size)
+                         for m, p, i in zip(gt_masks, proposals, mask_matched_idxs)], dim=0)
+    if targets.numel() == 0:
+        return mask_logits.sum() * 0
+    logits = mask_logits[torch.arange(labels.shape[0], device=labels.device), labels]
+    bce = F.binary_cross_entropy_with_logits(logits, targets)
+    return bce + edge_weight * sobel_edge_loss(torch.sigmoid(logits), targets)
+
+
+_LOSS_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _edge_mask_loss(edge_weight: float) -> Iterator[None]:
+    """torchvision's RoIHeads calls the module-level ``maskrcnn_loss``; within this block (one at a time) that
+    name is the BCE + edge loss. Outside it, and for every other model, torchvision's own loss stays."""
+    with _LOSS_SWAP:
+        original = tv_roi_heads.maskrcnn_loss
+        tv_roi_heads.maskrcnn_loss = lambda *a: mask_loss_with_edge(*a, edge_weight=edge_weight)
+        try:
+            yield
+        finally:
+            tv_roi_heads.maskrcnn_loss = original
+
+
+class EdgeLossRoIHeads(tv_roi_heads.RoIHeads):
+    """torchvision's RoI heads whose training mask loss adds the Sobel edge loss (Liu et al. 2021); inference
+    is unchanged. ``edge_weight`` is set by :func:`build_maskrcnn`."""
+
+    edge_weight: float = 1.0
+
+    def forward(self, features, proposals, image_shapes, targets=None):  # type: ignore[override]
+        if not self.training:
+            return super().forward(features, proposals, image_shapes, targets)
+        with _edge_mask_loss(self.edge_weight):
+            return super().forward(features, proposals, image_shapes, targets)
 
 
 def widen_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -111,7 +224,7 @@ def build_maskrcnn(
     Args:
         in_channels: number of input channels (3 for ``rgb``, 6 for ``rgb+factors``).
         spec: the profile's ``models.maskrcnn`` section (backbone, trainable_layers, anchor_sizes,
-            box_detections_per_img).
+            box_detections_per_img, fpn, mask_loss, edge_weight).
         num_classes: including background (2 = background, landslide).
         pretrained: weights will be loaded from a local file afterwards: freeze batch norm and honour
             ``trainable_layers`` (without pretrained weights all layers train).
@@ -158,6 +271,8 @@ def build_maskrcnn(
     body.conv1 = widen_first_conv(old, in_channels)
     # the widened first convolution always trains (its extra filters are new); otherwise follow the stages
     body.conv1.requires_grad_(in_channels != 3 or trainable == 5)
+    if spec.fpn == "bottom_up":
+        backbone = BottomUpBackbone(backbone)
 
     anchors = AnchorGenerator(
         sizes=tuple((int(s),) for s in spec.anchor_sizes),
@@ -178,6 +293,9 @@ def build_maskrcnn(
         box_positive_fraction=float(sizes["positive_fraction"]),
         box_detections_per_img=spec.box_detections_per_img,
     )
+    if spec.mask_loss == "bce+edge":
+        model.roi_heads.__class__ = EdgeLossRoIHeads  # same state, the training mask loss adds the edge term
+        model.roi_heads.edge_weight = float(spec.edge_weight)
     model.transform = NoResizeTransform(
         min_size=1, max_size=1, image_mean=[0.0] * in_channels, image_std=[1.0] * in_channels, size_divisible=32
     )

@@ -1,7 +1,8 @@
 """The model registry: one name per model family, and local pretrained weights for any of them.
 
-``build_model("maskrcnn" | "unet" | "pspnet", in_channels, spec=...)`` gives Mask R-CNN (Yang et al. 2022,
-Experiments I-IV), U-Net (V, VI) or PSPNet (VII, VIII). Pretrained weights load only from a local file named
+``build_model("maskrcnn" | "unet" | "pspnet" | "fcn", in_channels, spec=...)`` gives Mask R-CNN (Yang et al.
+2022, Experiments I-IV; with the options of Liu et al. 2021's improved Mask R-CNN), U-Net (V, VI), PSPNet (VII,
+VIII) or the FCN of Chen et al. (2022). Pretrained weights load only from a local file named
 in the profile (``models.<name>.pretrained_weights``); nothing is downloaded. When the model has more input
 channels than the weights (RGB + factors), the extra input filters of the first convolution start as the mean
 of the RGB filters.
@@ -15,11 +16,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..config import MODEL_NAMES, MaskRCNNSpec, Profile, SegmentationSpec
+from ..config import MODEL_NAMES, MODEL_SPECS, Experiment, MaskRCNNSpec, Profile, SegmentationSpec, model_spec_for
 from . import maskrcnn as _mrcnn
 from . import segmentation as _seg
 
-__all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems"]
+__all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems",
+           "model_option_problem"]
 
 Task = Literal["instance", "semantic"]
 
@@ -53,15 +55,28 @@ def spec_problems(profile: Profile) -> list[tuple[str, str]]:
     return out
 
 
+def model_option_problem(name: str, spec: Any) -> str | None:
+    """Why an experiment's merged ``models.<name>`` settings name no backbone or encoder the registry can build,
+    or None."""
+    if name == "maskrcnn":
+        if spec.backbone not in _mrcnn.BACKBONES:
+            return f"unknown backbone {spec.backbone!r}; valid: {', '.join(_mrcnn.BACKBONES)}"
+        return None
+    return _seg.encoder_problem(spec.encoder)
+
+
 def model_task(name: str) -> Task:
-    """``instance`` for Mask R-CNN (targets: boxes, labels, masks), ``semantic`` for U-Net/PSPNet."""
+    """``instance`` for Mask R-CNN (targets: boxes, labels, masks), ``semantic`` for U-Net/PSPNet/FCN."""
     _check_name(name)
     return "instance" if name == "maskrcnn" else "semantic"
 
 
-def spec_for(profile: Profile, name: str) -> MaskRCNNSpec | SegmentationSpec:
-    """The profile's ``models.<name>`` section."""
+def spec_for(profile: Profile, name: str, experiment: Experiment | None = None) -> MaskRCNNSpec | SegmentationSpec:
+    """The profile's ``models.<name>`` section; with ``experiment``, its ``model_options`` applied
+    (:func:`landslide_utils.config.model_spec_for`)."""
     _check_name(name)
+    if experiment is not None:
+        return model_spec_for(profile, experiment)
     return getattr(profile.models, name)
 
 
@@ -84,7 +99,7 @@ def build_model(
     """Build a model by name.
 
     Args:
-        name: ``maskrcnn``, ``unet`` or ``pspnet``.
+        name: ``maskrcnn``, ``unet``, ``pspnet`` or ``fcn``.
         in_channels: input channels (3 = ``rgb``, 6 = ``rgb+factors``).
         spec: the profile's ``models.<name>`` section (defaults if ``None``).
         num_classes: including background (2 = background, landslide).
@@ -102,7 +117,7 @@ def build_model(
         if not isinstance(spec, MaskRCNNSpec):
             raise TypeError(f"model 'maskrcnn' needs a MaskRCNNSpec, got {type(spec).__name__}")
     else:
-        spec = spec if spec is not None else SegmentationSpec()
+        spec = spec if spec is not None else MODEL_SPECS[name]()  # type: ignore[assignment]
         if not isinstance(spec, SegmentationSpec):
             raise TypeError(f"model {name!r} needs a SegmentationSpec, got {type(spec).__name__}")
     weights = spec.pretrained_weights

@@ -1,5 +1,5 @@
 """U-Net (Ronneberger et al. 2015) and PSPNet (Zhao et al. 2017): the semantic-segmentation baselines of
-Yang et al. (2022), Experiments V-VIII.
+Yang et al. (2022), Experiments V-VIII; and the FCN of Chen et al. (2022) (:mod:`.fcn`), wrapped the same way.
 
 The paper took both from a Keras library without giving their settings; here they come from
 segmentation_models_pytorch (smp) with a configurable encoder (``models.unet.encoder``,
@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import SegmentationSpec
+from ..config import FCNSpec, SegmentationSpec
+from .fcn import FCN
 
 __all__ = ["SegmentationNet", "build_segmentation", "encoder_problem", "PRETRAINED_PREFIXES", "first_conv"]
 
@@ -29,7 +30,7 @@ __all__ = ["SegmentationNet", "build_segmentation", "encoder_problem", "PRETRAIN
 #: ("net.") or an encoder / torchvision classification model ("net.encoder.").
 PRETRAINED_PREFIXES: tuple[str, ...] = ("", "net.", "net.encoder.")
 
-_ARCH = {"unet": smp.Unet, "pspnet": smp.PSPNet}
+_ARCH = {"unet": smp.Unet, "pspnet": smp.PSPNet, "fcn": FCN}
 
 
 class SegmentationNet(nn.Module):
@@ -69,18 +70,18 @@ def encoder_problem(encoder: str) -> str | None:
 
 
 def build_segmentation(
-    name: Literal["unet", "pspnet"],
+    name: Literal["unet", "pspnet", "fcn"],
     in_channels: int,
     *,
     spec: SegmentationSpec,
     num_classes: int = 2,
 ) -> SegmentationNet:
-    """Build an untrained U-Net or PSPNet for ``in_channels``-band tiles.
+    """Build an untrained U-Net, PSPNet or FCN for ``in_channels``-band tiles.
 
     Args:
-        name: ``unet`` or ``pspnet``.
+        name: ``unet``, ``pspnet`` or ``fcn``.
         in_channels: input channels (3 for ``rgb``, 6 for ``rgb+factors``).
-        spec: the profile's ``models.unet`` / ``models.pspnet`` section.
+        spec: the profile's ``models.unet`` / ``models.pspnet`` / ``models.fcn`` section.
         num_classes: 2 (background, landslide) gives one landslide logit; more gives one logit per class.
 
     Raises:
@@ -92,7 +93,11 @@ def build_segmentation(
     if problem:
         raise ValueError(f"models.{name}.encoder: {problem}")
     out = 1 if num_classes == 2 else num_classes
-    net = _ARCH[name](encoder_name=spec.encoder, encoder_weights=None, in_channels=in_channels, classes=out)
+    if name == "fcn":
+        net: nn.Module = FCN(spec.encoder, in_channels=in_channels, classes=out,
+                             fuse_down_to=spec.fuse_down_to if isinstance(spec, FCNSpec) else 2)
+    else:
+        net = _ARCH[name](encoder_name=spec.encoder, encoder_weights=None, in_channels=in_channels, classes=out)
     divisor = int(getattr(net.encoder, "output_stride", 32))
     return SegmentationNet(net, divisor=divisor, out_channels=out)
 

@@ -1,0 +1,212 @@
+"""Related systems beside the study: the improved Mask R-CNN of Liu et al. (2021) and the focal-loss FCN with
+k-fold cross-validation of Chen et al. (2022), run on the same study area with the same metrics as Yang et al.
+(2022)'s Experiments I-VIII (step 08, ``notebooks/08_related_systems.ipynb``).
+
+Each paper evaluated its method on its own data only. Its published table is data
+(``params/reference/<paper>.yaml``: the rows, which experiment file reproduces each, the metric each printed
+column corresponds to here, the ablation claims); measured numbers come from step 04's metrics files. A claim
+"better - base > 0 in a metric" is judged here on one run (``holds`` / ``does not hold`` / ``not testable``) and
+with intervals over seeds by a sweep (``params/sweeps/related.yaml``, notebook 07), which reads the same claims
+(:func:`related_claims`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .config import Profile
+from .stats import Claim
+
+__all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
+           "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
+           "best_of", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS"]
+
+RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022")
+#: how the side-by-side table names each paper
+PAPER_LABELS: dict[str, str] = {"yang2022": "Yang 2022", "liu2021": "Liu 2021", "chen2022": "Chen 2022"}
+YANG_EXPERIMENTS: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+#: metrics of the side-by-side table (percent)
+SIDE_BY_SIDE_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "kappa")
+
+
+@dataclass(frozen=True)
+class RelatedReference:
+    """A related paper's published table as data.
+
+    Attributes:
+        paper: ``liu2021`` or ``chen2022``.
+        source: the citation of the table.
+        table: published values in percent, one row per experiment (index), one column per published metric.
+        labels: the paper's row label of each experiment.
+        metric_map: published column -> this project's metric key it is compared with.
+        claims: the paper's ablation claims.
+        imbalance: Chen et al.'s Table 2 (rows before / after), else None.
+    """
+
+    paper: str
+    source: str
+    table: pd.DataFrame
+    labels: dict[str, str]
+    metric_map: dict[str, str]
+    claims: tuple[Claim, ...]
+    imbalance: pd.DataFrame | None
+
+
+def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
+    """Read ``params/reference/<paper>.yaml``.
+
+    Raises:
+        ValueError: an unknown paper (the message lists them) or a file without rows.
+    """
+    if paper not in RELATED_PAPERS:
+        raise ValueError(f"unknown related paper {paper!r}; valid: {', '.join(RELATED_PAPERS)}")
+    path = Path(root) / "params" / "reference" / f"{paper}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = data.get("rows") or {}
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    units = data.get("units", "percent")
+    if units not in ("percent", "fraction"):
+        raise ValueError(f"{path}: units must be 'percent' or 'fraction', got {units!r}")
+    scale = 100.0 if units == "fraction" else 1.0
+    metric_map = dict(data["metrics"])
+    table = pd.DataFrame({name: {m: float(r[m]) * scale for m in metric_map if m in r} for name, r in rows.items()}).T
+    table.index.name = "experiment"
+    claims = tuple(Claim(f"{c['better']} vs {c['base']}: {c['metric']}", c["claim"], c["better"], c["base"],
+                         c["metric"]) for c in data.get("claims", []))
+    imbalance = None
+    if "imbalance" in data:
+        imbalance = pd.DataFrame(data["imbalance"]).T
+        imbalance.index.name = "training set"
+    return RelatedReference(paper, data.get("source", str(path)), table,
+                            {name: r.get("label", name) for name, r in rows.items()}, metric_map, claims, imbalance)
+
+
+def related_experiments(*, root: str | Path = ".") -> dict[str, list[str]]:
+    """The experiments of each related paper, in its table's order."""
+    return {p: list(load_related(p, root=root).table.index) for p in RELATED_PAPERS}
+
+
+def related_claims(*, root: str | Path = ".") -> tuple[Claim, ...]:
+    """Every related paper's ablation claims (the sweep judges them beside Yang et al.'s)."""
+    out: list[Claim] = []
+    for p in RELATED_PAPERS:
+        ref_file = Path(root) / "params" / "reference" / f"{p}.yaml"
+        if ref_file.is_file():
+            out.extend(load_related(p, root=root).claims)
+    return tuple(out)
+
+
+def related_skip_reason(profile: Profile, *, root: str | Path = ".") -> str | None:
+    """Why step 08 has nothing to show for this profile (its ``experiments`` list names no related-system
+    experiment), or None."""
+    if profile.experiments is None:
+        return None
+    names = {n for exps in related_experiments(root=root).values() for n in exps}
+    if names & set(profile.experiments):
+        return None
+    return ("the profile runs no related-system experiment (add e.g. " + ", ".join(sorted(names)[:2])
+            + " to its experiments list)")
+
+
+def _metrics(metrics_dir: Path, name: str) -> dict[str, Any] | None:
+    p = Path(metrics_dir) / f"{name}.json"
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: not valid JSON ({exc}); rerun step 04 for experiment {name}") from exc
+
+
+def side_by_side(metrics_dir: str | Path, *, root: str | Path = ".") -> pd.DataFrame:
+    """Yang et al.'s Experiments I-VIII and every related-system experiment that ran, one row each: paper,
+    model, :data:`SIDE_BY_SIDE_METRICS` in percent, parameters, training steps and seconds."""
+    rows = []
+    groups = [(PAPER_LABELS["yang2022"], list(YANG_EXPERIMENTS))]
+    groups += [(PAPER_LABELS[p], exps) for p, exps in related_experiments(root=root).items()]
+    for paper, names in groups:
+        for name in names:
+            m = _metrics(Path(metrics_dir), name)
+            if m is None:
+                continue
+            row: dict[str, Any] = {"experiment": name, "paper": paper, "model": m.get("model")}
+            row.update({k: 100 * float(m[k]) for k in SIDE_BY_SIDE_METRICS})
+            row.update(parameters=m.get("parameters"), steps=m.get("steps"),
+                       train_seconds=round(float(m.get("train_seconds", np.nan)), 1))
+            rows.append(row)
+    cols = ["experiment", "paper", "model", *SIDE_BY_SIDE_METRICS, "parameters", "steps", "train_seconds"]
+    return pd.DataFrame(rows, columns=cols).set_index("experiment")
+
+
+def published_vs_measured(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataFrame:
+    """The paper's table beside this run's numbers for its own rows: for each row and published column, the
+    published value, the measured value of the mapped metric and measured - published (percent points)."""
+    rows = []
+    for name in ref.table.index:
+        m = _metrics(Path(metrics_dir), name)
+        for col, key in ref.metric_map.items():
+            if col not in ref.table.columns or pd.isna(ref.table.loc[name, col]):
+                continue
+            pub = float(ref.table.loc[name, col])
+            got = 100 * float(m[key]) if m is not None else np.nan
+            rows.append({"experiment": name, "row": ref.labels[name], "metric": col, "compared_with": key,
+                         "published": pub, "measured": got, "difference": got - pub})
+    return pd.DataFrame(rows, columns=["experiment", "row", "metric", "compared_with", "published", "measured",
+                                       "difference"])
+
+
+def single_run_claims(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataFrame:
+    """Each ablation claim on this run: the published and measured differences (percent points) and a verdict
+    (``holds`` / ``does not hold`` / ``not testable``). One run per experiment: the sweep gives the intervals."""
+    rows = []
+    for c in ref.claims:
+        a, b = _metrics(Path(metrics_dir), c.better), _metrics(Path(metrics_dir), c.worse)
+        col = next((k for k, v in ref.metric_map.items() if v == c.metric or k == c.metric), c.metric)
+        published = (float(ref.table.loc[c.better, col]) - float(ref.table.loc[c.worse, col])
+                     if col in ref.table.columns else np.nan)
+        if a is None or b is None:
+            diff, verdict = np.nan, "not testable"
+        else:
+            diff = 100 * (float(a[c.metric]) - float(b[c.metric]))
+            verdict = "holds" if diff > 0 else "does not hold"
+        rows.append({"claim": c.text, "better": c.better, "base": c.worse, "metric": c.metric,
+                     "published_difference": published, "measured_difference": diff, "verdict": verdict})
+    return pd.DataFrame(rows, columns=["claim", "better", "base", "metric", "published_difference",
+                                       "measured_difference", "verdict"])
+
+
+def cv_table(metrics_dir: str | Path, experiment: str) -> pd.DataFrame | None:
+    """Per fold of a cross-validated experiment: its validation-fold and test-area metrics (percent), then the
+    mean and standard deviation over folds and the averaged model's test metrics; None when the experiment did
+    not run or was not cross-validated."""
+    m = _metrics(Path(metrics_dir), experiment)
+    if m is None or not m.get("cv"):
+        return None
+    cv = m["cv"]
+    keys = list(cv["folds"][0]["test"])
+    rows = {}
+    for f in cv["folds"]:
+        for part in ("validation", "test"):
+            for k in keys:
+                rows.setdefault(f"fold {f['fold']}", {})[f"{part} {k}"] = 100 * f[part][k] if f[part] else np.nan
+    for label, suffix in (("mean", "_mean"), ("SD", "_sd")):
+        for part in ("validation", "test"):
+            for k in keys:
+                rows.setdefault(label, {})[f"{part} {k}"] = 100 * cv[f"{part}{suffix}"].get(k, np.nan)
+    rows["averaged model"] = {f"test {k}": 100 * float(m[k]) for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def best_of(table: pd.DataFrame, paper: str, *, metric: str = "f1") -> str | None:
+    """The experiment of ``paper`` (a value of the side-by-side table's ``paper`` column) with the highest
+    ``metric``; None when none ran."""
+    rows = table[table["paper"] == paper]
+    return None if rows.empty else str(rows[metric].idxmax())
