@@ -12,6 +12,7 @@ the directory of the profile file.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,7 @@ __all__ = [
     "training_for",
     "model_spec_for",
     "evaluation_for",
+    "overrides_for",
 ]
 
 
@@ -720,11 +722,9 @@ def load_experiment(path: str | Path) -> Experiment:
     return exp.model_copy(update={"source_path": path})
 
 
-def _overrides(profile: Profile, experiment: Experiment, section: str) -> dict[str, Any]:
+def overrides_for(profile: Profile, experiment: Experiment, section: str) -> dict[str, Any]:
     """The experiment file's ``section`` overrides, then those of every matching ``experiment_overrides`` key of
     the profile (in the profile's order)."""
-    import fnmatch  # noqa: PLC0415
-
     merged = dict(getattr(experiment, section))
     for pattern, over in profile.experiment_overrides.items():
         if fnmatch.fnmatchcase(experiment.name, pattern):
@@ -735,7 +735,7 @@ def _overrides(profile: Profile, experiment: Experiment, section: str) -> dict[s
 def training_for(profile: Profile, experiment: Experiment) -> TrainingSpec:
     """The profile's training settings with the experiment's overrides applied (validated): the experiment
     file's ``training``, then the profile's ``experiment_overrides`` matching the experiment's name."""
-    merged = {**profile.training.model_dump(), **_overrides(profile, experiment, "training")}
+    merged = {**profile.training.model_dump(), **overrides_for(profile, experiment, "training")}
     try:
         return TrainingSpec.model_validate(merged)
     except ValidationError as exc:
@@ -746,7 +746,7 @@ def model_spec_for(profile: Profile, experiment: Experiment) -> Any:
     """The profile's ``models.<model>`` section with the experiment's ``model_options`` (and the profile's
     matching ``experiment_overrides``) applied, validated."""
     base = getattr(profile.models, experiment.model)
-    merged = {**base.model_dump(), **_overrides(profile, experiment, "model_options")}
+    merged = {**base.model_dump(), **overrides_for(profile, experiment, "model_options")}
     try:
         return MODEL_SPECS[experiment.model].model_validate(_coerce(merged))
     except ValidationError as exc:
@@ -756,7 +756,7 @@ def model_spec_for(profile: Profile, experiment: Experiment) -> Any:
 
 def evaluation_for(profile: Profile, experiment: Experiment) -> EvaluationSpec:
     """The profile's evaluation settings with the experiment's own keys (``cv_folds``) applied, validated."""
-    merged = {**profile.evaluation.model_dump(), **_overrides(profile, experiment, "evaluation")}
+    merged = {**profile.evaluation.model_dump(), **overrides_for(profile, experiment, "evaluation")}
     try:
         return EvaluationSpec.model_validate(_coerce(merged))
     except ValidationError as exc:

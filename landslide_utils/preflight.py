@@ -10,6 +10,7 @@ What needs computing (slope, alignment, tiles) is left to step 01.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,10 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
     skipped = [e.name for e in pf.experiments if e.channels != "rgb"]
     if skip and skipped:
         pf.add("info", None, f"experiments {', '.join(skipped)} (rgb+factors) will be skipped: {skip}")
+    for pattern in pf.profile.experiment_overrides:
+        if pf.experiments and not any(fnmatch.fnmatchcase(e.name, pattern) for e in pf.experiments):
+            pf.add("warning", pf.profile.source_path, f"key 'experiment_overrides.{pattern}' matches none of the "
+                   f"experiments it runs ({', '.join(e.name for e in pf.experiments)}); check the name or pattern")
 
 
 def _check_models(pf: Preflight) -> None:

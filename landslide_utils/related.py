@@ -33,7 +33,7 @@ RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022")
 PAPER_LABELS: dict[str, str] = {"yang2022": "Yang 2022", "liu2021": "Liu 2021", "chen2022": "Chen 2022"}
 YANG_EXPERIMENTS: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 #: metrics of the side-by-side table (percent)
-SIDE_BY_SIDE_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "kappa")
+SIDE_BY_SIDE_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "kappa", "ap")
 
 
 @dataclass(frozen=True)
@@ -163,24 +163,37 @@ def published_vs_measured(ref: RelatedReference, metrics_dir: str | Path) -> pd.
                                        "difference"])
 
 
+def _empty_map(m: dict[str, Any]) -> bool:
+    """Whether an experiment's test map holds no landslide pixel (every threshold metric is then 0)."""
+    return int(m.get("tp", 0)) + int(m.get("fp", 0)) == 0
+
+
 def single_run_claims(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataFrame:
-    """Each ablation claim on this run: the published and measured differences (percent points) and a verdict
-    (``holds`` / ``does not hold`` / ``not testable``). One run per experiment: the sweep gives the intervals."""
+    """Each ablation claim on this run: the published and measured differences (percent points), the difference
+    in average precision (threshold-free, so it compares models whose maps are empty at the threshold), and a
+    verdict: ``holds`` / ``does not hold``, ``not testable`` when an experiment did not run, ``not testable
+    (empty map)`` when either map holds no landslide pixel (a difference of two zeros says nothing). One run per
+    experiment: the sweep gives the intervals."""
     rows = []
     for c in ref.claims:
         a, b = _metrics(Path(metrics_dir), c.better), _metrics(Path(metrics_dir), c.worse)
         col = next((k for k, v in ref.metric_map.items() if v == c.metric or k == c.metric), c.metric)
         published = (float(ref.table.loc[c.better, col]) - float(ref.table.loc[c.worse, col])
                      if col in ref.table.columns else np.nan)
+        diff = ap_diff = np.nan
         if a is None or b is None:
-            diff, verdict = np.nan, "not testable"
+            verdict = "not testable"
         else:
             diff = 100 * (float(a[c.metric]) - float(b[c.metric]))
-            verdict = "holds" if diff > 0 else "does not hold"
+            ap_diff = 100 * (float(a.get("ap", np.nan)) - float(b.get("ap", np.nan)))
+            empty = [name for name, m in ((c.better, a), (c.worse, b)) if _empty_map(m)]
+            verdict = (f"not testable (empty map: {', '.join(empty)})" if empty
+                       else "holds" if diff > 0 else "does not hold")
         rows.append({"claim": c.text, "better": c.better, "base": c.worse, "metric": c.metric,
-                     "published_difference": published, "measured_difference": diff, "verdict": verdict})
+                     "published_difference": published, "measured_difference": diff,
+                     "ap_difference": ap_diff, "verdict": verdict})
     return pd.DataFrame(rows, columns=["claim", "better", "base", "metric", "published_difference",
-                                       "measured_difference", "verdict"])
+                                       "measured_difference", "ap_difference", "verdict"])
 
 
 def cv_table(metrics_dir: str | Path, experiment: str) -> pd.DataFrame | None:

@@ -54,7 +54,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import ConfigError, read_yaml_mapping, validation_messages, Experiment, Profile, TrainingSpec, load_experiment, load_profile
+from .config import ConfigError, read_yaml_mapping, validation_messages, Experiment, Profile, TrainingSpec, load_experiment, load_profile, overrides_for
 from .paths import StudyPaths, find_root
 
 __all__ = ["SweepSpec", "Sweep", "Point", "Run", "load_sweep", "expand_points", "point_names", "format_value",
@@ -429,10 +429,11 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
                             else f"point {pt.name}")
                     lines.append(f"{head}: training key '{loc}' of experiment {e}: {msg}")
                 raise _err(path, lines) from None
-            overridden = [k for k in pt.values if k.startswith("training.")
-                          and k.split(".", 1)[1] in exp_model.training]
+            own = overrides_for(prof_model, exp_model, "training")  # the experiment's and the profile's for it
+            overridden = [k for k in pt.values if k.startswith("training.") and k.split(".", 1)[1] in own]
             for k in overridden:
-                msg = f"experiment {e} sets training.{k.split('.', 1)[1]} itself; grid key {k} has no effect on it"
+                msg = (f"experiment {e} gets training.{k.split('.', 1)[1]} from its own file or the profile's "
+                       f"experiment_overrides; grid key {k} has no effect on it")
                 if msg not in sweep.warnings:
                     sweep.warnings.append(msg)
             sweep.derived_experiments[(pt.name, e)] = ed

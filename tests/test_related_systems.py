@@ -314,16 +314,35 @@ def test_published_tables_and_single_run_claims(tmp_path: Path) -> None:
     assert chen.imbalance.loc["after", "IR"] == pytest.approx(3.1)
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    for name, f1 in (("liu2021_resnext50", 0.40), ("liu2021_bottom_up", 0.45)):
+    for name, f1, tp in (("liu2021_resnext50", 0.40, 10), ("liu2021_bottom_up", 0.45, 12),
+                         ("liu2021_bottom_up_edge", 0.0, 0)):
         (metrics / f"{name}.json").write_text(json.dumps({"precision": 0.5, "recall": 0.5, "f1": f1, "oa": 0.9,
-                                                          "iou_landslide": 0.3, "miou": 0.6}))
+                                                          "iou_landslide": 0.3, "miou": 0.6, "ap": f1 / 2,
+                                                          "tp": tp, "fp": 3 if tp else 0}))
     claims = single_run_claims(liu, metrics)
-    assert claims["verdict"].tolist() == ["holds", "not testable"]
+    assert claims["verdict"].tolist() == ["holds", "not testable (empty map: liu2021_bottom_up_edge)"]
     assert claims.loc[0, "measured_difference"] == pytest.approx(5.0)
+    assert claims.loc[0, "ap_difference"] == pytest.approx(2.5)
     assert claims.loc[0, "published_difference"] == pytest.approx(87.7 - 84.5)
     pvm = published_vs_measured(liu, metrics)
     row = pvm[(pvm["experiment"] == "liu2021_resnext50") & (pvm["metric"] == "miou")].iloc[0]
     assert row["compared_with"] == "iou_landslide" and row["measured"] == pytest.approx(30.0)
+    (metrics / "liu2021_bottom_up_edge.json").unlink()
+    assert single_run_claims(liu, metrics)["verdict"].tolist() == ["holds", "not testable"]
     assert {c.better for c in related_claims(root=ROOT)} >= {"liu2021_bottom_up", "chen2022_fcn_flk"}
     with pytest.raises(ValueError, match="unknown related paper"):
         load_related("nobody2020", root=ROOT)
+
+
+def test_check_flags_an_override_pattern_that_matches_no_experiment(tmp_path: Path) -> None:
+    from landslide_utils.preflight import preflight
+
+    text = (ROOT / "params/profiles/smoke.yaml").read_text(encoding="utf-8")
+    prof = tmp_path / "params" / "profiles" / "smoke.yaml"
+    prof.parent.mkdir(parents=True)
+    prof.write_text(text + 'experiment_overrides:\n  "liu2012_*": {training: {steps: 2}}\n', encoding="utf-8")
+    import shutil
+
+    shutil.copytree(ROOT / "params/experiments", tmp_path / "params/experiments")
+    found = preflight(prof, root=tmp_path).findings
+    assert any(f.level == "warning" and "experiment_overrides.liu2012_*" in f.message for f in found)

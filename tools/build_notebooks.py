@@ -449,8 +449,8 @@ table = side_by_side(paths.metrics)
 missing = [e for r in refs.values() for e in r.table.index if e not in table.index]
 print("related-system experiments not run on this profile:", ", ".join(missing) or "none")
 """),
-    md("## Every experiment on this study area (percent)\\nP, R, F1, mIoU (two-class mean), landslide IoU and "
-       "kappa on the stitched test area; parameters of one model (FCN-FLK averages five of them); training steps "
+    md("## Every experiment on this study area (percent)\\nP, R, F1, mIoU (two-class mean), landslide IoU, "
+       "kappa and average precision (AP, threshold-free) on the stitched test area; parameters of one model (FCN-FLK averages five of them); training steps "
        "and seconds (FCN-FLK: the sum over its folds)."),
     code("""
 write_csv(paths.tables / "related_side_by_side.csv", table)
@@ -471,7 +471,9 @@ write_csv(paths.tables / "chen2022_table3.csv", chen, index=False)
 chen.round(2)
 """, CHECK),
     md("## The ablation effects each paper claims, on this run\\nDifferences in percentage points, *better − "
-       "base*; one run each, so a verdict here is an anecdote: the sweep's intervals below decide."),
+       "base*, in the claim's metric and in average precision (threshold-free: it still compares two models whose "
+       "maps are empty at the threshold, where the claim is not testable); one run each, so a verdict here is an "
+       "anecdote: the sweep's intervals below decide."),
     code("""
 claims = pd.concat([single_run_claims(r, paths.metrics).assign(paper=PAPER_LABELS[p]) for p, r in refs.items()],
                    ignore_index=True)
@@ -513,18 +515,21 @@ best = {name: paths.experiment(name) / "error_map.tif"
         for name in (best_of(table, label) for label in PAPER_LABELS.values()) if name is not None}
 plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
 """),
-    md("## With intervals over seeds\\nThe sweep `params/sweeps/related.yaml` trains every related-system "
-       "experiment at five seeds and judges each claim on the paired differences (`holds` / `contradicted` / "
-       "`inconclusive` when the 95 % interval spans zero), as notebook 07 does for Yang et al.'s claims."),
+    md("## With intervals over seeds\\nThe sweeps `params/sweeps/related.yaml` (all six related-system experiments) "
+       "and `related_fcn.yaml` (Chen et al.'s three) train them at five seeds and judge each claim on the paired "
+       "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
+       "does for Yang et al.'s claims; every sweep of this profile named `related*` that has run is shown."),
     code("""
-sweep_claims = paths.reports / "sweeps" / "related" / "tables" / "claims.csv"
-if sweep_claims.is_file():
-    judged = pd.read_csv(sweep_claims)
+related_ids = {c.name for r in refs.values() for c in r.claims}
+found = sorted((paths.reports / "sweeps").glob("related*/tables/claims.csv"))
+if found:
+    judged = pd.concat([pd.read_csv(f).assign(sweep=f.parents[1].name) for f in found], ignore_index=True)
+    judged = judged[judged["name"].isin(related_ids)].copy()
     judged[["estimate", "ci_low", "ci_high"]] = (100 * judged[["estimate", "ci_low", "ci_high"]]).round(1)
     with pd.option_context("display.max_colwidth", None):
-        display(judged[["claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]])
+        display(judged[["sweep", "claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]])
 else:
-    print("the sweep has not run for this profile: python -m landslide_utils sweep --sweep "
+    print("no related-systems sweep has run for this profile: python -m landslide_utils sweep --sweep "
           "params/sweeps/related.yaml")
 """, CHECK),
 ]
