@@ -449,28 +449,28 @@ table = side_by_side(paths.metrics)
 missing = [e for r in refs.values() for e in r.table.index if e not in table.index]
 print("related-system experiments not run on this profile:", ", ".join(missing) or "none")
 """),
-    md("## Every experiment on this study area (percent)\\nP, R, F1, mIoU (two-class mean), landslide IoU, "
+    md("## Every experiment on this study area (percent)\nP, R, F1, mIoU (two-class mean), landslide IoU, "
        "kappa and average precision (AP, threshold-free) on the stitched test area; parameters of one model (FCN-FLK averages five of them); training steps "
        "and seconds (FCN-FLK: the sum over its folds)."),
     code("""
 write_csv(paths.tables / "related_side_by_side.csv", table)
 table.round(2)
 """, CHECK),
-    md("## Liu et al. (2021), Table 4: published beside this run\\nTheir mIoU is their eq. 9, the landslide IoU; "
+    md("## Liu et al. (2021), Table 4: published beside this run\nTheir mIoU is their eq. 9, the landslide IoU; "
        "their ResNeXt50 row's F1 and mIoU do not follow from its P and R (kept as printed)."),
     code("""
 liu = published_vs_measured(refs["liu2021"], paths.metrics)
 write_csv(paths.tables / "liu2021_table4.csv", liu, index=False)
 liu.round(2)
 """, CHECK),
-    md("## Chen et al. (2022), Table 3: published beside this run\\nTheir accuracy is the overall accuracy (OA); "
+    md("## Chen et al. (2022), Table 3: published beside this run\nTheir accuracy is the overall accuracy (OA); "
        "their mIoU formula counts three classes of a two-class task, so it is compared with the two-class mean."),
     code("""
 chen = published_vs_measured(refs["chen2022"], paths.metrics)
 write_csv(paths.tables / "chen2022_table3.csv", chen, index=False)
 chen.round(2)
 """, CHECK),
-    md("## The ablation effects each paper claims, on this run\\nDifferences in percentage points, *better − "
+    md("## The ablation effects each paper claims, on this run\nDifferences in percentage points, *better − "
        "base*, in the claim's metric and in average precision (threshold-free: it still compares two models whose "
        "maps are empty at the threshold, where the claim is not testable); one run each, so a verdict here is an "
        "anecdote: the sweep's intervals below decide."),
@@ -481,7 +481,7 @@ write_csv(paths.tables / "related_claims.csv", claims, index=False)
 with pd.option_context("display.max_colwidth", None):
     display(claims.round(2))
 """, CHECK),
-    md("## FCN-FLK: every fold\\nEach fold model on its validation fold and on the test area (percent), the mean "
+    md("## FCN-FLK: every fold\nEach fold model on its validation fold and on the test area (percent), the mean "
        "and standard deviation over folds, and the model that averages the folds' probabilities (the row "
        "reported for FCN-FLK above)."),
     code("""
@@ -492,7 +492,7 @@ else:
     write_csv(paths.tables / "chen2022_folds.csv", folds)
     display(folds.round(2))
 """, CHECK),
-    md("## Imbalance ratio of the training set (cf. Chen et al. 2022, Table 2)\\nIR = non-landslide / landslide "
+    md("## Imbalance ratio of the training set (cf. Chen et al. 2022, Table 2)\nIR = non-landslide / landslide "
        "pixels of the original training tiles, before and after adding three augmented copies of every landslide "
        "tile (flip + mean filter, flip + gamma, flip + noise), beside the paper's Bijie numbers."),
     code("""
@@ -508,15 +508,15 @@ related = table[table["paper"] != PAPER_LABELS["yang2022"]]
 seconds = related["train_seconds"].sum()
 print(f"{len(related)} related-system experiments trained in {seconds:.0f} s ({seconds / 60:.1f} min)")
 """),
-    md("## Error maps of the best model of each paper\\nTrue positive, false extraction and missed extraction over "
+    md("## Error maps of the best model of each paper\nTrue positive, false extraction and missed extraction over "
        "the test area; the best of each paper by F1 on this run."),
     code("""
 best = {name: paths.experiment(name) / "error_map.tif"
         for name in (best_of(table, label) for label in PAPER_LABELS.values()) if name is not None}
 plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
 """),
-    md("## With intervals over seeds\\nThe sweeps `params/sweeps/related.yaml` (all six related-system experiments) "
-       "and `related_fcn.yaml` (Chen et al.'s three) train them at five seeds and judge each claim on the paired "
+    md("## With intervals over seeds\nThe sweeps `params/sweeps/related.yaml` (all six related-system experiments, "
+       "five seeds) and `related_fcn.yaml` (Chen et al.'s three, three seeds) judge each claim on the paired "
        "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
        "does for Yang et al.'s claims; every sweep of this profile named `related*` that has run is shown."),
     code("""
