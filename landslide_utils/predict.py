@@ -524,8 +524,8 @@ def validation_threshold(
 CV_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
 
 
-def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out: Path, *, val_tiles: list[Path],
-                            device: torch.device, progress: bool = False) -> dict[str, Any]:
+def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out: Path, *, folds: int,
+                            val_tiles: list[Path], device: torch.device, progress: bool = False) -> dict[str, Any]:
     """Each fold model of a cross-validated experiment (:mod:`landslide_utils.crossval`) on its validation fold
     and on the test area (maps in ``fold_<f>/``), at the decision threshold every experiment uses; with the
     mean and sample standard deviation over folds.
@@ -536,10 +536,7 @@ def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out
     """
     rows = []
     ev = profile.evaluation
-    k = 0
-    while (out / f"fold_{k + 1}" / "checkpoint.pt").is_file():
-        k += 1
-    for f in range(1, k + 1):
+    for f in range(1, folds + 1):  # the ensemble's own count: a stale fold_<f>/ of a run with more folds is ignored
         ckpt = out / f"fold_{f}" / "checkpoint.pt"
         model, meta = load_checkpoint(ckpt, device=device)
         validation_threshold(model, meta, checkpoint=ckpt, tiles=val_tiles, evaluation=ev, device=device)
@@ -643,8 +640,8 @@ def evaluate_test_area(
         "warnings": warnings_,
     }
     if meta.get("ensemble"):
-        result["cv"] = cross_validation_report(profile, index, paths, out, val_tiles=val_tiles, device=dev,
-                                               progress=progress)
+        result["cv"] = cross_validation_report(profile, index, paths, out, folds=int(meta["ensemble"]),
+                                               val_tiles=val_tiles, device=dev, progress=progress)
     write_csv(paths.metrics / f"{experiment.name}_tiles.csv", tiles, index=False)
     write_json(paths.metrics / f"{experiment.name}.json", result)
     return result

@@ -68,8 +68,13 @@ def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
     if paper not in RELATED_PAPERS:
         raise ValueError(f"unknown related paper {paper!r}; valid: {', '.join(RELATED_PAPERS)}")
     path = Path(root) / "params" / "reference" / f"{paper}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rows = data.get("rows") or {}
+    if not path.is_file():
+        raise ValueError(f"{path}: the published table of {paper} is missing; restore it from the repository")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    rows = (data or {}).get("rows") or {} if isinstance(data, dict) else {}
     if not rows:
         raise ValueError(f"{path}: no rows")
     units = data.get("units", "percent")
