@@ -708,13 +708,16 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Load and validate an experiment file (``params/experiments/*.yaml``).
+    """Load and validate an experiment file (``params/experiments/*.yaml``); a relative
+    ``model_options.pretrained_weights`` is resolved against the file's folder, as a profile's paths are.
 
     Raises:
         ConfigError: naming the file and every offending key.
     """
     path = Path(path)
     data = _coerced(path)
+    if isinstance(data, dict) and isinstance(data.get("model_options"), dict):  # weights beside the file
+        data["model_options"] = _resolve_paths(data["model_options"], path.resolve().parent)
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:

@@ -80,11 +80,16 @@ def tile_counts(paths: Sequence[str | Path]) -> list[tuple[int, int]]:
     return out
 
 
-def landslide_copies(originals: Sequence[str | Path]) -> tuple[list[Path], list[int]]:
-    """(paths, variant codes) of the copies ``chen2022`` adds: three per original tile with a landslide pixel."""
+def landslide_copies(originals: Sequence[str | Path], *,
+                     counts: Sequence[tuple[int, int]] | None = None) -> tuple[list[Path], list[int]]:
+    """(paths, variant codes) of the copies ``chen2022`` adds: three per original tile with a landslide pixel.
+    ``counts``: the tiles' :func:`tile_counts`, when the caller has them (the tiles are not read again)."""
     paths: list[Path] = []
     codes: list[int] = []
-    for p, (pos, _) in zip(originals, tile_counts(originals)):
+    counts = tile_counts(originals) if counts is None else counts
+    if len(counts) != len(originals):
+        raise ValueError(f"{len(counts)} pixel counts for {len(originals)} tiles")
+    for p, (pos, _) in zip(originals, counts):
         if pos > 0:
             for code in CHEN2022_OPERATIONS:
                 paths.append(Path(p))

@@ -26,7 +26,7 @@ from .stats import Claim
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
            "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
-           "best_of", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS"]
+           "best_of", "sweep_verdicts", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS"]
 
 RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022")
 #: how the side-by-side table names each paper
@@ -81,17 +81,64 @@ def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
     if units not in ("percent", "fraction"):
         raise ValueError(f"{path}: units must be 'percent' or 'fraction', got {units!r}")
     scale = 100.0 if units == "fraction" else 1.0
-    metric_map = dict(data["metrics"])
+    metric_map, claim_list = _checked_reference(path, data, rows)
     table = pd.DataFrame({name: {m: float(r[m]) * scale for m in metric_map if m in r} for name, r in rows.items()}).T
     table.index.name = "experiment"
     claims = tuple(Claim(f"{c['better']} vs {c['base']}: {c['metric']}", c["claim"], c["better"], c["base"],
-                         c["metric"]) for c in data.get("claims", []))
+                         c["metric"]) for c in claim_list)
     imbalance = None
     if "imbalance" in data:
-        imbalance = pd.DataFrame(data["imbalance"]).T
+        try:
+            imbalance = pd.DataFrame(data["imbalance"]).T
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: key 'imbalance' must map before/after to pixel counts and IR ({exc})") from None
         imbalance.index.name = "training set"
     return RelatedReference(paper, data.get("source", str(path)), table,
                             {name: r.get("label", name) for name, r in rows.items()}, metric_map, claims, imbalance)
+
+
+def _checked_reference(path: Path, data: dict[str, Any], rows: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The metric map and the claims of a reference file, after checking its shape (each problem names the file
+    and the key)."""
+    metric_map = data.get("metrics")
+    if not isinstance(metric_map, dict) or not metric_map:
+        raise ValueError(f"{path}: key 'metrics' must map each published column to this project's metric, e.g. "
+                         "{f1: f1, miou: miou}")
+    if not isinstance(rows, dict):
+        raise ValueError(f"{path}: key 'rows' must map experiment names to their published values")
+    for name, r in rows.items():
+        if not isinstance(r, dict):
+            raise ValueError(f"{path}: rows.{name} must be a mapping (label and published values)")
+        for col in metric_map:
+            if col in r and not isinstance(r[col], (int, float)) or isinstance(r.get(col), bool):
+                raise ValueError(f"{path}: rows.{name}.{col} must be a number, got {r[col]!r}")
+    claims = data.get("claims") or []
+    if not isinstance(claims, list):
+        raise ValueError(f"{path}: key 'claims' must be a list of {{claim, better, base, metric}}")
+    for i, c in enumerate(claims):
+        missing = [k for k in ("claim", "better", "base", "metric") if not isinstance(c, dict) or k not in c]
+        if missing:
+            raise ValueError(f"{path}: claims[{i}] lacks {', '.join(missing)}")
+        for key in ("better", "base"):
+            if c[key] not in rows:
+                raise ValueError(f"{path}: claims[{i}].{key} names {c[key]!r}, which is none of the rows "
+                                 f"({', '.join(rows)})")
+    return dict(metric_map), claims
+
+
+def sweep_verdicts(sweeps_dir: str | Path, refs: dict[str, RelatedReference], *,
+                   pattern: str = "related*") -> pd.DataFrame | None:
+    """The related papers' claims as every sweep of a profile matching ``pattern`` judged them (notebook 07's
+    ``tables/claims.csv``): sweep, claim, metric, n and the estimate with its 95 % interval in percentage points,
+    and the verdict; None when no such sweep has run."""
+    found = sorted(Path(sweeps_dir).glob(f"{pattern}/tables/claims.csv"))
+    if not found:
+        return None
+    ids = {c.name for r in refs.values() for c in r.claims}
+    judged = pd.concat([pd.read_csv(f).assign(sweep=f.parents[1].name) for f in found], ignore_index=True)
+    judged = judged[judged["name"].isin(ids)].copy()
+    judged[["estimate", "ci_low", "ci_high"]] = (100 * judged[["estimate", "ci_low", "ci_high"]]).round(1)
+    return judged[["sweep", "claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]]
 
 
 def related_experiments(*, root: str | Path = ".") -> dict[str, list[str]]:

@@ -394,8 +394,9 @@ def train_experiment(
 
     originals, be = training_tiles(profile, experiment, root=Path(root))
     mean, std = channel_stats(originals, experiment.channels)
-    counts = tile_counts(originals)
     folds = evaluation_for(profile, experiment).cv_folds
+    copies_wanted = training.landslide_augmentation == "chen2022"
+    counts = tile_counts(originals) if folds or copies_wanted else []
     if folds and task != "semantic":
         raise ValueError(f"experiment {experiment.name}: evaluation.cv_folds averages landslide probabilities of "
                          f"semantic models; {experiment.model} is an instance model (use unet, pspnet or fcn)")
@@ -406,8 +407,10 @@ def train_experiment(
             old.unlink(missing_ok=True)
     members, results = [], []
     for f in range(max(folds, 1)):
-        tr = [p for p, g in zip(originals, fold_of) if not folds or g != f]
-        copies, codes = (landslide_copies(tr) if training.landslide_augmentation == "chen2022" else ([], []))
+        keep = [not folds or g != f for g in fold_of]
+        tr = [p for p, k in zip(originals, keep) if k]
+        copies, codes = (landslide_copies(tr, counts=[c for c, k in zip(counts, keep) if k]) if copies_wanted
+                         else ([], []))
         meta = _meta(profile, experiment, spec, training, mean, std, len(tr), len(be), len(copies))
         where = out / f"fold_{f + 1}" if folds else out
         if folds:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from landslide_utils.models.ensemble import ProbabilityMean
 from landslide_utils.models.maskrcnn import BottomUpPath, mask_loss_with_edge
 from landslide_utils.pipeline import experiment_files, plan_steps, step_skip_reason
 from landslide_utils.predict import evaluate_test_area
-from landslide_utils.related import (RELATED_PAPERS, cv_table, load_related, published_vs_measured,
+from landslide_utils.related import (RELATED_PAPERS, cv_table, load_related, published_vs_measured, sweep_verdicts,
                                      related_claims, single_run_claims)
 from landslide_utils.tiles import write_tile
 
@@ -346,3 +347,50 @@ def test_check_flags_an_override_pattern_that_matches_no_experiment(tmp_path: Pa
     shutil.copytree(ROOT / "params/experiments", tmp_path / "params/experiments")
     found = preflight(prof, root=tmp_path).findings
     assert any(f.level == "warning" and "experiment_overrides.liu2012_*" in f.message for f in found)
+
+
+def _reference_project(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "params" / "reference").mkdir(parents=True)
+    (tmp_path / "params" / "reference" / "liu2021.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("text, key", [
+    ("rows: {a: {f1: 1}}\n", "'metrics'"),
+    ("metrics: {f1: f1}\nrows: {a: [1, 2]}\n", "rows.a"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: high}}\n", "rows.a.f1"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\nclaims: [{claim: x, better: a, metric: f1}]\n", "claims[0] lacks base"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\nclaims: [{claim: x, better: a, base: b, metric: f1}]\n",
+     "claims[0].base names 'b'"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\nimbalance: 3\n", "'imbalance'"),
+])
+def test_a_broken_reference_file_is_a_message_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
+    root = _reference_project(tmp_path, text)
+    with pytest.raises(ValueError, match=re.escape(key)) as err:
+        load_related("liu2021", root=root)
+    assert "liu2021.yaml" in str(err.value)
+
+
+def test_sweep_verdicts_read_the_related_claims_of_every_related_sweep(tmp_path: Path) -> None:
+    refs = {p: load_related(p, root=ROOT) for p in RELATED_PAPERS}
+    assert sweep_verdicts(tmp_path, refs) is None
+    name = refs["chen2022"].claims[1].name
+    for sweep, est in (("related_fcn", 0.094), ("related", 0.05), ("claims", 0.2)):
+        (tmp_path / sweep / "tables").mkdir(parents=True)
+        (tmp_path / sweep / "tables" / "claims.csv").write_text(
+            "name,claim,metric,n,estimate,ci_low,ci_high,verdict\n"
+            f"{name},k-fold,f1,3,{est},0.025,0.217,holds\nI vs II: f1,yang,f1,5,0.1,0.0,0.2,holds\n")
+    got = sweep_verdicts(tmp_path, refs)
+    assert got["sweep"].tolist() == ["related", "related_fcn"]  # only related* sweeps, only related claims
+    assert got["estimate"].tolist() == [5.0, 9.4] and got["ci_high"].tolist() == [21.7, 21.7]
+
+
+def test_experiment_weights_resolve_against_the_experiment_file(tmp_path: Path) -> None:
+    folder = tmp_path / "exps"
+    folder.mkdir()
+    (folder / "w.yaml").write_text("name: w\nmodel: unet\nchannels: rgb\ntraining_data: original\n"
+                                   "model_options: {pretrained_weights: weights/enc.pt}\n")
+    exp = load_experiment(folder / "w.yaml")
+    assert Path(exp.model_options["pretrained_weights"]) == (folder / "weights" / "enc.pt").resolve()
+    profile = load_profile(ROOT / "params/profiles/smoke.yaml")
+    assert model_spec_for(profile, exp).pretrained_weights == (folder / "weights" / "enc.pt").resolve()

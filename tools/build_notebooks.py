@@ -439,7 +439,7 @@ from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side
 from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, load_related,
-                                     published_vs_measured, side_by_side, single_run_claims)
+                                     published_vs_measured, side_by_side, single_run_claims, sweep_verdicts)
 from landslide_utils.train import training_tiles
 
 prof = load_profile(profile)
@@ -520,14 +520,10 @@ plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png"
        "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
        "does for Yang et al.'s claims; every sweep of this profile named `related*` that has run is shown."),
     code("""
-related_ids = {c.name for r in refs.values() for c in r.claims}
-found = sorted((paths.reports / "sweeps").glob("related*/tables/claims.csv"))
-if found:
-    judged = pd.concat([pd.read_csv(f).assign(sweep=f.parents[1].name) for f in found], ignore_index=True)
-    judged = judged[judged["name"].isin(related_ids)].copy()
-    judged[["estimate", "ci_low", "ci_high"]] = (100 * judged[["estimate", "ci_low", "ci_high"]]).round(1)
+judged = sweep_verdicts(paths.reports / "sweeps", refs)
+if judged is not None:
     with pd.option_context("display.max_colwidth", None):
-        display(judged[["sweep", "claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]])
+        display(judged)
 else:
     print("no related-systems sweep has run for this profile: python -m landslide_utils sweep --sweep "
           "params/sweeps/related.yaml")

@@ -12,7 +12,7 @@ Mask R-CNN with the same structure and matterport's training defaults where torc
 * two classes (background, landslide); 200 sampled RoIs per image with 33 % positives and 256 RPN anchors per
   image (matterport ``TRAIN_ROIS_PER_IMAGE``, ``ROI_POSITIVE_RATIO``, ``RPN_TRAIN_ANCHORS_PER_IMAGE``).
 
-Two options give the improved Mask R-CNN of Liu et al. (2021, Remote Sens. 13, 1330), sec. 2.2-2.3
+Two options give the improved Mask R-CNN of Liu et al. (2021, ISPRS Int. J. Geo-Inf. 10, 168), sec. 2.2-2.3
 (``backbone: resnext50_32x4d`` is their feature extractor):
 
 * ``fpn: bottom_up`` -- the bottom-up path augmentation after the FPN (:class:`BottomUpPath`): N2 = P2,
