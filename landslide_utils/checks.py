@@ -60,10 +60,12 @@ class InputPaths:
     image_t2: Path | None = None
     areas: Path | None = None
     source: Literal["synthetic", "files"] = "files"
+    faults: Path | None = None
+    lithology: Path | None = None
 
     def items(self) -> list[tuple[str, Path]]:
         """(key, path) of every given file, in checking order."""
-        keys = ("image_t1", "image_t2", "dem", "rivers", "inventory", "areas")
+        keys = ("image_t1", "image_t2", "dem", "rivers", "inventory", "areas", "faults", "lithology")
         return [(k, getattr(self, k)) for k in keys if getattr(self, k) is not None]
 
 
@@ -123,6 +125,8 @@ class Inspection:
     inventory_path: Path | None = None
     areas: gpd.GeoDataFrame | None = None
     areas_source: str | None = None
+    faults: gpd.GeoDataFrame | None = None
+    lithology: gpd.GeoDataFrame | None = None
 
     def add(self, level: Literal["error", "warning", "info"], file: Path | str | None, message: str) -> None:
         self.findings.append(Finding(level, str(file) if file is not None else None, message))
@@ -569,6 +573,16 @@ def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | No
         if rivers is not None and len(rivers) == 0:
             insp.add("warning", present["rivers"], "has no river lines; every pixel gets the farthest river level")
         insp.rivers = rivers
+    if "faults" in present:
+        insp.faults = _read_vector(present["faults"], insp, ("LineString", "MultiLineString"), "fault lines")
+        if insp.faults is not None and len(insp.faults) == 0:
+            insp.add("error", present["faults"], "has no fault lines; give the faults of the area, or leave "
+                                                 "data.files.faults out (no fault_distance channel then)")
+    if "lithology" in present:
+        insp.lithology = _read_vector(present["lithology"], insp, ("Polygon", "MultiPolygon"), "lithology polygons")
+        if insp.lithology is not None and len(insp.lithology) == 0:
+            insp.add("error", present["lithology"], "has no polygons; give the lithology map, or leave "
+                                                    "data.files.lithology out (no lithology channel then)")
     if "inventory" in present:
         path = present["inventory"]
         inv = _read_vector(path, insp, ("Polygon", "MultiPolygon"), "landslide polygons")

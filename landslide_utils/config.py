@@ -13,6 +13,7 @@ the directory of the profile file.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,15 @@ __all__ = [
     "load_profile",
     "load_experiment",
     "CHANNEL_SETS",
+    "IMAGE_CHANNELS",
+    "FACTOR_CHANNELS",
+    "FACTOR_NEEDS",
+    "channels_problem",
+    "channel_names",
+    "channels_label",
+    "uses_factors",
+    "infrared_bands",
+    "unavailable_channel",
     "DEFAULT_LOSS",
     "CHIP_FORMATS",
     "MODEL_NAMES",
@@ -95,6 +105,12 @@ class SyntheticSpec(_Strict):
     n_fields: int = Field(default=6, ge=0, description="bare fields on flat ground (confusers)")
     n_buildings: int = Field(default=20, ge=0, description="buildings (confusers)")
     revegetated_share: float = Field(default=0.4, ge=0, le=1, description="share of landslides re-vegetated at t2")
+    infrared_bands: bool = Field(default=False, description="add near-infrared (band 4) and short-wave-infrared "
+                                                            "(band 5) bands to image_t1.tif (NDVI, MNDWI; Gao et "
+                                                            "al. 2021); RGB stays as without them")
+    geology: bool = Field(default=False, description="also write fault lines (faults.geojson) and lithology "
+                                                     "polygons (lithology.gpkg), with landslides more frequent on "
+                                                     "weak units and near faults (Gao et al. 2021)")
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="seed of the scene; the profile's seed (training, validation "
                                                    "split) varies apart from it, so seeds of a sweep share one area")
 
@@ -115,6 +131,10 @@ class InputFiles(_Strict):
     inventory: Path
     image_t2: Path | None = None
     areas: Path | None = None
+    faults: Path | None = Field(default=None, description="fault lines (vector); gives the fault_distance channel "
+                                                          "(Gao et al. 2021)")
+    lithology: Path | None = Field(default=None, description="lithology polygons (vector) with the column "
+                                                             "factors.lithology_column; gives the lithology channel")
 
     _paths = field_validator("*", mode="before")(classmethod(lambda cls, v: _no_empty_path(v)))
 
@@ -206,12 +226,29 @@ class FactorSpec(_Strict):
     slope_bin_deg: float = Field(default=10.0, gt=0)
     river_buffer_m: float = Field(default=30.0, gt=0, description="river surface half-width (level 0)")
     river_ring_edges_m: tuple[float, ...] = Field(default=(200.0, 500.0, 1000.0, 2000.0))
+    nir_band: int | None = Field(default=None, ge=1, description="1-based image band holding near-infrared (NDVI); "
+                                 "the synthetic area with infrared_bands: 4")
+    swir_band: int | None = Field(default=None, ge=1, description="1-based image band holding short-wave infrared "
+                                  "(MNDWI); the synthetic area with infrared_bands: 5")
+    lithology_column: str = Field(default="lithology", min_length=1,
+                                  description="column of the lithology polygons naming the unit")
+    lithology_units: tuple[str, ...] | None = Field(
+        default=None, description="unit names in code order 1..K (weak to strong rock, as Gao et al. 2021 order "
+                                  "them); default: the units' names sorted")
+    aspect_flat_deg: float = Field(default=1.0, ge=0, lt=90, description="slopes below this are the aspect class "
+                                                                         "'flat'")
+    natural_breaks: int = Field(default=5, ge=2, le=12, description="classes of the natural-breaks frequency "
+                                                                   "ratios (Gao et al. 2021: 5)")
+    importance_samples: int = Field(default=20000, ge=100, description="pixels sampled for the random-forest "
+                                                                       "importance of the factors")
 
     @model_validator(mode="after")
     def _increasing(self) -> "FactorSpec":
         e = self.river_ring_edges_m
         if len(e) == 0 or any(b <= a for a, b in zip(e, e[1:])) or e[0] <= 0:
             raise ValueError("river_ring_edges_m must be positive and strictly increasing")
+        if self.nir_band is not None and self.nir_band == self.swir_band:
+            raise ValueError("nir_band and swir_band name the same band")
         return self
 
 
@@ -260,11 +297,52 @@ class FCNSpec(SegmentationSpec):
                                "(FCN-8s, the original FCN of Long et al. 2015)")
 
 
+class DeepLabSpec(SegmentationSpec):
+    """DeepLabv3+ (Chen et al. 2018) as the semantic zoo of Yang S. et al. (2022) uses it."""
+
+    output_stride: Literal[8, 16] = Field(default=8, description="encoder output stride (Yang S. et al.: 8)")
+    atrous_rates: tuple[int, int, int] = Field(default=(6, 12, 18), description="ASPP dilation rates")
+
+
+class FCDenseNetSpec(_Strict):
+    """FC-DenseNet (Jegou et al. 2017) as Gao et al. (2021) configure it; defaults: about 2.96 M parameters."""
+
+    growth_rate: int = Field(default=16, gt=0)
+    down_blocks: tuple[int, ...] = Field(default=(5, 6, 7, 8, 9), description="layers per dense block, down path "
+                                         "(chosen to give the 2.96 M parameters of Gao et al.'s Table IX)")
+    bottleneck_layers: int = Field(default=10, gt=0)
+    first_filters: int = Field(default=48, gt=0)
+    compression: float = Field(default=0.5, gt=0, le=1, description="theta of transition down (DenseNet-C)")
+    dropout: float = Field(default=0.2, ge=0, lt=1)
+    pretrained_weights: Path | None = None
+
+
+class SegNetSpec(_Strict):
+    """SegNet (Badrinarayanan et al. 2017): VGG16-BN encoder, decoder upsampling with the pooling indices."""
+
+    width: int = Field(default=64, gt=0, description="channels of the first stage (64 = the original)")
+    pretrained_weights: Path | None = None
+
+
+class ResUNetSpec(_Strict):
+    """ResU-Net (Zhang et al. 2018): a U-Net of pre-activation residual units."""
+
+    filters: tuple[int, ...] = Field(default=(64, 128, 256, 512), description="channels of each encoder level")
+    upsample: Literal["transposed", "nearest"] = Field(
+        default="transposed", description="decoder upsampling: learned 2x2 transposed convolution (about Gao et "
+                                          "al.'s 9.9 M parameters) or nearest (Zhang et al. 2018's 8.2 M)")
+    pretrained_weights: Path | None = None
+
+
 class ModelsSpec(_Strict):
     maskrcnn: MaskRCNNSpec = MaskRCNNSpec()
     unet: SegmentationSpec = SegmentationSpec()
     pspnet: SegmentationSpec = SegmentationSpec()
     fcn: FCNSpec = FCNSpec()
+    deeplabv3plus: DeepLabSpec = DeepLabSpec()
+    fcdensenet: FCDenseNetSpec = FCDenseNetSpec()
+    segnet: SegNetSpec = SegNetSpec()
+    resunet: ResUNetSpec = ResUNetSpec()
 
 
 DEFAULT_LOSS = "bce_dice"
@@ -306,6 +384,26 @@ class TrainingSpec(_Strict):
     precision: Literal["fp32", "bf16", "auto"] = Field(
         default="fp32", description="fp32, bf16 (autocast, fp32 master weights) or auto (bf16 where the device "
                                     "computes it natively); landslide_utils/precision.py")
+    optimizer: Literal["sgd", "adam"] = Field(
+        default="sgd", description="sgd (momentum, the paper's matterport default) or adam (Gao et al. 2021, "
+                                   "Yang S. et al. 2022); momentum is SGD's only")
+    class_weights: tuple[float, float] | None = Field(
+        default=None, description="(background, landslide) weights of every pixel in the BCE / focal term of the "
+                                  "semantic losses (Yang S. et al. 2022: [1, 2]); unset = equal")
+    frozen_share: float = Field(default=0.0, ge=0, lt=1, description="share of the steps trained first with the "
+                                "encoder frozen (weights and batch-norm statistics), then all layers train (Yang S. "
+                                "et al. 2022: half of the epochs, 0.5)")
+    frozen_learning_rate: float | None = Field(default=None, gt=0, description="learning rate of the frozen steps "
+                                                                               "(default learning_rate)")
+    frozen_batch_size: int | None = Field(default=None, gt=0, description="batch size of the frozen steps "
+                                                                          "(default batch_size)")
+
+    @field_validator("class_weights")
+    @classmethod
+    def _class_weights(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and (any(not math.isfinite(v) or v <= 0 for v in value)):
+            raise ValueError("class weights are two positive numbers: (background, landslide)")
+        return value
 
 
 class ExtraTestSpec(_Strict):
@@ -482,10 +580,12 @@ class Profile(_Strict):
 
 #: the model families of the registry (:mod:`landslide_utils.models.registry` builds them); an experiment's
 #: ``model`` is checked against these when the file is loaded
-MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet", "fcn")
+MODEL_NAMES: tuple[str, ...] = ("maskrcnn", "unet", "pspnet", "fcn", "deeplabv3plus", "fcdensenet", "segnet",
+                                "resunet")
 #: the schema of each model family's section of ``models``
 MODEL_SPECS: dict[str, type[_Strict]] = {"maskrcnn": MaskRCNNSpec, "unet": SegmentationSpec,
-                                         "pspnet": SegmentationSpec, "fcn": FCNSpec}
+                                         "pspnet": SegmentationSpec, "fcn": FCNSpec, "deeplabv3plus": DeepLabSpec,
+                                         "fcdensenet": FCDenseNetSpec, "segnet": SegNetSpec, "resunet": ResUNetSpec}
 #: the evaluation keys an experiment file may set for itself (the others are the profile's)
 EXPERIMENT_EVALUATION_KEYS: tuple[str, ...] = ("cv_folds",)
 
@@ -496,7 +596,9 @@ class Experiment(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     model: str
-    channels: Literal["rgb", "rgb+factors"]
+    channels: str = Field(
+        description="a channel set (rgb, rgb+factors, rgb+factors9) or a list of channel names (kept as "
+                    "name+name+...; see IMAGE_CHANNELS, FACTOR_CHANNELS)")
     training_data: Literal["original", "original+be"]
     training: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's training keys")
     model_options: dict[str, Any] = Field(default_factory=dict, description="overrides of the profile's "
@@ -511,6 +613,24 @@ class Experiment(_Strict):
             raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
         if self.model not in MODEL_NAMES:
             raise _KeyedError("model", f"unknown model {self.model!r}; valid: {', '.join(MODEL_NAMES)}")
+        problem = channels_problem(self.channels)
+        if problem:
+            raise _KeyedError("channels", problem)
+        return self
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError("an empty list of channels; name at least one")
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError("channel names are text, e.g. [red, green, blue, slope]")
+            return "+".join(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_overrides(self) -> "Experiment":
         _check_override_keys(self.training, self.model_options, self.evaluation, self.model, "")
         return self
 
@@ -540,7 +660,111 @@ def _check_override_keys(training: dict[str, Any], model_options: dict[str, Any]
 CHANNEL_SETS: dict[str, tuple[str, ...]] = {
     "rgb": ("red", "green", "blue"),
     "rgb+factors": ("red", "green", "blue", "dem", "slope", "river_level"),
+    # Gao et al. (2021): the nine influencing factors behind the image (their Landsat bands; RGB here)
+    "rgb+factors9": ("red", "green", "blue", "dem", "slope", "aspect", "curvature", "ndvi", "mndwi",
+                     "river_distance", "fault_distance", "lithology"),
 }
+#: every channel a tile can carry: image bands (``band<k>`` for the k-th image band beyond RGB) and factors
+IMAGE_CHANNELS: tuple[str, ...] = ("red", "green", "blue", "nir", "swir")
+FACTOR_CHANNELS: tuple[str, ...] = ("dem", "slope", "river_level", "aspect", "curvature", "ndvi", "mndwi",
+                                    "river_distance", "fault_distance", "lithology")
+#: what a study needs to give each factor beyond DEM, slope and river level (for messages)
+FACTOR_NEEDS: dict[str, str] = {
+    "aspect": "a DEM", "curvature": "a DEM", "river_distance": "river lines",
+    "ndvi": "a near-infrared image band (factors.nir_band)",
+    "mndwi": "a short-wave-infrared image band (factors.swir_band)",
+    "fault_distance": "fault lines (data.files.faults; the synthetic area: synthetic.geology: true)",
+    "lithology": "lithology polygons (data.files.lithology; the synthetic area: synthetic.geology: true)",
+}
+
+
+def _is_channel_name(name: str) -> bool:
+    return name in IMAGE_CHANNELS or name in FACTOR_CHANNELS or re.fullmatch(r"band[4-9]|band[1-9][0-9]+", name) \
+        is not None
+
+
+def channels_problem(channels: Any) -> str | None:
+    """Why ``channels`` (an experiment's key) is neither a channel set nor a list of channel names (given as a
+    list or joined by ``+``), or None."""
+    if isinstance(channels, str):
+        if channels in CHANNEL_SETS:
+            return None
+        names = channels.split("+")
+        if not all(_is_channel_name(n) for n in names):
+            return (f"unknown channel set {channels!r}; valid: {', '.join(CHANNEL_SETS)}, or a list of channel "
+                    f"names ({', '.join(IMAGE_CHANNELS + FACTOR_CHANNELS)} or band<k>, the k-th image band)")
+    else:
+        names = list(channels)
+    if not names:
+        return "an empty list of channels; name at least one"
+    bad = [n for n in names if not isinstance(n, str) or not _is_channel_name(n)]
+    if bad:
+        return (f"unknown channel name {bad[0]!r}; valid: {', '.join(IMAGE_CHANNELS + FACTOR_CHANNELS)} or band<k> "
+                "(the k-th image band)")
+    if len(set(names)) != len(names):
+        return f"a channel is named twice in {names}"
+    return None
+
+
+def channel_names(channels: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The channel names of a set name (:data:`CHANNEL_SETS`) or of a list of names, in input order."""
+    problem = channels_problem(channels)
+    if problem:
+        raise ValueError(problem)
+    if isinstance(channels, str):
+        return CHANNEL_SETS[channels] if channels in CHANNEL_SETS else tuple(channels.split("+"))
+    return tuple(channels)
+
+
+def channels_label(channels: str | tuple[str, ...] | list[str]) -> str:
+    """A set name as it is, a list as ``name+name+...`` (tables, reports)."""
+    return channels if isinstance(channels, str) else "+".join(channels)
+
+
+def infrared_bands(profile: "Profile") -> tuple[int | None, int | None]:
+    """1-based image bands of near- and short-wave infrared: ``factors.nir_band`` / ``swir_band``, or 4 and 5 for
+    the synthetic area generated with ``infrared_bands: true``."""
+    f = profile.factors
+    syn = profile.data.synthetic
+    if profile.data.source == "synthetic" and syn is not None and syn.infrared_bands:
+        return (f.nir_band or 4, f.swir_band or 5)
+    return (f.nir_band, f.swir_band)
+
+
+def unavailable_channel(profile: "Profile", channels: str | tuple[str, ...] | list[str]) -> str | None:
+    """Why a study's inputs cannot give one of ``channels`` (naming the channel and what to add), or None.
+
+    DEM, slope, river level, aspect, curvature and distance to river come from the DEM and the rivers every
+    study area has (chip datasets: only DEM, slope and river level, where the format has a DEM); NDVI and MNDWI
+    need the infrared bands, fault distance and lithology their vector layers (Gao et al. 2021)."""
+    names = channel_names(channels)
+    nir, swir = infrared_bands(profile)
+    have = {"dem", "slope", "river_level", "red", "green", "blue"}
+    if profile.data.source != "chips":
+        have |= {"aspect", "curvature", "river_distance"}
+        if nir is not None:
+            have |= {"nir", "ndvi"}
+        if swir is not None:
+            have |= {"swir", "mndwi"}
+        files, syn = profile.data.files, profile.data.synthetic
+        geology = (syn is not None and syn.geology) if profile.data.source == "synthetic" else False
+        if geology or (files is not None and files.faults is not None):
+            have.add("fault_distance")
+        if geology or (files is not None and files.lithology is not None):
+            have.add("lithology")
+    for name in names:
+        if name in have or name.startswith("band"):
+            continue
+        need = FACTOR_NEEDS.get(name) or {"nir": FACTOR_NEEDS["ndvi"], "swir": FACTOR_NEEDS["mndwi"]}.get(name, "")
+        where = "a chip dataset gives only the image, DEM, slope and river level" if profile.data.source == "chips" \
+            else f"it needs {need}"
+        return f"the study's inputs give no {name!r} channel: {where}"
+    return None
+
+
+def uses_factors(channels: str | tuple[str, ...] | list[str]) -> bool:
+    """Whether the channels include any factor (not only image bands)."""
+    return any(n in FACTOR_CHANNELS for n in channel_names(channels))
 
 
 class _KeyedError(ValueError):

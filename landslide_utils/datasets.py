@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .config import CHANNEL_SETS
+from .config import FACTOR_CHANNELS, channel_names, channels_problem
 from .imbalance import augment_variant
 from .tiles import TileData, read_tile, tile_channels
 
@@ -38,20 +38,35 @@ Target = Literal["instance", "semantic"]
 
 def check_channels(arr: np.ndarray, channels: str, path: str | Path) -> None:
     """Raise a clear error when a tile does not give the channels of ``channels``."""
-    want = len(CHANNEL_SETS[channels]) if channels in CHANNEL_SETS else None
-    if want is None:
-        raise ValueError(f"unknown channel set {channels!r}; valid: {', '.join(CHANNEL_SETS)}")
-    if arr.shape[0] != want:
+    problem = channels_problem(channels)
+    if problem:
+        raise ValueError(problem)
+    names = channel_names(channels)
+    if arr.shape[0] != len(names):
         raise ValueError(
-            f"{path}: tile gives {arr.shape[0]} channels but channel set {channels!r} needs {want} "
-            f"({', '.join(CHANNEL_SETS[channels])}); regenerate the tiles (step 01) or use another channel set"
+            f"{path}: tile gives {arr.shape[0]} channels but channel set {channels!r} needs {len(names)} "
+            f"({', '.join(names)}); regenerate the tiles (step 01) or use other channels"
         )
+
+
+def leading_image_channels(channels: str) -> int:
+    """How many channels at the start of ``channels`` are image bands (the radiometric augmentations of
+    :mod:`landslide_utils.imbalance` touch only those)."""
+    n = 0
+    for name in channel_names(channels):
+        if name in FACTOR_CHANNELS:
+            break
+        n += 1
+    return n
 
 
 def _channels_of(tile: TileData, channels: str, path: str | Path) -> np.ndarray:
     if tile.image.shape[0] < 3:
         raise ValueError(f"{path}: tile has {tile.image.shape[0]} image bands; RGB (3 bands) is required")
-    arr = tile_channels(tile, channels)
+    try:
+        arr = tile_channels(tile, channels)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
     check_channels(arr, channels, path)
     return arr
 
@@ -74,14 +89,14 @@ def channel_stats(paths: Sequence[str | Path], channels: str) -> tuple[np.ndarra
     zero spread gets std 1 so normalisation never divides by zero.
 
     Returns:
-        (mean, std), each a float64 array of length ``len(CHANNEL_SETS[channels])``.
+        (mean, std), each a float64 array of length ``len(channel_names(channels))``.
 
     Raises:
         ValueError: no tile, no valid pixel, or a tile with the wrong channels.
     """
     if len(paths) == 0:
         raise ValueError("channel_stats: no training tiles given; run step 01 (prepare data) first")
-    n_ch = len(CHANNEL_SETS[channels]) if channels in CHANNEL_SETS else 0
+    n_ch = len(channel_names(channels))
     s = np.zeros(n_ch)
     ss = np.zeros(n_ch)
     n = np.zeros(n_ch)
@@ -188,12 +203,13 @@ class TileDataset(Dataset):
     ) -> None:
         if target not in ("instance", "semantic"):
             raise ValueError(f"target must be 'instance' or 'semantic', got {target!r}")
-        if channels not in CHANNEL_SETS:
-            raise ValueError(f"unknown channel set {channels!r}; valid: {', '.join(CHANNEL_SETS)}")
-        if len(mean) != len(CHANNEL_SETS[channels]) or len(std) != len(CHANNEL_SETS[channels]):
+        problem = channels_problem(channels)
+        if problem:
+            raise ValueError(problem)
+        n_ch = len(channel_names(channels))
+        if len(mean) != n_ch or len(std) != n_ch:
             raise ValueError(
-                f"normalisation statistics have {len(mean)} channels; channel set {channels!r} has "
-                f"{len(CHANNEL_SETS[channels])}"
+                f"normalisation statistics have {len(mean)} channels; channel set {channels!r} has {n_ch}"
             )
         self.paths = [Path(p) for p in paths]
         self.variants = [int(v) for v in variants] if variants is not None else [0] * len(self.paths)
@@ -217,7 +233,7 @@ class TileDataset(Dataset):
         if self.variants[i]:
             raw, inst, valid = augment_variant(
                 self.variants[i], _channels_of(tile, self.channels, self.paths[i]), tile.instances, tile.valid,
-                image_bands=3, rng=np.random.default_rng([self.variant_seed, 23, i, self.variants[i]]))
+                image_bands=leading_image_channels(self.channels), rng=np.random.default_rng([self.variant_seed, 23, i, self.variants[i]]))
             item = (normalise(raw, valid, self.mean, self.std), inst, valid)
         else:
             x = tile_input(tile, self.channels, self.mean, self.std, path=self.paths[i])

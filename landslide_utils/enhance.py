@@ -209,7 +209,8 @@ def splice(
             instances[r0:r1, c0:c1] = np.where(v, inst, 0)
     instances = _relabel(instances)
     tile = TileData(image=image, factors=factors, instances=instances, valid=valid,
-                    transform=_sample_transform(landslide, 2.0 if mode == "resize" else 1.0), crs=None)
+                    transform=_sample_transform(landslide, 2.0 if mode == "resize" else 1.0), crs=None,
+                    factor_names=landslide.factor_names, image_names=landslide.image_names)
     info = {"mode": mode, "landslide_quadrant": q_land, "quadrant_sources": quadrant_sources,
             "boxes": boxes, "windows": windows, "n_instances": int(instances.max(initial=0))}
     return tile, info
@@ -261,7 +262,8 @@ def cutmix(source: TileData, target: TileData, *, rng: np.random.Generator,
     instances[s2] = np.where(lm[s1], source.instances[s1], 0)
     instances = _relabel(instances)
     tile = TileData(image=image, factors=factors, instances=instances, valid=valid,
-                    transform=_sample_transform(source, 1.0), crs=None)
+                    transform=_sample_transform(source, 1.0), crs=None, factor_names=target.factor_names,
+                    image_names=target.image_names)
     info = {"instance_id": chosen, "b1": b1, "b2": b2, "offset_row": t0 - r0, "offset_col": u0 - c0,
             "n_instances": int(instances.max(initial=0))}
     return tile, info
@@ -295,7 +297,9 @@ def _shape_of(src: TileSource) -> tuple[int, int, int]:
         return (src.image.shape[0], *src.shape)
     try:
         with rasterio.open(src) as ds:
-            return (ds.count - 5, ds.height, ds.width)  # 3 factors + instance_id + valid follow the image
+            names = list(ds.descriptions)
+            n_img = names.index("dem") if "dem" in names else ds.count - 5  # factors, instance_id, valid follow
+            return (n_img, ds.height, ds.width)
     except RasterioIOError as exc:
         raise EnhanceError(f"{src}: cannot read tile ({exc}); rerun step 01 to regenerate the tiles") from exc
 

@@ -65,9 +65,12 @@ def evaluate_extra_tests(profile: Profile, experiment: Experiment, *, root: Path
         head = {"experiment": experiment.name, "test_set": spec.name, "format": spec.format,
                 "trained_on": profile.name, "model": meta["model"], "channels": meta["channels"],
                 "training_data": meta.get("training_data")}
-        if meta["channels"] == "rgb+factors" and not manifest["factors"]:
-            result = {**head, "skipped": f"the {spec.format} format of {spec.name!r} has no DEM; a model on "
-                                         "rgb+factors cannot be tested on it"}
+        beyond = meta["channels"] not in ("rgb", "rgb+factors")
+        if (meta["channels"] == "rgb+factors" and not manifest["factors"]) or beyond:
+            why = (f"a model on {meta['channels']} needs factors a chip dataset does not give" if beyond else
+                   f"the {spec.format} format of {spec.name!r} has no DEM; a model on rgb+factors cannot be "
+                   "tested on it")
+            result = {**head, "skipped": why}
             for suffix in ("_tiles.csv", "_chips.csv"):
                 (paths.metrics / f"{stem}{suffix}").unlink(missing_ok=True)
             write_json(paths.metrics / f"{stem}.json", result)

@@ -36,6 +36,7 @@ from .paths import StudyPaths
 from .synthetic import SYNTHETIC_FILES
 from .scene_inputs import DemSource
 from .terrain import river_levels
+from .factor_layers import extra_factor_layers
 
 __all__ = [
     "InputPaths",
@@ -61,7 +62,9 @@ class AlignedLayers:
         river_level: uint8 levels 0..5. instances: int32 ids (0 = background, i = inventory row i - 1).
         valid: uint8 1 = usable pixel. areas / inventory: GeoPackages in the image CRS (the inventory gains
         ``instance_id``). image_t2: the second-date image on the same grid (the original file when it already
-        matched the grid), or None.
+        matched the grid), or None. extra: the further influencing factors of Gao et al. (2021) the inputs allow
+        (:mod:`landslide_utils.factor_layers`), name -> float32 GeoTIFF; lithology_units: names of the
+        lithology codes 1..K.
     """
 
     image: Path
@@ -79,6 +82,8 @@ class AlignedLayers:
     height: int
     image_t2: Path | None = None
     findings: tuple[Finding, ...] = field(default=())
+    extra: dict[str, Path] = field(default_factory=dict)
+    lithology_units: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -106,6 +111,8 @@ class AlignedLayers:
             height=height,
             image_t2=Path(meta["image_t2"]) if meta.get("image_t2") else None,
             findings=tuple(Finding(**f) for f in meta.get("findings", [])),
+            extra={k: out_dir / f"{k}.tif" for k in meta.get("extra_factors", [])},
+            lithology_units=tuple(meta.get("lithology_units", [])),
         )
 
 
@@ -127,6 +134,8 @@ def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> Inp
             image_t2=t2 if t2.exists() else None,
             areas=None if profile.areas else d / SYNTHETIC_FILES["areas"],
             source="synthetic",
+            faults=d / SYNTHETIC_FILES["faults"] if spec_geology(profile) else None,
+            lithology=d / SYNTHETIC_FILES["lithology"] if spec_geology(profile) else None,
         )
     f = profile.data.files
     assert f is not None  # guaranteed by the schema
@@ -138,7 +147,15 @@ def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> Inp
         image_t2=Path(f.image_t2) if f.image_t2 else None,
         areas=None if profile.areas else (Path(f.areas) if f.areas else None),
         source="files",
+        faults=Path(f.faults) if f.faults else None,
+        lithology=Path(f.lithology) if f.lithology else None,
     )
+
+
+def spec_geology(profile: Profile) -> bool:
+    """Whether the synthetic area of ``profile`` has faults and lithology (``synthetic.geology``)."""
+    syn = profile.data.synthetic
+    return profile.data.source == "synthetic" and syn is not None and bool(syn.geology)
 
 
 def _image_valid(path: Path) -> np.ndarray:
@@ -189,6 +206,7 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     shape = (insp.height, insp.width)
     with DemSource(insp.dem_path, image_crs=insp.image_crs) as dem_source:
         dem, slope = dem_source.on_grid(transform=insp.image_transform, shape=shape, crs=insp.image_crs)
+        extra, extra_info = extra_factor_layers(profile, insp, dem_source)
 
     levels = river_levels(insp.rivers, shape=shape, transform=insp.image_transform,
                           buffer_m=profile.factors.river_buffer_m, ring_edges_m=profile.factors.river_ring_edges_m,
@@ -266,6 +284,8 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     write_geotiff(out_dir / "river_level.tif", levels, band_names=["river_level"], **grid)
     write_geotiff(out_dir / "instances.tif", instances, band_names=["instance_id"], **grid)
     write_geotiff(out_dir / "valid.tif", valid.astype(np.uint8), band_names=["valid"], **grid)
+    for name, arr in extra.items():
+        write_geotiff(out_dir / f"{name}.tif", arr.astype(np.float32), nodata=float("nan"), band_names=[name], **grid)
     write_vector(out_dir / "areas.gpkg", areas, layer="areas")
     write_vector(out_dir / "inventory.gpkg", inventory, layer="inventory")
     t2_path = insp.image_t2_path
@@ -277,6 +297,9 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
         "image_t2": str(t2_path) if t2_path is not None else None,
         "inputs": {k: str(p) for k, p in paths.items()},
         "findings": [f.as_dict() for f in findings],
+        "extra_factors": list(extra),
+        "lithology_units": extra_info.get("lithology_units", []),
+        "factor_sources": extra_info["sources"],
     })
     return AlignedLayers(
         image=insp.image_path,
@@ -290,4 +313,6 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
         height=insp.height,
         image_t2=t2_path,
         findings=tuple(findings),
+        extra={k: out_dir / f"{k}.tif" for k in extra},
+        lithology_units=tuple(extra_info.get("lithology_units", [])),
     )

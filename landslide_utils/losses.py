@@ -18,6 +18,9 @@ Yang et al. (2022) do not state the loss of their U-Net and PSPNet. ``training.l
   sparse inventories in the loss sweeps (docs/methods.md, "Loss and decision threshold").
 
 Padding and nodata never count: every term is a mean (or a sum, for Dice) over valid pixels.
+``training.class_weights`` (background, landslide) weighs every pixel of the BCE or focal term by its class, as
+the zoo of Yang S. et al. (2022) weighs its focal + Dice loss ([1, 2]); the Dice term, of the landslide class
+alone, is not weighted.
 
 :func:`sobel_edge_loss` is the edge loss Liu et al. (2021) add to the mask loss of their improved Mask R-CNN.
 """
@@ -40,6 +43,15 @@ LOSSES: tuple[str, ...] = ("bce", "weighted_bce", "focal", "focal_dice", "bce_di
 
 def _valid_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (values * valid).sum() / valid.sum().clamp(min=1.0)
+
+
+def _class_weighted(valid: torch.Tensor, target: torch.Tensor,
+                    class_weights: tuple[float, float] | None) -> torch.Tensor:
+    """``valid`` times the weight of each pixel's class (background, landslide); ``valid`` when unset."""
+    if class_weights is None:
+        return valid
+    wb, wl = (float(w) for w in class_weights)
+    return valid * (wb * (1 - target) + wl * target)
 
 
 def bce(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, *, pos_weight: float = 1.0) -> torch.Tensor:
@@ -87,6 +99,7 @@ def segmentation_loss(
     focal_gamma: float = 2.0,
     focal_alpha: float | None = None,
     focal_alpha_on: str = "landslide",
+    class_weights: tuple[float, float] | None = None,
 ) -> torch.Tensor:
     """The loss ``name`` (one of :data:`LOSSES`) of (B, H, W) logits against 0/1 targets on valid pixels.
 
@@ -94,16 +107,18 @@ def segmentation_loss(
         ValueError: an unknown loss name (the message lists the valid ones).
     """
     valid = valid.to(logits.dtype)
+    weighted = _class_weighted(valid, target, class_weights)  # the valid means become class-weighted means
     if name == "bce":
-        return bce(logits, target, valid)
+        return bce(logits, target, weighted)
     if name == "weighted_bce":
-        return bce(logits, target, valid, pos_weight=pos_weight)
+        return bce(logits, target, weighted, pos_weight=pos_weight)
     if name == "focal":
-        return focal(logits, target, valid, gamma=focal_gamma, alpha=focal_alpha, alpha_on=focal_alpha_on)
+        return focal(logits, target, weighted, gamma=focal_gamma, alpha=focal_alpha, alpha_on=focal_alpha_on)
     if name == "focal_dice":
-        return focal(logits, target, valid, gamma=focal_gamma, alpha=focal_alpha, alpha_on=focal_alpha_on) + soft_dice(logits, target, valid)
+        return focal(logits, target, weighted, gamma=focal_gamma, alpha=focal_alpha,
+                     alpha_on=focal_alpha_on) + soft_dice(logits, target, valid)
     if name == "bce_dice":
-        return bce(logits, target, valid) + soft_dice(logits, target, valid)
+        return bce(logits, target, weighted) + soft_dice(logits, target, valid)
     raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)} (key training.loss)")
 
 

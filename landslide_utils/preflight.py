@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import Finding
-from .config import (ConfigError, Experiment, Profile, evaluation_for, load_experiment, load_profile,
+from .config import (ConfigError, unavailable_channel, Experiment, Profile, evaluation_for, load_experiment, load_profile,
                      model_spec_for, training_for)
 
 __all__ = ["Preflight", "preflight"]
@@ -69,6 +69,9 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
         problem = model_option_problem(exp.model, spec)
         if problem:
             pf.add("error", p, f"key 'model_options': {problem}")
+        missing = unavailable_channel(pf.profile, exp.channels) if not skip else None
+        if missing:
+            pf.add("error", p, f"key 'channels': {missing}; add that input to the profile or choose other channels")
         if exp.name != Path(p).stem:
             pf.add("warning", p, f"its name '{exp.name}' differs from the file name: the notebook is named after the "
                                  f"file ({Path(p).stem}), the metrics after the name ({exp.name}.json)")

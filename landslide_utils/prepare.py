@@ -35,7 +35,7 @@ from .io import write_json
 from .notices import notify
 from .layers import AlignedLayers, Finding, InputPaths, align_layers, load_inputs
 from .paths import StudyPaths
-from .synthetic import SYNTHETIC_FILES, generate_from_profile
+from .synthetic import GEOLOGY_FILES, generate_from_profile, synthetic_files
 from .tiling import make_tiles
 
 __all__ = ["PrepareResult", "prepare_data", "ensure_synthetic_inputs", "tile_counts"]
@@ -83,10 +83,14 @@ def ensure_synthetic_inputs(profile: Profile, input_dir: str | Path) -> bool:
         True when the area was (re)generated.
     """
     input_dir = Path(input_dir)
-    needed = ["image_t1", "dem", "rivers", "inventory"] + ([] if profile.areas else ["areas"])
+    spec = profile.data.synthetic
+    assert spec is not None
+    files = synthetic_files(spec)  # the geology files only when the spec asks for them
+    needed = (["image_t1", "dem", "rivers", "inventory"] + ([] if profile.areas else ["areas"])
+              + (list(GEOLOGY_FILES) if spec.geology else []))
     record_path = input_dir / _RECORD
     want = _synthetic_record(profile)
-    if all((input_dir / SYNTHETIC_FILES[k]).exists() for k in needed) and record_path.exists():
+    if all((input_dir / files[k]).exists() for k in needed) and record_path.exists():
         try:
             if json.loads(record_path.read_text(encoding="utf-8")) == want:
                 return False

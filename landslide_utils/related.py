@@ -1,5 +1,6 @@
-"""Related systems beside the study: the improved Mask R-CNN of Liu et al. (2021) and the focal-loss FCN with
-k-fold cross-validation of Chen et al. (2022), run on the same study area with the same metrics as Yang et al.
+"""Related systems beside the study: the improved Mask R-CNN of Liu et al. (2021), the focal-loss FCN with
+k-fold cross-validation of Chen et al. (2022), the semantic-segmentation zoo of Yang S. et al. (2022, "yang2022b")
+and the FC-DenseNet with nine influencing factors of Gao et al. (2021), run on the same study area with the same metrics as Yang et al.
 (2022)'s Experiments I-VIII (step 08, ``notebooks/08_related_systems.ipynb``).
 
 Each paper evaluated its method on its own data only. Its published table is data
@@ -26,11 +27,15 @@ from .stats import Claim
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
            "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
-           "best_of", "sweep_verdicts", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS"]
+           "best_of", "sweep_verdicts", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS",
+           "CLASS_MEAN_METRICS", "metric_value", "efficiency_table"]
 
-RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022")
+RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022", "yang2022b", "gao2021")
 #: how the side-by-side table names each paper
-PAPER_LABELS: dict[str, str] = {"yang2022": "Yang 2022", "liu2021": "Liu 2021", "chen2022": "Chen 2022"}
+PAPER_LABELS: dict[str, str] = {"yang2022": "Yang 2022", "liu2021": "Liu 2021", "chen2022": "Chen 2022",
+                                "yang2022b": "Yang S. 2022", "gao2021": "Gao 2021"}
+#: metrics computed here from the confusion counts for papers that print class means (Yang S. et al. 2022)
+CLASS_MEAN_METRICS: tuple[str, ...] = ("precision_mean", "recall_mean")
 YANG_EXPERIMENTS: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 #: metrics of the side-by-side table (percent)
 SIDE_BY_SIDE_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "kappa", "ap")
@@ -48,6 +53,7 @@ class RelatedReference:
         metric_map: published column -> this project's metric key it is compared with.
         claims: the paper's ablation claims.
         imbalance: Chen et al.'s Table 2 (rows before / after), else None.
+        complexity: Gao et al.'s Table IX (parameters, ram_mb, test_seconds per experiment), else None.
     """
 
     paper: str
@@ -57,6 +63,7 @@ class RelatedReference:
     metric_map: dict[str, str]
     claims: tuple[Claim, ...]
     imbalance: pd.DataFrame | None
+    complexity: pd.DataFrame | None = None
 
 
 def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
@@ -93,8 +100,50 @@ def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: key 'imbalance' must map before/after to pixel counts and IR ({exc})") from None
         imbalance.index.name = "training set"
+    complexity = None
+    if "complexity" in data:
+        complexity = pd.DataFrame(data["complexity"]).T
+        complexity.index.name = "experiment"
     return RelatedReference(paper, data.get("source", str(path)), table,
-                            {name: r.get("label", name) for name, r in rows.items()}, metric_map, claims, imbalance)
+                            {name: r.get("label", name) for name, r in rows.items()}, metric_map, claims, imbalance,
+                            complexity)
+
+
+def metric_value(m: dict[str, Any], key: str) -> float:
+    """A metric of a metrics record, as a fraction; the class means of precision and recall
+    (:data:`CLASS_MEAN_METRICS`: the mean of the landslide and the background class, as Yang S. et al. 2022
+    print them) from the confusion counts."""
+    if key not in CLASS_MEAN_METRICS:
+        return float(m[key])
+    tp, fp, fn, tn = (float(m[k]) for k in ("tp", "fp", "fn", "tn"))
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else 0.0
+
+    if key == "precision_mean":
+        return (ratio(tp, tp + fp) + ratio(tn, tn + fn)) / 2
+    return (ratio(tp, tp + fn) + ratio(tn, tn + fp)) / 2
+
+
+def efficiency_table(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataFrame | None:
+    """Gao et al.'s Table IX beside this run: parameters, the size of the weights (float32, MB) and the seconds
+    of the full test-area prediction (step 04's ``eval_seconds``: tiles, stitching, metrics) per experiment;
+    None when the paper has no such table."""
+    if ref.complexity is None:
+        return None
+    rows = []
+    for name in ref.table.index:
+        m = _metrics(Path(metrics_dir), name)
+        pub = ref.complexity.loc[name] if name in ref.complexity.index else None
+        params = m.get("parameters") if m else None
+        rows.append({"experiment": name, "row": ref.labels[name],
+                     "published_parameters": pub["parameters"] if pub is not None else np.nan,
+                     "parameters": params if params is not None else np.nan,
+                     "weights_mb": 4 * params / 2**20 if params else np.nan,
+                     "published_ram_mb": pub["ram_mb"] if pub is not None else np.nan,
+                     "published_test_seconds": pub["test_seconds"] if pub is not None else np.nan,
+                     "test_seconds": round(float(m["eval_seconds"]), 1) if m and "eval_seconds" in m else np.nan})
+    return pd.DataFrame(rows).set_index("experiment")
 
 
 def _checked_reference(path: Path, data: dict[str, Any], rows: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
@@ -208,7 +257,7 @@ def published_vs_measured(ref: RelatedReference, metrics_dir: str | Path) -> pd.
             if col not in ref.table.columns or pd.isna(ref.table.loc[name, col]):
                 continue
             pub = float(ref.table.loc[name, col])
-            got = 100 * float(m[key]) if m is not None else np.nan
+            got = 100 * metric_value(m, key) if m is not None else np.nan
             rows.append({"experiment": name, "row": ref.labels[name], "metric": col, "compared_with": key,
                          "published": pub, "measured": got, "difference": got - pub})
     return pd.DataFrame(rows, columns=["experiment", "row", "metric", "compared_with", "published", "measured",
@@ -236,7 +285,7 @@ def single_run_claims(ref: RelatedReference, metrics_dir: str | Path) -> pd.Data
         if a is None or b is None:
             verdict = "not testable"
         else:
-            diff = 100 * (float(a[c.metric]) - float(b[c.metric]))
+            diff = 100 * (metric_value(a, c.metric) - metric_value(b, c.metric))
             ap_diff = 100 * (float(a.get("ap", np.nan)) - float(b.get("ap", np.nan)))
             empty = [name for name, m in ((c.better, a), (c.worse, b)) if _empty_map(m)]
             verdict = (f"not testable (empty map: {', '.join(empty)})" if empty

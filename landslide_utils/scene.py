@@ -242,6 +242,10 @@ def predict_scene(
     model, meta = load_checkpoint(checkpoint, device=dev)
     prec = resolve_precision(precision, dev)
     task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    if meta["channels"] not in ("rgb", "rgb+factors"):
+        raise ConfigError(f"{checkpoint}: the model was trained on the channels {meta['channels']}; whole-scene "
+                          "prediction computes the factors window by window for rgb and rgb+factors models only "
+                          "(Gao et al.'s nine factors come from step 01's layers: predict those with step 04)")
     needs = meta["channels"] == "rgb+factors"
     if meta.get("factors"):
         factors = FactorSpec.model_validate_json(json.dumps(meta["factors"]))

@@ -129,6 +129,36 @@ class DemSource:
         return dem, slope
 
 
+    def terrain_on_grid(self, *, transform: Affine, shape: tuple[int, int], crs: CRS,
+                        flat_slope_deg: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``(aspect class uint8 0..8 / 255 = none, curvature float32 1/100 m)`` on an image-grid window: both
+        computed on the DEM's work grid like the slope (Gao et al. 2021's aspect classes and the curvature of
+        Zevenbergen & Thorne 1987), the classes resampled by nearest neighbour, the curvature bilinearly."""
+        from .influencing import aspect_classes, curvature  # noqa: PLC0415 - only the nine-factor studies
+
+        aspect = np.full(shape, 255, np.uint8)
+        curv = np.full(shape, np.nan, np.float32)
+        bounds = array_bounds(shape[0], shape[1], transform)
+        if CRS.from_user_input(crs) != self.crs:
+            bounds = transform_bounds(crs, self.crs, *bounds, densify_pts=21)
+        win = self._work_window(bounds)
+        if win is None:
+            return aspect, curv
+        r0, r1, c0, c1 = win
+        work = self._read_work(r0, r1, c0, c1)
+        if min(work.shape) < 3:
+            return aspect, curv
+        metres = Affine(self.xres, 0.0, 0.0, 0.0, -self.yres, 0.0)
+        work_aspect = aspect_classes(work, transform=metres, flat_slope_deg=flat_slope_deg)
+        work_curv = curvature(work, transform=metres).astype(np.float32)
+        wt = self.transform @ Affine.translation(c0, r0)
+        reproject(work_aspect.astype(np.uint8), aspect, src_transform=wt, src_crs=self.crs, dst_transform=transform,
+                  dst_crs=crs, resampling=Resampling.nearest, src_nodata=255, dst_nodata=255)
+        reproject(work_curv, curv, src_transform=wt, src_crs=self.crs, dst_transform=transform, dst_crs=crs,
+                  resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+        return aspect, curv
+
+
 class SceneImage:
     """The post-event image read by windows: its non-alpha bands as float32 and the valid-pixel mask."""
 

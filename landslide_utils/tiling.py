@@ -9,6 +9,7 @@ The tile format is :mod:`landslide_utils.tiles`; the index (``index.gpkg``) is d
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable
@@ -24,10 +25,10 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from .config import Profile
+from .config import Profile, infrared_bands
 from .io import write_vector
 from .layers import AlignedLayers
-from .tiles import TileData, write_tile
+from .tiles import FACTOR_NAMES, TileData, write_tile
 
 __all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "safe_name",
            "tile_footprint", "paste", "stitch", "area_window"]
@@ -69,6 +70,16 @@ def tile_footprint(transform: Affine, size: int):  # noqa: ANN201 - a shapely Po
 
 def _image_bands(src: rasterio.DatasetReader) -> list[int]:
     return [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
+
+
+def _image_names(n: int, infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
+    """Names of a tile's image bands: red, green, blue, then ``nir`` / ``swir`` at the profile's infrared band
+    numbers and ``band<k>`` elsewhere."""
+    nir, swir = infrared
+    names = ["red", "green", "blue"][:n]
+    for k in range(4, n + 1):
+        names.append("nir" if k == nir else "swir" if k == swir else f"band{k}")
+    return tuple(names)
 
 
 def _read_into(src: rasterio.DatasetReader, bands: list[int] | int, win: Window, out: np.ndarray) -> None:
@@ -113,11 +124,14 @@ def make_tiles(
     geoms = []
     with (rasterio.open(image_path) as img, rasterio.open(aligned.dem) as dem, rasterio.open(aligned.slope) as slope,
           rasterio.open(aligned.river_level) as river, rasterio.open(aligned.instances) as inst,
-          rasterio.open(aligned.valid) as val):
+          rasterio.open(aligned.valid) as val, contextlib.ExitStack() as stack):
         if (img.height, img.width) != shape or img.transform != aligned.transform:
             raise ValueError(f"{image_path}: not on the image grid of the aligned layers ({shape}, "
                              f"{aligned.transform}); align it first (step 01)")
         bands = list(aligned.image_bands) if image_path == aligned.image else _image_bands(img)
+        extra = {k: stack.enter_context(rasterio.open(p)) for k, p in aligned.extra.items()}
+        factor_names = FACTOR_NAMES + tuple(extra)
+        image_names = _image_names(len(bands), infrared_bands(profile) if image_path == aligned.image else (None, None))
         for name, split, geom in zip(areas_gdf["name"], areas_gdf["split"], areas_gdf.geometry):
             if splits is not None and split not in splits:
                 continue
@@ -137,8 +151,8 @@ def make_tiles(
                     inside[:, w:] = False
                     image = np.zeros((len(bands), ts, ts), np.float32)
                     _read_into(img, bands, win, image)
-                    factors = np.zeros((3, ts, ts), np.float32)
-                    for k, src in enumerate((dem, slope, river)):
+                    factors = np.zeros((len(factor_names), ts, ts), np.float32)
+                    for k, src in enumerate((dem, slope, river, *extra.values())):
                         _read_into(src, 1, win, factors[k])
                     instances = np.zeros((ts, ts), np.int32)
                     _read_into(inst, 1, win, instances)
@@ -155,7 +169,8 @@ def make_tiles(
                     tile_id = f"{safe_name(name)}_r{i:03d}_c{j:03d}"
                     rel = f"{split}/{tile_id}.tif"
                     write_tile(out_dir / rel, TileData(image=image, factors=factors, instances=instances,
-                                                       valid=valid_b, transform=tr, crs=aligned.crs))
+                                                       valid=valid_b, transform=tr, crs=aligned.crs,
+                                                       factor_names=factor_names, image_names=image_names))
                     lpix = int(((instances > 0) & valid_b).sum())
                     rows.append({"tile_id": tile_id, "split": split, "area": name, "has_landslide": lpix > 0,
                                  "landslide_pixels": lpix, "valid_pixels": int(valid_b.sum()), "path": rel,

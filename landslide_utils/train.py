@@ -42,7 +42,7 @@ from tqdm import tqdm
 from .chip_tiles import factor_skip_reason
 from .precision import autocast
 from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
-from .config import CHANNEL_SETS, Experiment, Profile, TrainingSpec, evaluation_for, training_for
+from .config import Experiment, channel_names, unavailable_channel, Profile, TrainingSpec, evaluation_for, training_for
 from .crossval import stratified_folds
 from .imbalance import landslide_copies, tile_counts
 from .models.ensemble import ProbabilityMean
@@ -50,6 +50,7 @@ from .datasets import TileDataset, channel_stats, landslide_prevalence
 from .io import write_text
 from .losses import segmentation_loss
 from .models import build_model, model_task, spec_for
+from .models.registry import encoder_of
 from .paths import StudyPaths
 from .tiling import read_index
 from .validation import split_validation
@@ -122,19 +123,37 @@ def training_steps(profile: Profile, training: TrainingSpec, *, n_original: int,
     return training.steps
 
 
-def batch_plan(seed: int, step: int, n: int, batch: int, augment: bool) -> tuple[list[int], list[int]]:
-    """Samples and augmentation codes of one step: epoch-wise shuffles, a pure function of ``(seed, step)``."""
+def batch_plan(seed: int, step: int, n: int, batch: int, augment: bool, *,
+               start: int | None = None) -> tuple[list[int], list[int]]:
+    """Samples and augmentation codes of one step: epoch-wise shuffles, a pure function of ``(seed, step)``.
+
+    ``start`` is the position of the step's first sample in the stream of samples (default ``step * batch``;
+    after a phase of another batch size, the samples that phase drew)."""
     idx = []
-    for pos in range(step * batch, (step + 1) * batch):
+    first = step * batch if start is None else int(start)
+    for pos in range(first, first + batch):
         epoch, k = divmod(pos, n)
         idx.append(int(np.random.default_rng([seed, 0, epoch]).permutation(n)[k]))
     augs = np.random.default_rng([seed, 1, step]).integers(0, 8, batch) if augment else np.zeros(batch, int)
     return idx, [int(a) for a in augs]
 
 
-def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.SGD:
-    """SGD with momentum and weight decay on every trainable parameter (``weight_decay_scope: all``) or on
-    convolution and linear weights only (``weights``, as the matterport implementation of the paper)."""
+def phase_of(training: TrainingSpec, step: int, n: int, total_steps: int) -> tuple[bool, float, int, int]:
+    """``(frozen, learning rate, batch size, first sample position)`` of optimiser step ``step`` (0-based) when
+    the first ``training.frozen_share`` of ``total_steps`` train with the encoder frozen (Yang S. et al. 2022: frozen backbone,
+    lr 1e-4, batch 8; then all layers, lr 1e-5, batch 4). Batch sizes are capped at the ``n`` samples."""
+    fb = min(training.frozen_batch_size or training.batch_size, n)
+    b = min(training.batch_size, n)
+    k = int(round(training.frozen_share * total_steps))
+    if step < k:
+        return True, float(training.frozen_learning_rate or training.learning_rate), fb, step * fb
+    return False, float(training.learning_rate), b, k * fb + (step - k) * b
+
+
+def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.Optimizer:
+    """SGD with momentum (or Adam, ``training.optimizer``) and weight decay on every trainable parameter
+    (``weight_decay_scope: all``) or on convolution and linear weights only (``weights``, as the matterport
+    implementation of the paper). Adam's decay is L2 added to the gradient, as Keras' Adam."""
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if training.weight_decay_scope == "all":
         groups: list[dict[str, Any]] = [{"params": [p for _, p in params]}]
@@ -144,6 +163,8 @@ def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.SGD:
         groups = [{"params": [p for _, p in params if id(p) in decayed]},
                   {"params": [p for _, p in params if id(p) not in decayed], "weight_decay": 0.0}]
         groups = [g for g in groups if g["params"]]
+    if training.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=training.learning_rate, weight_decay=training.weight_decay)
     return torch.optim.SGD(groups, lr=training.learning_rate, momentum=training.momentum,
                            weight_decay=training.weight_decay)
 
@@ -162,10 +183,13 @@ def _loss(model: nn.Module, task: str, images: list[torch.Tensor], targets: list
 
 def train_step(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
                optimizer: torch.optim.Optimizer, grad_clip: float, loss_options: dict[str, Any],
-               precision: str = "fp32") -> float:
+               precision: str = "fp32", frozen: nn.Module | None = None) -> float:
     """One optimiser step; returns the loss. ``precision`` ``bf16`` (or ``auto`` where bf16 is native) runs the
-    forward pass and the loss under bfloat16 autocast; weights, gradients and the update stay float32."""
+    forward pass and the loss under bfloat16 autocast; weights, gradients and the update stay float32.
+    ``frozen`` (a part of the model) keeps its weights and its batch-norm statistics: no gradient, eval mode."""
     model.train()
+    if frozen is not None:
+        frozen.eval()
     optimizer.zero_grad(set_to_none=True)
     dev = images[0].device
     with autocast(precision, dev):
@@ -263,6 +287,10 @@ def fit(
     try:
         model.to(dev)
         optimizer = make_optimizer(model, training)
+        encoder = encoder_of(model) if training.frozen_share else None
+        if training.frozen_share and encoder is None:
+            raise ValueError(f"training.frozen_share: model {meta.get('model')!r} has no encoder to freeze (Gao et "
+                             "al.'s architectures train from scratch); set frozen_share to 0")
         start, seconds, final_loss = 0, 0.0, None
         if ckpt is not None:
             model.load_state_dict(ckpt["model_state"])
@@ -276,6 +304,7 @@ def fit(
             write_text(log_path, "step,loss,lr,seconds\n")
         meta = {**meta, "device": str(dev)}
         batch = min(training.batch_size, len(dataset))
+        frozen_now: bool | None = None
         bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not progress,
                    dynamic_ncols=True)
         window: list[float] = []
@@ -284,17 +313,23 @@ def fit(
         try:
             for step in range(start, total_steps):
                 t0 = time.perf_counter()
-                idx, augs = batch_plan(seed, step, len(dataset), batch, training.augment)
+                frozen, lr, step_batch, first = phase_of(training, step, len(dataset), total_steps)
+                if encoder is not None and frozen != frozen_now:
+                    encoder.requires_grad_(not frozen)
+                    frozen_now = frozen
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                idx, augs = batch_plan(seed, step, len(dataset), step_batch, training.augment, start=first)
                 samples = [dataset.load(i, a) for i, a in zip(idx, augs)]
                 images = [x.to(dev) for x, _ in samples]
                 targets = [{k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in t.items()} for _, t in samples]
                 loss = train_step(model, task, images, targets, optimizer, training.grad_clip, loss_options,
-                                  training.precision)
+                                  training.precision, frozen=encoder if frozen else None)
                 seconds += time.perf_counter() - t0
                 final_loss = loss
                 window.append(loss)
                 if log is not None:
-                    log.write(f"{step + 1},{loss:.6g},{training.learning_rate:.6g},{seconds:.3f}\n")
+                    log.write(f"{step + 1},{loss:.6g},{lr:.6g},{seconds:.3f}\n")
                     log.flush()
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
@@ -310,6 +345,8 @@ def fit(
             if log is not None:
                 log.close()
             bar.close()
+            if encoder is not None:
+                encoder.requires_grad_(True)
     finally:
         torch.set_num_threads(prev_threads)
     return FitResult(total_steps, seconds, final_loss, reused=False)
@@ -324,8 +361,8 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
         "task": model_task(experiment.model),
         "spec": spec.model_dump(mode="json"),
         "channels": experiment.channels,
-        "channel_names": list(CHANNEL_SETS[experiment.channels]),
-        "in_channels": len(CHANNEL_SETS[experiment.channels]),
+        "channel_names": list(channel_names(experiment.channels)),
+        "in_channels": len(channel_names(experiment.channels)),
         "num_classes": 2,
         "mean": [float(v) for v in mean],
         "std": [float(v) for v in std],
@@ -345,7 +382,8 @@ def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[
     """Keyword arguments of the semantic loss; ``weighted_bce`` without ``pos_weight`` weighs landslide pixels
     by the background/landslide ratio of the original training tiles."""
     options: dict[str, Any] = {"name": training.loss, "focal_gamma": training.focal_gamma,
-                               "focal_alpha": training.focal_alpha, "focal_alpha_on": training.focal_alpha_on}
+                               "focal_alpha": training.focal_alpha, "focal_alpha_on": training.focal_alpha_on,
+                               "class_weights": tuple(training.class_weights) if training.class_weights else None}
     if training.loss == "weighted_bce":
         if training.pos_weight is not None:
             options["pos_weight"] = float(training.pos_weight)
@@ -384,6 +422,10 @@ def train_experiment(
     reason = factor_skip_reason(profile) if experiment.channels != "rgb" else None
     if reason is not None:
         raise ValueError(f"experiment {experiment.name} ({experiment.channels}): {reason}")
+    reason = unavailable_channel(profile, experiment.channels)
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} (channels {experiment.channels}): {reason}; add the input "
+                         "or choose other channels in the experiment file")
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"

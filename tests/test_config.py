@@ -7,7 +7,7 @@ import yaml
 
 from landslide_utils.cli import main
 from landslide_utils.config import ConfigError, load_experiment, load_profile, training_for
-from landslide_utils.synthetic import SYNTHETIC_FILES
+from landslide_utils.synthetic import SYNTHETIC_FILES, synthetic_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "params" / "profiles").glob("*.yaml"))
@@ -169,7 +169,7 @@ def test_cli_synth_writes_every_file_reproducibly(tmp_path, capsys):
     prof = str(ROOT / "params/profiles/smoke.yaml")
     assert main(["synth", "--profile", prof, "--out", str(tmp_path / "a")]) == 0
     assert main(["synth", "--profile", prof, "--out", str(tmp_path / "b")]) == 0
-    for n in SYNTHETIC_FILES.values():
+    for n in synthetic_files(load_profile(prof).data.synthetic).values():
         assert (tmp_path / "a" / n).exists(), n
     for n in (SYNTHETIC_FILES[k] for k in ("image_t1", "image_t2", "dem")):
         ha = hashlib.sha256((tmp_path / "a" / n).read_bytes()).hexdigest()

@@ -107,8 +107,8 @@ def test_check_channels_names_the_tile_and_the_channel_set() -> None:
     check_channels(np.zeros((6, 2, 2)), "rgb+factors", "t.tif")
     with pytest.raises(ValueError, match=r"t\.tif: tile gives 3 channels but channel set 'rgb\+factors' needs 6"):
         check_channels(np.zeros((3, 2, 2)), "rgb+factors", "t.tif")
-    with pytest.raises(ValueError, match="unknown channel set 'nir'"):
-        check_channels(np.zeros((3, 2, 2)), "nir", "t.tif")
+    with pytest.raises(ValueError, match="unknown channel set 'infrared'"):
+        check_channels(np.zeros((3, 2, 2)), "infrared", "t.tif")
 
 
 def test_normalise_per_channel_and_zero_where_invalid_or_not_finite() -> None:

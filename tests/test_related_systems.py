@@ -267,8 +267,10 @@ def test_related_experiment_files_validate_and_resolve() -> None:
             spec = model_spec_for(profile, e)
             if paper == "liu2021":
                 assert spec.backbone == "resnext50_32x4d" and training_for(profile, e).steps == 70
-            else:
+            elif paper == "chen2022":
                 assert e.model == "fcn" and training_for(profile, e).loss in ("bce", "focal")
+            else:  # the zoo and Gao et al.'s systems train with Adam (tests/test_related_systems_ii.py)
+                assert training_for(profile, e).optimizer == "adam"
     flk = load_experiment(names["chen2022_fcn_flk"])
     assert evaluation_for(profile, flk).cv_folds == 5
     assert model_spec_for(profile, load_experiment(names["liu2021_bottom_up_edge"])).mask_loss == "bce+edge"

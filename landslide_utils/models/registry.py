@@ -1,8 +1,9 @@
 """The model registry: one name per model family, and local pretrained weights for any of them.
 
-``build_model("maskrcnn" | "unet" | "pspnet" | "fcn", in_channels, spec=...)`` gives Mask R-CNN (Yang et al.
-2022, Experiments I-IV; with the options of Liu et al. 2021's improved Mask R-CNN), U-Net (V, VI), PSPNet (VII,
-VIII) or the FCN of Chen et al. (2022). Pretrained weights load only from a local file named
+``build_model(name, in_channels, spec=...)`` gives Mask R-CNN (``maskrcnn``: Yang et al. 2022, Experiments
+I-IV; with the options of Liu et al. 2021's improved Mask R-CNN), U-Net (``unet``: V, VI), PSPNet (``pspnet``:
+VII, VIII), DeepLabv3+ (``deeplabv3plus``, the zoo of Yang S. et al. 2022), the FCN of Chen et al. (2022)
+(``fcn``) or Gao et al. (2021)'s FC-DenseNet, SegNet and ResU-Net (``fcdensenet``, ``segnet``, ``resunet``). Pretrained weights load only from a local file named
 in the profile (``models.<name>.pretrained_weights``); nothing is downloaded. When the model has more input
 channels than the weights (RGB + factors), the extra input filters of the first convolution start as the mean
 of the RGB filters.
@@ -21,7 +22,7 @@ from . import maskrcnn as _mrcnn
 from . import segmentation as _seg
 
 __all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems",
-           "model_option_problem"]
+           "model_option_problem", "encoder_of"]
 
 Task = Literal["instance", "semantic"]
 
@@ -45,7 +46,7 @@ def spec_problems(profile: Profile) -> list[tuple[str, str]]:
                                                     f"P2-P6), got {list(mr.anchor_sizes)}"))
     for name in MODEL_NAMES:
         spec = getattr(profile.models, name)
-        if name != "maskrcnn":
+        if hasattr(spec, "encoder"):
             problem = _seg.encoder_problem(spec.encoder)
             if problem:
                 out.append((f"models.{name}.encoder", problem))
@@ -62,7 +63,7 @@ def model_option_problem(name: str, spec: Any) -> str | None:
         if spec.backbone not in _mrcnn.BACKBONES:
             return f"unknown backbone {spec.backbone!r}; valid: {', '.join(_mrcnn.BACKBONES)}"
         return None
-    return _seg.encoder_problem(spec.encoder)
+    return _seg.encoder_problem(spec.encoder) if hasattr(spec, "encoder") else None
 
 
 def model_task(name: str) -> Task:
@@ -78,6 +79,14 @@ def spec_for(profile: Profile, name: str, experiment: Experiment | None = None) 
     if experiment is not None:
         return model_spec_for(profile, experiment)
     return getattr(profile.models, name)
+
+
+def encoder_of(model: nn.Module) -> nn.Module | None:
+    """The part of a model that ``training.frozen_share`` freezes: a semantic model's smp encoder or Mask
+    R-CNN's backbone body (ResNet); None for architectures without one (Gao et al.'s)."""
+    if hasattr(model, "backbone"):
+        return model.backbone.body
+    return _seg.encoder_of(model)
 
 
 def first_conv(model: nn.Module) -> nn.Conv2d:
@@ -118,8 +127,8 @@ def build_model(
             raise TypeError(f"model 'maskrcnn' needs a MaskRCNNSpec, got {type(spec).__name__}")
     else:
         spec = spec if spec is not None else MODEL_SPECS[name]()  # type: ignore[assignment]
-        if not isinstance(spec, SegmentationSpec):
-            raise TypeError(f"model {name!r} needs a SegmentationSpec, got {type(spec).__name__}")
+        if not isinstance(spec, MODEL_SPECS[name]):
+            raise TypeError(f"model {name!r} needs a {MODEL_SPECS[name].__name__}, got {type(spec).__name__}")
     weights = spec.pretrained_weights
     if load_weights and weights is not None and not Path(weights).is_file():
         raise FileNotFoundError(

@@ -20,9 +20,15 @@ real GeoTIFF and vector files in a projected CRS, so the code path for real data
 5. **Second date** (``image_t2.tif``): a seasonal colour shift of the whole scene (drier vegetation, clearer
    water) and a share ``revegetated_share`` of landslides partly covered by young vegetation.
 
+Two options add layers for Gao et al. (2021) without changing any of the above (their random numbers come from
+streams of their own): ``infrared_bands`` adds near-infrared and short-wave-infrared bands 4 and 5 to
+``image_t1.tif`` (:mod:`.infrared`), ``geology`` writes fault lines and lithology polygons (:mod:`.geology`;
+:data:`GEOLOGY_FILES`), drawn after the landslides and conditioned on them.
+
 This package's entry (:func:`generate`, :func:`generate_from_profile`, :data:`SYNTHETIC_FILES` - the one list
-of the files it writes, which the data preparation reads back - and :data:`DEM_NODATA`) seeds the random
-streams, calls the steps in a fixed order and writes the files. The steps live in modules by job:
+of the files it writes, which the data preparation reads back -, :data:`GEOLOGY_FILES` - those of them it
+writes only with ``geology: true`` -, :func:`synthetic_files` - the files of one spec - and :data:`DEM_NODATA`)
+seeds the random streams, calls the steps in a fixed order and writes the files. The steps live in modules by job:
 :mod:`.terrain` (grid, rivers, terrain: 1-2), :mod:`.objects` (landslides and confuser polygons: 3-4) and
 :mod:`.render` (the t1 and t2 images: colours, textures, the second-date changes of 5).
 
@@ -42,17 +48,24 @@ from shapely.geometry import box
 
 from ..config import AreaSpec, Profile, SyntheticSpec, synthetic_bounds
 from ..io import write_geotiff, write_json, write_vector
+from .geology import LITHOLOGY_UNITS, geology_stats, make_geology
+from .infrared import IR_BAND_NAMES, InfraredPainter
 from .objects import Registry, make_lines, place_blocks, place_landslides, prepared
 from .render import render_images
 from .terrain import DEM_MARGIN, Grid, make_rivers, make_terrain
 
-__all__ = ["generate", "generate_from_profile", "SYNTHETIC_FILES", "DEM_NODATA"]
+__all__ = ["generate", "generate_from_profile", "SYNTHETIC_FILES", "GEOLOGY_FILES", "LITHOLOGY_UNITS",
+           "synthetic_files", "DEM_NODATA"]
 
-#: File name of every output of :func:`generate`, by key (the keys of the paths it returns).
+#: The outputs :func:`generate` writes only with ``geology: true`` (a scene without geology is complete without
+#: them; :func:`synthetic_files` gives the files of one spec).
+GEOLOGY_FILES: dict[str, str] = {"faults": "faults.geojson", "lithology": "lithology.gpkg"}
+#: File name of every output of :func:`generate`, by key (the keys of the paths it returns), the optional
+#: :data:`GEOLOGY_FILES` included.
 SYNTHETIC_FILES: dict[str, str] = {
     "image_t1": "image_t1.tif", "image_t2": "image_t2.tif", "dem": "dem.tif", "rivers": "rivers.geojson",
     "inventory": "inventory.gpkg", "areas": "areas.geojson", "confusers": "confusers.gpkg",
-    "meta": "synthetic.json",
+    **GEOLOGY_FILES, "meta": "synthetic.json",
 }
 DEM_NODATA = -9999.0  #: nodata value declared in ``dem.tif`` (the synthetic DEM has no empty cell)
 
@@ -63,6 +76,12 @@ def _default_areas(spec: SyntheticSpec) -> list[tuple[str, str, tuple[float, flo
     x1, x2 = xmin + c1 * spec.pixel_size_m, xmin + c2 * spec.pixel_size_m
     return [("train_west", "train", (xmin, ymin, x1, ymax)), ("test", "test", (x1, ymin, x2, ymax)),
             ("train_east", "train", (x2, ymin, xmax, ymax))]
+
+
+def synthetic_files(spec: SyntheticSpec) -> dict[str, str]:
+    """File name by key of what :func:`generate` writes for ``spec``: :data:`SYNTHETIC_FILES`, without
+    :data:`GEOLOGY_FILES` unless ``spec.geology``."""
+    return {k: v for k, v in SYNTHETIC_FILES.items() if spec.geology or k not in GEOLOGY_FILES}
 
 
 def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
@@ -78,9 +97,11 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
             train vs 21.49 km² test, Yang et al. 2022 section 2.1).
 
     Returns:
-        Paths by key of :data:`SYNTHETIC_FILES`: ``image_t1``, ``image_t2``, ``dem``, ``rivers``, ``inventory``,
+        Paths by key of :func:`synthetic_files`: ``image_t1``, ``image_t2``, ``dem``, ``rivers``, ``inventory``,
         ``areas``, ``confusers``, ``meta`` (``synthetic.json``: seed, spec, object counts, relief actually used,
-        DEM grid offset).
+        DEM grid offset; with the options also ``infrared_bands`` and ``geology``: the association of landslides
+        with the lithology units and the faults), with ``geology: true`` also ``faults`` and ``lithology``.
+        With ``infrared_bands: true`` ``image_t1.tif`` has five bands: red, green, blue, nir, swir.
 
     Raises:
         ValueError: a negative seed.
@@ -117,11 +138,16 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
                       "scene", stacklevel=2)
     reveg = np.zeros(n, bool)
     reveg[rngs[6].choice(n, size=round(spec.revegetated_share * n), replace=False)] = True
-    t1, t2 = render_images(rngs[7], seed, img, dem, terr, confusers, slides, reveg)
+    ir = InfraredPainter(seed, (img.height, img.width), confusers, slides) if spec.infrared_bands else None
+    t1, t2 = render_images(rngs[7], seed, img, dem, terr, confusers, slides, reveg, on_chunk=ir)
 
-    paths = {k: out / v for k, v in SYNTHETIC_FILES.items()}
+    paths = {k: out / v for k, v in synthetic_files(spec).items()}
     rgb = ["red", "green", "blue"]
-    write_geotiff(paths["image_t1"], t1, transform=img.transform, crs=spec.crs, band_names=rgb)
+    if ir is not None:
+        write_geotiff(paths["image_t1"], np.concatenate([t1, ir.bands]), transform=img.transform, crs=spec.crs,
+                      band_names=rgb + list(IR_BAND_NAMES))
+    else:
+        write_geotiff(paths["image_t1"], t1, transform=img.transform, crs=spec.crs, band_names=rgb)
     write_geotiff(paths["image_t2"], t2, transform=img.transform, crs=spec.crs, band_names=rgb)
     write_geotiff(paths["dem"], terr["elev"], transform=dem.transform, crs=spec.crs, nodata=DEM_NODATA,
                   band_names=["elevation"])
@@ -141,6 +167,17 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
     write_vector(paths["confusers"], gpd.GeoDataFrame(
         {"kind": [c["kind"] for c in confusers], "colour": [c["colour"] for c in confusers]},
         geometry=[c["geometry"] for c in confusers], crs=spec.crs), layer="confusers")
+    extra = {}
+    if ir is not None:
+        extra["infrared_bands"] = {"image": SYNTHETIC_FILES["image_t1"], "bands": {"4": "nir", "5": "swir"}}
+    if spec.geology:
+        bounds = synthetic_bounds(spec)
+        faults, cells, units = make_geology(seed, bounds, p, slides)
+        write_vector(paths["faults"], gpd.GeoDataFrame(
+            {"name": [f"F{i}" for i in range(1, len(faults) + 1)]}, geometry=faults, crs=spec.crs))
+        write_vector(paths["lithology"], gpd.GeoDataFrame({"lithology": units}, geometry=cells, crs=spec.crs),
+                     layer="lithology")
+        extra["geology"] = geology_stats(bounds, p, slides, faults, cells, units)
     kinds = [c["kind"] for c in confusers]
     write_json(paths["meta"], {
         "seed": seed, "spec": spec.model_dump(mode="json"),
@@ -151,6 +188,7 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
         "dem_grid": {"origin": [dem.x0, dem.y0], "res": d, "shape": [dem.height, dem.width],
                      "offset_cells": [round(fx, 4), round(fy, 4)]},
         "landslide_share": round(float(sum(s["geometry"].area for s in slides)) / (wm * hm), 5),
+        **extra,
     })
     return paths
 

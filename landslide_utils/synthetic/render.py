@@ -14,11 +14,16 @@ Used by :func:`landslide_utils.synthetic.generate`. :func:`render_images` paints
 
 Texture noise comes from :class:`_NoiseBank` (value noise at physical scales); every chunk draws from its own
 seeded stream, so the images are byte-identical for a seed.
+
+``render_images(..., on_chunk=...)`` hands the land-cover masks and textures of every row chunk to a callback
+(the keys are listed in :func:`render_images`), so further bands (:mod:`.infrared`) follow the same land cover
+without touching the RGB: the callback only reads, and the RGB expressions are unchanged by it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from rasterio.features import rasterize
@@ -102,8 +107,20 @@ def _edge_distance(slides: list[dict], lids: np.ndarray, img: Grid) -> np.ndarra
 
 
 def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, terr: dict,
-                  confusers: list[dict], slides: list[dict], reveg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Post-event image (t1) and second-date image (t2) as (3, H, W) uint8, rendered in row chunks."""
+                  confusers: list[dict], slides: list[dict], reveg: np.ndarray, *,
+                  on_chunk: Callable[[dict], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Post-event image (t1) and second-date image (t2) as (3, H, W) uint8, rendered in row chunks.
+
+    ``on_chunk``, if given, is called once per row chunk (after the chunk is painted; it must not modify what
+    it gets) with the t1 land cover of rows ``r0:r1``: ``ci`` (chunk index), ``r0``, ``r1``; per pixel
+    (rows, W): ``forest``, ``crop``, ``alpine``, ``meadow`` (cover fractions, composed in that order over
+    shrub), ``tone`` (crop tone index 0-2), ``veg_tex`` (vegetation texture times shading), ``sf`` (shading),
+    ``cid`` (confuser id, 1-based into ``confusers``, 0 none), ``lid`` (landslide id, 1-based into ``slides``),
+    ``shadow`` (building shadow cast on vegetation, bool); at the confuser pixels (``cid > 0``, in the order of
+    ``np.nonzero``): ``conf_tex`` (texture times shading); at the landslide pixels (``lid > 0``): ``scar_tex``
+    (texture before shading, applied as ``colour * scar_tex * sf``) and ``keep`` (share of the vegetation
+    underneath kept: mixed edges, remnant islands). Calling it draws nothing from the image's random streams.
+    """
     shape, p = (img.height, img.width), img.res
     bank = _NoiseBank(rng, img, {"patch": 250.0, "mid": 40.0, "plot": 25.0, "fine": 8.0, "crown": 5.0,
                                  "cover": 6.0, "rock": 1.5, "speckle": 0.0})
@@ -157,7 +174,8 @@ def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, ter
         crop = np.clip(((0.5 - en) * 3 + 0.8 * nz["mid"] - slope / 30 - 0.2) / 0.1, 0, 1) * (1 - forest)
         alpine = np.clip((en - 0.7) * 3 + 0.3 * nz["patch"], 0, 1) * (1 - forest) * (1 - crop)
         meadow = np.clip((10 - slope) / 6, 0, 1) * (1 - crop)
-        tone = _CROP_TONES[(np.floor(nz["plot"] * 1.6).astype(int) % 3)].transpose(2, 0, 1)
+        tidx = np.floor(nz["plot"] * 1.6).astype(int) % 3
+        tone = _CROP_TONES[tidx].transpose(2, 0, 1)
         rgb = col(_SHRUB) + (col(_FOREST) - col(_SHRUB)) * forest
         rgb += (tone - rgb) * crop
         rgb += (col(_ALPINE) - rgb) * alpine
@@ -165,8 +183,11 @@ def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, ter
         # terraces: stripes along the contours (3.5 m risers), only where they are >= 3 pixels apart
         spacing_px = 3.5 / np.tan(np.radians(np.maximum(slope, 1.0))) / p
         terrace = crop * np.clip(spacing_px / 3 - 1, 0, 1) * np.clip(slope / 4 - 2, 0, 1) * np.sin(2 * np.pi * z / 3.5)
-        rgb *= (1 + (0.12 + 0.16 * forest) * nz["crown"] + 0.04 * nz["speckle"] + 0.05 * nz["fine"]
-                + 0.06 * nz["rock"] + 0.06 * terrace) * sf
+        veg_tex = (1 + (0.12 + 0.16 * forest) * nz["crown"] + 0.04 * nz["speckle"] + 0.05 * nz["fine"]
+                   + 0.06 * nz["rock"] + 0.06 * terrace) * sf
+        rgb *= veg_tex
+        lc = {"ci": ci, "r0": r0, "r1": r1, "forest": forest, "crop": crop, "alpine": alpine, "meadow": meadow,
+              "tone": tidx, "veg_tex": veg_tex, "sf": sf}  # the land cover handed to on_chunk
         cid, lid = conf[r0:r1], lids[r0:r1]
         veg = (cid == 0) & (lid == 0)
         under = rgb[:, lid > 0] if (lid > 0).any() else None
@@ -177,9 +198,11 @@ def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, ter
             a = c_par[kk]
             stripes = np.sin(2 * np.pi * (xs[cc] * a[:, 4] + ys[rr] * a[:, 5]) / a[:, 3]).astype(np.float32)
             tex = 1 + a[:, 0] * (0.5 * nz["fine"][m] + 0.5 * nz["speckle"][m] + 1.5 * nz["mid"][m]) + a[:, 2] * stripes
-            rgb[:, m] = (c_rgb[kk] * (tex * (1 - a[:, 1] + a[:, 1] * sf[m]))[:, None]).T
+            lc["conf_tex"] = tex * (1 - a[:, 1] + a[:, 1] * sf[m])
+            rgb[:, m] = (c_rgb[kk] * lc["conf_tex"][:, None]).T
+        lc["shadow"] = (shadow[r0:r1] > 0) & veg if shadow is not None else np.zeros(veg.shape, bool)
         if shadow is not None:
-            rgb[:, (shadow[r0:r1] > 0) & veg] *= 0.55
+            rgb[:, lc["shadow"]] *= 0.55
         rgb2 = rgb.copy()
         rgb2[:, veg] *= np.array([1.14, 1.03, 0.84], np.float32)[:, None]
         rgb2[:, water_ids[cid]] *= np.array([0.8, 0.88, 1.0], np.float32)[:, None]
@@ -198,6 +221,7 @@ def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, ter
             tex *= np.where((un < 0.12) & (de < 2.5 + p), 0.72, 1.0)  # shadowed head scarp
             ls = l_rgb[j].T * tex * sf[m]
             keep = np.clip(0.45 * (1 - de / (2 + 1.5 * p)), 0, 0.45) + np.clip((nz["cover"][m] - 1.9) * 3, 0, 0.9)
+            lc["scar_tex"], lc["keep"] = tex, keep
             rgb[:, m] = ls * (1 - keep) + under * keep  # mixed edge pixels and remnant vegetation islands
             cover = nz["cover"][m] + 1.2 * np.exp(-de / 6.0) + 0.6 * un - 1.6 * t[:, 8]
             alpha = np.where(t[:, 9] > 0, np.clip(0.15 + 2.5 * cover, 0.15, 0.92), 0.0)[None]
@@ -206,4 +230,6 @@ def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, ter
         rgb2 = rgb2 * np.array([1.03, 1.02, 1.0], np.float32)[:, None, None] + 5
         t1[:, r0:r1] = np.rint(np.clip(rgb, 0, 255))
         t2[:, r0:r1] = np.rint(np.clip(rgb2, 0, 255))
+        if on_chunk is not None:
+            on_chunk({**lc, "cid": cid, "lid": lid})
     return t1, t2

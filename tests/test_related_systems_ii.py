@@ -1,0 +1,170 @@
+"""Related systems II: the zoo of Yang S. et al. (2022) and the FC-DenseNet with nine factors of Gao et al. (2021):
+channel sets, tiles with named factors, the two-phase (frozen-encoder) training, class-weighted losses and the
+published tables as data."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from rasterio.transform import from_origin
+
+from landslide_utils.config import (CHANNEL_SETS, ConfigError, Experiment, TrainingSpec, channel_names,
+                                    channels_problem, load_experiment, load_profile, unavailable_channel)
+from landslide_utils.datasets import TileDataset, leading_image_channels
+from landslide_utils.losses import segmentation_loss
+from landslide_utils.models import build_model
+from landslide_utils.models.registry import encoder_of
+from landslide_utils.related import RELATED_PAPERS, load_related, metric_value
+from landslide_utils.tiles import FACTOR_NAMES, TileData, read_tile, tile_channels, write_tile
+from landslide_utils.train import fit, phase_of
+
+ROOT = Path(__file__).resolve().parents[1]
+NINE = ("aspect", "curvature", "ndvi", "mndwi", "river_distance", "fault_distance", "lithology")
+
+
+def _tile(h: int = 32, w: int = 32, *, seed: int = 0, extra: bool = True) -> TileData:
+    rng = np.random.default_rng(seed)
+    names = FACTOR_NAMES + (NINE if extra else ())
+    inst = np.zeros((h, w), np.int32)
+    inst[4:14, 6:16] = 1
+    return TileData(image=rng.uniform(0, 255, (5, h, w)).astype(np.float32),
+                    factors=rng.normal(size=(len(names), h, w)).astype(np.float32), instances=inst,
+                    valid=np.ones((h, w), bool), transform=from_origin(500000, 4000000, 2, 2), crs="EPSG:32648",
+                    factor_names=names, image_names=("red", "green", "blue", "nir", "swir"))
+
+
+def test_channel_sets_and_lists() -> None:
+    assert len(channel_names("rgb+factors9")) == 12
+    assert channel_names("red+green+blue+slope") == ("red", "green", "blue", "slope")
+    assert channels_problem(["red", "ndvi"]) is None
+    assert "unknown channel name" in channels_problem(["red", "elevation"])
+    assert "twice" in channels_problem(["red", "red"])
+    exp = Experiment(name="x", model="unet", channels=["red", "green", "blue", "ndvi"], training_data="original")
+    assert exp.channels == "red+green+blue+ndvi"
+    with pytest.raises(ValueError, match="unknown channel set"):
+        Experiment(name="x", model="unet", channels="rgb+everything", training_data="original")
+    assert leading_image_channels("rgb+factors9") == 3
+
+
+def test_tile_round_trip_keeps_factor_names(tmp_path: Path) -> None:
+    tile = _tile()
+    back = read_tile(write_tile(tmp_path / "t.tif", tile))
+    assert back.factor_names == tile.factor_names and back.image_names == tile.image_names
+    x = tile_channels(back, "rgb+factors9")
+    assert x.shape == (12, 32, 32)
+    np.testing.assert_array_equal(x[3], tile.factors[0])                      # dem
+    np.testing.assert_array_equal(x[11], tile.factors[FACTOR_NAMES.__len__() + NINE.index("lithology")])
+    np.testing.assert_array_equal(tile_channels(back, "nir+band5"), tile.image[3:5])
+    old = read_tile(write_tile(tmp_path / "old.tif", _tile(extra=False)))  # a tile of Yang et al.'s three factors
+    assert tile_channels(old, "rgb+factors").shape == (6, 32, 32)
+    with pytest.raises(ValueError, match="no .aspect. channel"):
+        tile_channels(old, "rgb+factors9")
+
+
+def test_a_study_without_geology_cannot_choose_its_channels() -> None:
+    smoke = load_profile(ROOT / "params/profiles/smoke.yaml")
+    assert unavailable_channel(smoke, "rgb+factors9") is None
+    plain = smoke.model_copy(update={"data": smoke.data.model_copy(update={
+        "synthetic": smoke.data.synthetic.model_copy(update={"geology": False, "infrared_bands": False})})})
+    msg = unavailable_channel(plain, "rgb+factors9")
+    assert msg is not None and "ndvi" in msg
+    assert unavailable_channel(plain, "rgb+factors") is None
+
+
+def test_phases_of_two_phase_training() -> None:
+    t = TrainingSpec(steps=10, batch_size=4, learning_rate=1e-5, frozen_share=0.5, frozen_learning_rate=1e-4,
+                     frozen_batch_size=8)
+    assert phase_of(t, 0, 100, 10) == (True, 1e-4, 8, 0)
+    assert phase_of(t, 4, 100, 10) == (True, 1e-4, 8, 32)
+    assert phase_of(t, 5, 100, 10) == (False, 1e-5, 4, 40)
+    assert phase_of(t, 6, 100, 10) == (False, 1e-5, 4, 44)
+    with pytest.raises(ValueError):
+        TrainingSpec(steps=10, frozen_share=1.0)
+
+
+def _dataset(tmp_path: Path, n: int = 4) -> TileDataset:
+    paths = [write_tile(tmp_path / f"t{i}.tif", _tile(seed=i)) for i in range(n)]
+    return TileDataset(paths, channels="rgb", mean=[128.0] * 3, std=[64.0] * 3, target="semantic")
+
+
+def test_frozen_phase_leaves_the_encoder_unchanged(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model("unet", 3)
+    enc = encoder_of(model)
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    dec_before = {k: v.clone() for k, v in model.net.decoder.state_dict().items()}
+    t = TrainingSpec(steps=2, batch_size=2, optimizer="adam", learning_rate=1e-3, frozen_share=0.9,
+                     augment=False, checkpoint_every=1)  # both steps frozen
+    ds = _dataset(tmp_path)
+    fit(model, ds, training=t, seed=0, checkpoint=tmp_path / "a.pt", meta={"model": "unet", "task": "semantic"},
+        steps=2, progress=False)
+    after = enc.state_dict()
+    for k, v in before.items():  # weights and batch-norm statistics alike
+        assert torch.equal(v, after[k]), k
+    assert any(not torch.equal(v, model.net.decoder.state_dict()[k]) for k, v in dec_before.items())
+    assert all(p.requires_grad for p in enc.parameters())  # restored after training
+    # the second (unfrozen) half changes the encoder
+    t2 = t.model_copy(update={"frozen_share": 0.0})
+    model2 = build_model("unet", 3)
+    model2.load_state_dict(model.state_dict())
+    fit(model2, ds, training=t2, seed=0, checkpoint=tmp_path / "b.pt", meta={"model": "unet", "task": "semantic"},
+        steps=2, progress=False)
+    assert any(not torch.equal(v, encoder_of(model2).state_dict()[k]) for k, v in before.items())
+
+
+def test_freezing_a_model_without_encoder_is_refused(tmp_path: Path) -> None:
+    model = build_model("fcdensenet", 3)
+    assert encoder_of(model) is None
+    t = TrainingSpec(steps=2, batch_size=2, frozen_share=0.5, augment=False)
+    with pytest.raises(ValueError, match="no encoder to freeze"):
+        fit(model, _dataset(tmp_path), training=t, seed=0, checkpoint=tmp_path / "c.pt",
+            meta={"model": "fcdensenet", "task": "semantic"}, progress=False)
+
+
+def test_class_weights_weigh_the_landslide_pixels() -> None:
+    logits = torch.zeros(1, 2, 2)
+    target = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
+    valid = torch.ones(1, 2, 2)
+    plain = segmentation_loss(logits, target, valid, name="bce")
+    same = segmentation_loss(logits, target, valid, name="bce", class_weights=(3.0, 3.0))
+    assert torch.allclose(plain, same)  # equal weights: the weighted mean is the mean
+    logits = torch.tensor([[[-2.0, 0.0], [0.0, 0.0]]])  # the landslide pixel is badly wrong
+    w = segmentation_loss(logits, target, valid, name="bce", class_weights=(1.0, 2.0))
+    u = segmentation_loss(logits, target, valid, name="bce")
+    assert w > u
+    fd = segmentation_loss(logits, target, valid, name="focal_dice", class_weights=(1.0, 2.0))
+    assert torch.isfinite(fd)
+
+
+@pytest.mark.parametrize("name", ["deeplabv3plus", "fcdensenet", "segnet", "resunet"])
+def test_registry_builds_the_new_families(name: str) -> None:
+    torch.manual_seed(0)
+    from landslide_utils.config import MODEL_SPECS, SegNetSpec, FCDenseNetSpec
+    spec = {"segnet": SegNetSpec(width=8), "fcdensenet": FCDenseNetSpec(growth_rate=4, down_blocks=(2, 2),
+                                                                        bottleneck_layers=2)}.get(name)
+    model = build_model(name, 12, spec=spec if spec is not None else MODEL_SPECS[name](encoder="resnet18")
+                        if name == "deeplabv3plus" else spec)
+    model.train()
+    y = model(torch.randn(2, 12, 48, 40))  # any size: padded to the output stride and cropped back
+    assert y.shape == (2, 1, 48, 40)
+    y.mean().backward()
+
+
+def test_published_tables_load_and_class_means() -> None:
+    assert {"yang2022b", "gao2021"} <= set(RELATED_PAPERS)
+    zoo = load_related("yang2022b", root=ROOT)
+    assert zoo.metric_map["precision"] == "precision_mean"
+    assert zoo.table.loc["yang2022b_pspnet_resnet50", "miou"] == pytest.approx(91.18)
+    gao = load_related("gao2021", root=ROOT)
+    assert gao.complexity.loc["gao2021_fcdensenet", "parameters"] == 2961676
+    for paper in ("yang2022b", "gao2021"):
+        for name in load_related(paper, root=ROOT).table.index:  # every row has its experiment file
+            assert load_experiment(next((ROOT / "params/experiments").rglob(f"{name}.yaml"))).name == name
+    m = {"tp": 8, "fp": 2, "fn": 2, "tn": 88}
+    assert metric_value(m, "precision_mean") == pytest.approx((0.8 + 88 / 90) / 2)
+    assert metric_value(m, "recall_mean") == pytest.approx((0.8 + 88 / 90) / 2)
+
+
+def test_channel_sets_table_is_consistent() -> None:
+    assert set(CHANNEL_SETS["rgb+factors9"][3:]) == {"dem", "slope", *NINE} - set()
