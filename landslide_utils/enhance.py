@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from .config import EnhanceSpec
 from .io import write_text
-from .tiles import TileData, read_tile, write_tile
+from .tiles import CATEGORICAL_FACTORS, TileData, read_tile, write_tile
 
 __all__ = [
     "EnhanceError",
@@ -185,8 +185,9 @@ def splice(
         if mode == "resize":
             ri, ci = _nearest_index(h, qh), _nearest_index(w, qw)
             image[:, r0:r1, c0:c1] = _resize_area(src.image, qh, qw)
-            factors[:2, r0:r1, c0:c1] = _resize_area(src.factors[:2], qh, qw)
-            factors[2:, r0:r1, c0:c1] = src.factors[2:][:, ri][:, :, ci]
+            cat = np.array([n in CATEGORICAL_FACTORS for n in src.factor_names], bool)
+            factors[~cat, r0:r1, c0:c1] = _resize_area(src.factors[~cat], qh, qw)
+            factors[cat, r0:r1, c0:c1] = src.factors[cat][:, ri][:, :, ci]
             v = src.valid[np.ix_(ri, ci)]
             inst = src.instances[np.ix_(ri, ci)]
         else:

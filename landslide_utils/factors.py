@@ -86,7 +86,7 @@ def factor_density(tile_paths: list[Path], *, spec: FactorSpec) -> FactorTables:
     for path in tile_paths:
         t = read_tile(path)
         px = abs(t.transform.a * t.transform.e) or 1.0
-        dem, slope, river = t.factors
+        dem, slope, river = t.factors[:3]
         ok = t.valid & np.isfinite(dem) & np.isfinite(slope)
         land = ok & (t.instances > 0)
         e_idx = np.floor(dem / spec.elevation_bin_m).astype(np.int64)

@@ -37,7 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError, Profile, has_second_date, load_experiment, load_profile
+from .config import ConfigError, Profile, has_second_date, load_experiment, load_profile, unavailable_channel
 from .io import atomic_path, remove_temporaries, write_json, write_text
 from .notices import ENV_VAR, StudyWarning, read_notices
 from .paths import StudyPaths
@@ -224,6 +224,12 @@ def step_skip_reason(step: Step, profile: Profile) -> str | None:
 
     if step.number == "08":
         return related_skip_reason(profile, root=step.notebook.resolve().parents[1])
+    if step.number == "04" and step.experiment is not None and profile.experiments is None:
+        # a profile that runs every experiment file skips those whose channels its inputs cannot give; one that
+        # names such an experiment fails with the reason (check says so first)
+        missing = unavailable_channel(profile, load_experiment(step.experiment).channels)
+        if missing is not None:
+            return missing
     if profile.data.source != "chips":
         return None
     if step.number == "02":

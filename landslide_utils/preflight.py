@@ -70,7 +70,9 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
         if problem:
             pf.add("error", p, f"key 'model_options': {problem}")
         missing = unavailable_channel(pf.profile, exp.channels) if not skip else None
-        if missing:
+        if missing and pf.profile.experiments is None:  # every experiment file: those it cannot feed are skipped
+            pf.add("info", p, f"skipped: {missing}")
+        elif missing:
             pf.add("error", p, f"key 'channels': {missing}; add that input to the profile or choose other channels")
         if exp.name != Path(p).stem:
             pf.add("warning", p, f"its name '{exp.name}' differs from the file name: the notebook is named after the "

@@ -29,10 +29,12 @@ from rasterio.transform import Affine
 from .config import FACTOR_CHANNELS, FACTOR_NEEDS, IMAGE_CHANNELS, channel_names
 from .io import write_geotiff
 
-__all__ = ["TileData", "FACTOR_NAMES", "read_tile", "write_tile", "tile_channels", "missing_channel",
+__all__ = ["TileData", "FACTOR_NAMES", "CATEGORICAL_FACTORS", "read_tile", "write_tile", "tile_channels", "missing_channel",
            "FACTOR_CHANNELS"]
 
 FACTOR_NAMES: tuple[str, ...] = ("dem", "slope", "river_level")
+#: factors whose values are class codes: resampled by nearest neighbour, never averaged
+CATEGORICAL_FACTORS: frozenset[str] = frozenset({"river_level", "aspect", "lithology"})
 _RGB = ("red", "green", "blue")
 
 

@@ -74,10 +74,18 @@ class SegmentationNet(nn.Module):
 
 
 def encoder_problem(encoder: str) -> str | None:
-    """Why ``encoder`` is no segmentation-models-pytorch encoder name (with examples), or None."""
+    """Why ``encoder`` is no segmentation-models-pytorch encoder name (with examples), or None; ``tu-<name>`` names
+    a timm model through smp's universal encoder."""
     encoders = smp.encoders.get_encoder_names()
     if encoder in encoders:
         return None
+    if encoder.startswith("tu-"):  # a timm model through smp's universal encoder (e.g. tu-xception41)
+        import timm
+
+        if timm.is_model(encoder[3:]):
+            return None
+        return (f"unknown encoder {encoder!r}: timm has no model {encoder[3:]!r}; see timm.list_models(), e.g. "
+                "tu-xception41, tu-resnet50")
     examples = ", ".join(e for e in encoders if e.startswith(("resnet", "resnext")))
     return (f"unknown encoder {encoder!r}; see segmentation_models_pytorch.encoders.get_encoder_names(), e.g. "
             f"{examples}")
