@@ -114,6 +114,7 @@ class Inspection:
     width: int = 0
     height: int = 0
     image_bands: tuple[int, ...] = ()
+    image_band_names: tuple[str | None, ...] = ()
     image_dtype: str = ""
     image_t2_path: Path | None = None
     image_t2_footprint: object = None  # shapely polygon in the image CRS
@@ -212,7 +213,7 @@ def _open_raster(path: Path, insp: Inspection, kind: Literal["image", "dem"]) ->
                 "crs": src.crs, "transform": src.transform, "width": src.width, "height": src.height,
                 "count": src.count, "dtype": src.dtypes[0], "nodata": src.nodata, "bounds": src.bounds,
                 "colorinterp": list(src.colorinterp), "mask_flags": list(src.mask_flag_enums),
-                "driver": src.driver,
+                "driver": src.driver, "descriptions": list(src.descriptions),
             }
             if meta["driver"] != "GTiff" and path.suffix.lower() in (".tif", ".tiff"):
                 insp.add("error", path, f"is named {path.suffix} but is not a GeoTIFF: its content is a "
@@ -320,6 +321,7 @@ def _check_image(path: Path, insp: Inspection) -> None:
     insp.image_path, insp.image_crs, insp.image_transform = path, crs, tr
     insp.width, insp.height, insp.image_bands = meta["width"], meta["height"], bands
     insp.image_dtype = str(meta["dtype"])
+    insp.image_band_names = tuple(meta["descriptions"][i - 1] for i in bands)
 
 
 def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
@@ -332,7 +334,13 @@ def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
             insp.add("error", path, f"has {len(bands)} image band(s); the second-date image needs at least 3 bands "
                                     "(red, green, blue first), like the post-event image")
             return
-        if len(bands) != len(insp.image_bands):
+        names = [meta["descriptions"][i] for i, ci in enumerate(meta["colorinterp"]) if ci != ColorInterp.alpha]
+        same_rgb = all(names[:3]) and tuple(names[:3]) == tuple(insp.image_band_names[:3])
+        if len(bands) != len(insp.image_bands) and same_rgb:
+            insp.add("info", path, f"has {len(bands)} image bands, the post-event image {insp.image_path} "
+                                   f"{len(insp.image_bands)}; both start with the bands {', '.join(names[:3])} "
+                                   "(their descriptions), which the models read")
+        elif len(bands) != len(insp.image_bands):
             insp.add("warning", path, f"has {len(bands)} image bands, the post-event image {insp.image_path} "
                                       f"{len(insp.image_bands)}; the models read the first three of each (red, "
                                       "green, blue), so check that both start with the same bands")

@@ -145,8 +145,10 @@ def splice(
         landslide: a tile with at least one valid landslide pixel.
         backgrounds: exactly three tiles without landslides, of the same size.
         rng: the random generator (all randomness comes from it).
-        mode: ``resize`` - each source is resized to its quadrant (image, DEM, slope by area averaging;
-            river level, instances and valid mask by nearest neighbour; vanished instances are dropped).
+        mode: ``resize`` - each source is resized to its quadrant (image and continuous factors: DEM, slope,
+            curvature, ... by area averaging; class codes - river level, aspect, lithology
+            (:data:`~landslide_utils.tiles.CATEGORICAL_FACTORS`) -, instances and valid mask by nearest
+            neighbour; vanished instances are dropped).
             ``crop`` - a random quadrant-size window of each source (pixels copied exactly); the landslide
             window is placed around a random pixel of a random landslide, so it always holds a landslide.
 

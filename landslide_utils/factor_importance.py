@@ -15,11 +15,12 @@ landslide) and the valid mask (the study area's pixels with data).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["frequency_ratio", "natural_breaks", "rf_importance"]
+__all__ = ["frequency_ratio", "natural_breaks", "rf_importance", "study_factor_analysis", "STUDY_FACTORS"]
 
 FR_COLUMNS = ["class", "lower", "upper", "pixels", "landslide_pixels", "area_share", "landslide_share",
               "frequency_ratio"]
@@ -308,3 +309,68 @@ def rf_importance(
         imp = imp / imp.sum()
     out = pd.DataFrame({"factor": names, "importance": imp})
     return out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+
+
+#: the nine influencing factors of Gao et al. (2021), as the aligned layers name them, with their labels
+STUDY_FACTORS: dict[str, str] = {"dem": "elevation (m)", "slope": "slope (°)", "aspect": "aspect",
+                                 "curvature": "curvature (1/100 m)", "ndvi": "NDVI", "mndwi": "MNDWI",
+                                 "river_distance": "distance to river (m)", "fault_distance": "distance to fault (m)",
+                                 "lithology": "lithology"}
+
+
+def study_factor_analysis(
+    aligned_dir: str | Path,
+    *,
+    k: int = 5,
+    n_samples: int = 20000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Gao et al. (2021)'s two factor analyses over a whole study area: the random-forest (Gini) importance of
+    every influencing factor step 01 wrote (:data:`STUDY_FACTORS` that exist in ``aligned_dir``), and the
+    frequency ratio of landslides per class of each (``k`` natural-breaks classes for continuous factors; the
+    nine aspect classes and the lithology units as categories).
+
+    Pixels count where the study area is valid (``valid.tif``); the landslides are ``instances.tif`` > 0.
+
+    Returns:
+        (importance: columns factor, label, importance; largest first), {factor: frequency-ratio table}.
+
+    Raises:
+        FileNotFoundError: no aligned layers in ``aligned_dir`` (run step 01).
+        ValueError: fewer than two factors, or no landslide / background pixel (from the analyses).
+    """
+    import rasterio
+
+    from .influencing import ASPECT_CLASSES
+    from .layers import AlignedLayers
+
+    layers = AlignedLayers.load(aligned_dir)
+    files = {"dem": layers.dem, "slope": layers.slope, **layers.extra}
+    names = [n for n in STUDY_FACTORS if n in files]
+    if len(names) < 2:
+        raise ValueError(f"{aligned_dir}: only {names} of the influencing factors were written by step 01; the "
+                         "importance needs at least two (give the study a DEM, rivers, faults, lithology or "
+                         "infrared bands)")
+
+    def read(path: Path) -> np.ndarray:
+        with rasterio.open(path) as src:
+            arr = src.read(1, masked=True)
+        return np.ma.filled(arr.astype(np.float64), np.nan)
+
+    feats = {n: read(files[n]) for n in names}
+    with rasterio.open(layers.valid) as src:
+        valid = src.read(1) > 0
+    with rasterio.open(layers.instances) as src:
+        land = src.read(1) > 0
+    imp = rf_importance(feats, land, valid, n_samples=n_samples, seed=seed)
+    imp.insert(1, "label", [STUDY_FACTORS[f] for f in imp["factor"]])
+    ratios: dict[str, pd.DataFrame] = {}
+    for n in names:
+        if n == "aspect":
+            ratios[n] = frequency_ratio(feats[n], land, valid, classes=dict(enumerate(ASPECT_CLASSES)))
+        elif n == "lithology":
+            units = layers.lithology_units or tuple(str(c) for c in np.unique(feats[n][np.isfinite(feats[n])]))
+            ratios[n] = frequency_ratio(feats[n], land, valid, classes=list(units))
+        else:
+            ratios[n] = frequency_ratio(feats[n], land, valid, k=k, seed=seed)
+    return imp, ratios

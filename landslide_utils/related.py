@@ -125,10 +125,13 @@ def metric_value(m: dict[str, Any], key: str) -> float:
     return (ratio(tp, tp + fn) + ratio(tn, tn + fp)) / 2
 
 
-def efficiency_table(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataFrame | None:
-    """Gao et al.'s Table IX beside this run: parameters, the size of the weights (float32, MB) and the seconds
-    of the full test-area prediction (step 04's ``eval_seconds``: tiles, stitching, metrics) per experiment;
-    None when the paper has no such table."""
+def efficiency_table(ref: RelatedReference, metrics_dir: str | Path,
+                     memory: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame | None:
+    """Gao et al.'s Table IX beside this run: parameters, the size of the weights (float32, MB), the memory of
+    a prediction (``memory``: experiment -> :func:`landslide_utils.efficiency.prediction_memory`'s figures
+    ``model_mb``, ``prediction_mb`` and ``peak_rss_mb`` / ``peak_mb``) and the seconds of the full test-area
+    prediction (step 04's ``eval_seconds``: tiles, stitching, metrics) per experiment; None when the paper has
+    no such table."""
     if ref.complexity is None:
         return None
     rows = []
@@ -141,6 +144,9 @@ def efficiency_table(ref: RelatedReference, metrics_dir: str | Path) -> pd.DataF
                      "parameters": params if params is not None else np.nan,
                      "weights_mb": 4 * params / 2**20 if params else np.nan,
                      "published_ram_mb": pub["ram_mb"] if pub is not None else np.nan,
+                     **{k: round(float(mem[k]), 1) if k in mem else np.nan
+                        for mem in [(memory or {}).get(name, {})]
+                        for k in ("model_mb", "prediction_mb", "peak_rss_mb")},
                      "published_test_seconds": pub["test_seconds"] if pub is not None else np.nan,
                      "test_seconds": round(float(m["eval_seconds"]), 1) if m and "eval_seconds" in m else np.nan})
     return pd.DataFrame(rows).set_index("experiment")

@@ -206,6 +206,27 @@ def test_second_image_on_the_image_is_kept(inputs: dict[str, Path], tmp_path: Pa
     assert insp.errors == [] and insp.image_t2_path == t2
 
 
+def test_second_image_with_fewer_bands_warns_unless_the_named_first_three_match(inputs: dict[str, Path],
+                                                                               tmp_path: Path) -> None:
+    """A five-band post-event image (red, green, blue, nir, swir) and an RGB second date: a warning when the
+    bands carry no names, an info when both name the same first three bands (the ones the models read)."""
+    from landslide_utils.io import write_geotiff
+
+    with rasterio.open(inputs["image_t1"]) as src:
+        tr, h, w = src.transform, src.height, src.width
+    rgb = ["red", "green", "blue"]
+    t1 = np.full((5, h, w), 90, np.uint8)
+    t2 = np.full((3, h, w), 80, np.uint8)
+    for names in (None, rgb):
+        write_geotiff(inputs["image_t1"], t1, transform=tr, crs=md.CRS, band_names=names and rgb + ["nir", "swir"])
+        p2 = write_geotiff(tmp_path / "t2.tif", t2, transform=tr, crs=md.CRS, band_names=names)
+        found = check_inputs(_paths(inputs, image_t2=p2), raise_errors=False)
+        level = "warning" if names is None else "info"
+        assert "has 3 image bands, the post-event image" in _messages(found, level), (names, found)
+        other = "info" if names is None else "warning"
+        assert "has 3 image bands" not in _messages(found, other)
+
+
 # ---------------------------------------------------------------- problems stop step 01 before anything is written
 
 

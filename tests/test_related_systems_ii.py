@@ -168,3 +168,103 @@ def test_published_tables_load_and_class_means() -> None:
 
 def test_channel_sets_table_is_consistent() -> None:
     assert set(CHANNEL_SETS["rgb+factors9"][3:]) == {"dem", "slope", *NINE} - set()
+
+
+def _checkpoint(path: Path, model_name: str = "fcdensenet", channels: str = "rgb") -> Path:
+    from landslide_utils.checkpoint import save_checkpoint
+    from landslide_utils.config import MODEL_SPECS
+
+    n = len(channel_names(channels))
+    spec = MODEL_SPECS[model_name]()
+    torch.manual_seed(0)
+    model = build_model(model_name, n, spec=spec, num_classes=2, load_weights=False)
+    meta = {"model": model_name, "task": "semantic", "channels": channels, "in_channels": n, "mean": [0.0] * n,
+            "std": [1.0] * n, "experiment": "T", "spec": spec.model_dump(mode="json"), "num_classes": 2}
+    return save_checkpoint(path, meta=meta, model=model, optimizer=None, scaler=None, step=1, steps=1,
+                           train_seconds=0.0, final_loss=None)
+
+
+def test_prediction_memory_grows_with_the_batch_and_names_a_missing_checkpoint(tmp_path: Path) -> None:
+    """Table IX's memory, measured in a fresh process: a larger batch needs more memory for its activations."""
+    from landslide_utils.efficiency import prediction_memory
+
+    ckpt = _checkpoint(tmp_path / "c.pt")
+    one = prediction_memory(ckpt, tile_size=64, batch=1)
+    eight = prediction_memory(ckpt, tile_size=64, batch=8)
+    assert one["device"] == "cpu" and one["tile_size"] == 64
+    assert one["model_mb"] > 0 and one["peak_rss_mb"] > one["model_mb"]
+    assert eight["prediction_mb"] > one["prediction_mb"] > 0
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        prediction_memory(tmp_path / "none.pt", tile_size=64)
+
+
+def test_efficiency_table_carries_measured_memory() -> None:
+    from landslide_utils.related import efficiency_table
+
+    ref = load_related("gao2021", root=ROOT)
+    eff = efficiency_table(ref, ROOT / "nowhere", {"gao2021_fcdensenet": {"model_mb": 12.3, "prediction_mb": 45.6,
+                                                                          "peak_rss_mb": 400.0}})
+    assert eff.loc["gao2021_fcdensenet", "prediction_mb"] == 45.6
+    assert np.isnan(eff.loc["gao2021_segnet", "prediction_mb"])
+    assert eff.loc["gao2021_segnet", "published_parameters"] == 29461253
+
+
+def test_study_factor_analysis_finds_the_factor_that_places_the_landslides(tmp_path: Path) -> None:
+    """On hand-made aligned layers where landslides sit only on steep slopes of one lithology unit, slope and
+    lithology lead the importance and their frequency ratios single out the right classes."""
+    import json
+
+    import rasterio
+
+    from landslide_utils.factor_importance import study_factor_analysis
+
+    rng = np.random.default_rng(0)
+    h, w = 120, 100
+    slope = rng.uniform(0, 60, (h, w)).astype(np.float32)
+    litho = np.where(np.arange(w)[None, :] < 50, 1, 2).repeat(h, 0).astype(np.float32)
+    noise = rng.normal(size=(h, w)).astype(np.float32)
+    inst = ((slope > 40) & (litho == 2) & (rng.random((h, w)) < 0.8)).astype(np.int32)
+    valid = np.ones((h, w), np.uint8)
+    valid[:5] = 0
+    prof = {"driver": "GTiff", "height": h, "width": w, "count": 1, "crs": "EPSG:32648",
+            "transform": from_origin(500000, 4000000, 2, 2)}
+    layers = {"dem": noise * 100 + 1000, "slope": slope, "river_level": np.zeros((h, w), np.float32),
+              "curvature": noise, "lithology": litho, "instances": inst, "valid": valid}
+    for name, arr in layers.items():
+        with rasterio.open(tmp_path / f"{name}.tif", "w", dtype=arr.dtype, **prof) as dst:
+            dst.write(arr[None])
+    (tmp_path / "layers.json").write_text(json.dumps({"image": "x.tif", "image_bands": [1, 2, 3],
+                                                      "extra_factors": ["curvature", "lithology"],
+                                                      "lithology_units": ["hard", "weak"]}))
+    imp, ratios = study_factor_analysis(tmp_path, k=4, n_samples=4000, seed=0)
+    assert set(imp["factor"]) == {"dem", "slope", "curvature", "lithology"}
+    assert set(imp["factor"].head(2)) == {"slope", "lithology"}
+    assert imp["importance"].sum() == pytest.approx(1.0)
+    lit = ratios["lithology"].set_index("class")["frequency_ratio"]
+    assert lit["hard"] == 0 and lit["weak"] == pytest.approx(2.0, rel=0.05)  # all landslides on half the area
+    sl = ratios["slope"]
+    assert sl["frequency_ratio"].iloc[-1] > 1 > sl["frequency_ratio"].iloc[0]
+    assert (ratios["slope"]["pixels"].sum() == (h - 5) * w)
+
+
+def test_resized_splices_keep_class_codes_of_categorical_factors() -> None:
+    """Background enhancement's resize mode averages continuous factors but never class codes (aspect,
+    lithology, river level): every spliced code is one of the source codes."""
+    from landslide_utils.config import EnhanceSpec
+    from landslide_utils.enhance import splice
+
+    tiles = []
+    for s in range(4):
+        t = _tile(seed=s)
+        i = t.factor_names.index("lithology")
+        t.factors[i] = np.random.default_rng(s).integers(1, 4, (32, 32))
+        t.factors[t.factor_names.index("aspect")] = np.random.default_rng(s + 9).integers(0, 9, (32, 32))
+        if s:
+            t.instances[:] = 0  # the three backgrounds
+        tiles.append(t)
+    tile, _ = splice(tiles[0], tiles[1:], rng=np.random.default_rng(0), mode="resize")
+    for name, codes in (("lithology", {1, 2, 3}), ("aspect", set(range(9)))):
+        got = set(np.unique(tile.factors[tile.factor_names.index(name)][tile.valid]).tolist())
+        assert got <= codes, (name, got)
+    curv = tile.factors[tile.factor_names.index("curvature")]  # averaged: values no source pixel had
+    assert not np.isin(curv, np.concatenate([t.factors[t.factor_names.index("curvature")].ravel() for t in tiles])).all()

@@ -415,31 +415,41 @@ NOTEBOOKS["08_related_systems.ipynb"] = [
     md("""
 # 08 · Related systems beside the study
 
-Two related papers' methods, run **on this study area with the same metrics** as Yang et al. (2022)'s
-Experiments I–VIII — a comparison neither paper could make, as each evaluated its method on its own data only:
+Four related papers' methods, run **on this study area with the same metrics** as Yang et al. (2022)'s
+Experiments I–VIII — a comparison none of them could make, as each evaluated its method on its own data only:
 
 * the improved Mask R-CNN of Liu et al. (2021): ResNeXt-50 backbone, a bottom-up path after the FPN, a Sobel edge
   loss on the masks (their Table 4 rows);
 * the FCN with focal loss of Chen et al. (2022), trained on landslide-augmented tiles, and its k-fold
-  cross-validated version FCN-FLK (their Table 3 rows).
+  cross-validated version FCN-FLK (their Table 3 rows);
+* the semantic-segmentation zoo of Yang S. et al. (2022, Appl. Sci.): U-Net (VGG16, ResNet-50), DeepLabv3+
+  (MobileNetV2, aligned Xception) and PSPNet (MobileNetV2, ResNet-50) with a class-weighted focal + Dice loss and
+  two-phase training (encoder frozen, then all layers) — their Table 5 rows;
+* FC-DenseNet of Gao et al. (2021) against FCN-8s, SegNet, U-Net and ResU-Net, each on the image alone and on the
+  image with the nine influencing factors (elevation, slope, aspect, curvature, NDVI, MNDWI, distance to river,
+  distance to fault, lithology) — their Tables VII and IX, and their factor analyses.
 
-The experiments are `params/experiments/liu2021/` and `params/experiments/chen2022/`, run by step 04 like I–VIII;
-the published tables are `params/reference/liu2021.yaml` and `chen2022.yaml`. A profile may give them a smaller
-budget (`experiment_overrides`): the `steps` column says what each row trained. One run per experiment here; the
-sweep `params/sweeps/related.yaml` gives intervals over seeds. Details: `docs/methods.md`, section "Related
-systems".
+The experiments are `params/experiments/liu2021/`, `chen2022/`, `yang2022b/` and `gao2021/`, run by step 04 like
+I–VIII; the published tables are `params/reference/<paper>.yaml`. A profile may give them a smaller budget
+(`experiment_overrides`): the `steps` column says what each row trained. One run per experiment here; the sweeps
+`params/sweeps/related*.yaml` give intervals over seeds. Details: `docs/methods.md`, sections "Related systems"
+and "The semantic zoo and FC-DenseNet".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
 import pandas as pd
 
 from landslide_utils.config import load_experiment, load_profile
+from landslide_utils.efficiency import prediction_memories
+from landslide_utils.factor_importance import STUDY_FACTORS, study_factor_analysis
 from landslide_utils.imbalance import imbalance_table
 from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side
-from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, load_related,
-                                     published_vs_measured, side_by_side, single_run_claims, sweep_verdicts)
+from landslide_utils.plots.factors import plot_factor_importance, plot_frequency_ratios
+from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, efficiency_table,
+                                     load_related, published_vs_measured, side_by_side, single_run_claims,
+                                     sweep_verdicts)
 from landslide_utils.train import training_tiles
 
 prof = load_profile(profile)
@@ -469,6 +479,55 @@ liu.round(2)
 chen = published_vs_measured(refs["chen2022"], paths.metrics)
 write_csv(paths.tables / "chen2022_table3.csv", chen, index=False)
 chen.round(2)
+""", CHECK),
+    md("## Yang S. et al. (2022, Appl. Sci.), Table 5: published beside this run\nTheir precision and recall are "
+       "means over the two classes (landslide and background), so they are compared with this run's class means "
+       "(`precision_mean`, `recall_mean`); mIoU is the two-class mean. Trained from scratch here (no pretrained "
+       "encoder is downloaded), so the frozen first phase holds a random encoder fixed: see `docs/methods.md`."),
+    code("""
+zoo = published_vs_measured(refs["yang2022b"], paths.metrics)
+write_csv(paths.tables / "yang2022b_table5.csv", zoo, index=False)
+zoo.round(2)
+""", CHECK),
+    md("## Gao et al. (2021), Table VII: published beside this run\nSite 1 (Zigui) rows; the paper ran only "
+       "FC-DenseNet with the factors, this study runs every model with and without them (`+ factors`: the twelve "
+       "channels of `rgb+factors9`)."),
+    code("""
+gao = published_vs_measured(refs["gao2021"], paths.metrics)
+write_csv(paths.tables / "gao2021_table7.csv", gao, index=False)
+gao.round(2)
+""", CHECK),
+    md("## Gao et al. (2021), Table IX: what each model costs, measured here\nParameters and weights (float32); "
+       "the memory of predicting one tile, measured in a fresh process (`landslide_utils.efficiency`: the model "
+       "loaded, the forward pass's peak over it, the process's peak resident memory); the seconds of step 04's "
+       "full test-area prediction (tiles, stitching, metrics). The paper's figures come from a GPU and its own "
+       "test area: compare the ranking, not the values."),
+    code("""
+memory = prediction_memories({name: paths.experiment(name) / "checkpoint.pt" for name in refs["gao2021"].table.index
+                              if (paths.experiment(name) / "checkpoint.pt").is_file()},
+                             tile_size=prof.tiling.tile_size)
+eff = efficiency_table(refs["gao2021"], paths.metrics, memory)
+write_csv(paths.tables / "gao2021_table9.csv", eff)
+eff
+""", CHECK),
+    md("## Gao et al. (2021): which factors matter, and where landslides are frequent\nThe random-forest (Gini) "
+       "importance of the influencing factors step 01 wrote, telling landslide from background pixels over the "
+       "whole study area (a balanced pixel sample, `factors.importance_samples`); and the frequency ratio of "
+       "landslides per class — natural-breaks classes (`factors.natural_breaks`, by `mapclassify`) for the "
+       "continuous factors, the nine aspect classes and the lithology units as they are. A ratio above 1 marks a "
+       "class where landslides are more frequent than over the whole area."),
+    code("""
+if (paths.aligned / "layers.json").is_file():
+    importance, ratios = study_factor_analysis(paths.aligned, k=prof.factors.natural_breaks,
+                                               n_samples=prof.factors.importance_samples, seed=prof.seed)
+    write_csv(paths.tables / "gao2021_factor_importance.csv", importance, index=False)
+    write_csv(paths.tables / "gao2021_frequency_ratio.csv",
+              pd.concat([t.assign(factor=f) for f, t in ratios.items()], ignore_index=True), index=False)
+    plot_factor_importance(importance, save=paths.figures / "factor_importance.png")
+    plot_frequency_ratios(ratios, labels=STUDY_FACTORS, save=paths.figures / "frequency_ratio.png")
+    display(importance.round(3))
+else:
+    print("no aligned study area (a chip dataset): the factor analyses need one")
 """, CHECK),
     md("## The ablation effects each paper claims, on this run\nDifferences in percentage points, *better − "
        "base*, in the claim's metric and in average precision (threshold-free: it still compares two models whose "
@@ -515,8 +574,9 @@ best = {name: paths.experiment(name) / "error_map.tif"
         for name in (best_of(table, label) for label in PAPER_LABELS.values()) if name is not None}
 plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
 """),
-    md("## With intervals over seeds\nThe sweeps `params/sweeps/related.yaml` (all six related-system experiments, "
-       "five seeds) and `related_fcn.yaml` (Chen et al.'s three, three seeds) judge each claim on the paired "
+    md("## With intervals over seeds\nThe sweeps `params/sweeps/related.yaml` (Liu et al.'s and Chen et al.'s six "
+       "experiments, five seeds), `related_fcn.yaml` (Chen et al.'s three, three seeds) and `related_ii.yaml` (the "
+       "zoo and Gao et al.'s models, three seeds) judge each claim on the paired "
        "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
        "does for Yang et al.'s claims; every sweep of this profile named `related*` that has run is shown."),
     code("""

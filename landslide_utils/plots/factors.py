@@ -1,5 +1,6 @@
 """Density plots in the style of Yang et al. (2022), Figures 12b, 13b and 14b: the area of each factor class
-(bars) and the landslide area density of the class (line, right axis)."""
+(bars) and the landslide area density of the class (line, right axis); and Gao et al. (2021)'s factor analyses:
+the random-forest importance of the influencing factors and the frequency ratio of landslides per class."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.figure import Figure
 
-__all__ = ["plot_density", "plot_all_densities"]
+__all__ = ["plot_density", "plot_all_densities", "plot_factor_importance", "plot_frequency_ratios"]
 
 
 def plot_density(
@@ -69,4 +70,51 @@ def plot_all_densities(tables, *, save: Path | None = None) -> Figure:
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(save, dpi=100, bbox_inches="tight")
+    return fig
+
+
+def _save(fig: Figure, save: Path | None) -> None:
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(save, dpi=100, bbox_inches="tight")
+
+
+def plot_factor_importance(importance: pd.DataFrame, *, save: Path | None = None) -> Figure:
+    """Horizontal bars of the random-forest (Gini) importance per factor, largest on top (cf. Gao et al. 2021,
+    the factor-importance figure); ``importance`` from :func:`landslide_utils.factor_importance.
+    study_factor_analysis` (columns factor, label, importance)."""
+    t = importance.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(t) + 1.2), constrained_layout=True)
+    ax.barh(t["label"], t["importance"], color="tab:blue")
+    ax.set_xlabel("random-forest importance (mean decrease in Gini impurity; sums to 1)")
+    ax.set_title("Influencing factors: importance for telling landslide pixels apart")
+    ax.set_xlim(0, max(0.05, float(t["importance"].max()) * 1.15))
+    _save(fig, save)
+    return fig
+
+
+def plot_frequency_ratios(ratios: dict[str, pd.DataFrame], *, labels: dict[str, str],
+                          save: Path | None = None) -> Figure:
+    """One panel per factor: the frequency ratio of landslides per class (bars; the dashed line at 1 marks the
+    study area's average), class names below (natural-breaks ranges or categories). Classes without pixels are
+    left empty. Gao et al. (2021), frequency-ratio analysis."""
+    names = list(ratios)
+    cols = 3
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(15, 3.4 * rows), constrained_layout=True, squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        t = ratios[name]
+        x = np.arange(len(t))
+        fr = t["frequency_ratio"].to_numpy(dtype=float)
+        ax.bar(x, np.nan_to_num(fr), color=np.where(fr > 1, "tab:red", "0.6"))
+        ax.axhline(1.0, color="k", linestyle="--", linewidth=0.8)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(t["class"], rotation=35, ha="right", fontsize=7)
+        ax.set_title(labels.get(name, name), fontsize=10)
+        ax.set_ylabel("frequency ratio")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Frequency ratio of landslides per factor class (> 1, red: landslides more frequent than on "
+                 "average)")
+    _save(fig, save)
     return fig
