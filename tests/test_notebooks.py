@@ -17,13 +17,16 @@ METRIC_KEYS = {"experiment", "model", "channels", "training_data", "precision", 
                "iou_landslide", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds"}
 EXPERIMENTS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
 RELATED = ["liu2021_resnext50", "liu2021_bottom_up", "liu2021_bottom_up_edge", "chen2022_fcn", "chen2022_fcn_fl",
-           "chen2022_fcn_flk"]
+           "chen2022_fcn_flk",
+           "yang2022b_unet_vgg16", "yang2022b_unet_resnet50", "yang2022b_deeplab_mobilenet", "yang2022b_deeplab_xception",
+           "yang2022b_pspnet_mobilenet", "yang2022b_pspnet_resnet50"]
+RELATED += [f"gao2021_{m}{f}" for m in ("fcdensenet", "fcn8s", "segnet", "unet", "resunet") for f in ("", "_factors")]
 
 
 def test_smoke_study_end_to_end(tmp_path):
     root = make_project(tmp_path / "project")
     results = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=True)
-    assert [s for _, s in results] == ["ran"] * 20  # 01-03, 14 experiments, 05, 06, 08
+    assert [s for _, s in results] == ["ran"] * 36  # 01-03, 30 experiments, 05, 06, 08
     data, reports = root / "data/smoke", root / "reports/smoke"
 
     index = gpd.read_file(data / "tiles/index.gpkg")
@@ -52,8 +55,16 @@ def test_smoke_study_end_to_end(tmp_path):
     flk = json.loads((reports / "metrics/chen2022_fcn_flk.json").read_text())
     assert len(flk["cv"]["folds"]) == 5 and (data / "experiments/chen2022_fcn_flk/fold_5/checkpoint.pt").exists()
     for name in ("related_side_by_side", "liu2021_table4", "chen2022_table3", "related_claims", "chen2022_folds",
-                 "imbalance_ratio"):  # step 08
+                 "imbalance_ratio", "yang2022b_table5", "gao2021_table7", "gao2021_table9",
+                 "gao2021_factor_importance", "gao2021_frequency_ratio"):  # step 08
         assert (reports / f"tables/{name}.csv").exists(), name
+    assert (reports / "figures/factor_importance.png").exists() and (reports / "figures/frequency_ratio.png").exists()
+    table9 = pd.read_csv(reports / "tables/gao2021_table9.csv").set_index("experiment")
+    assert (table9["prediction_mb"] > 0).all() and (table9["parameters"] > 0).all()  # measured for all ten
+    importance = pd.read_csv(reports / "tables/gao2021_factor_importance.csv")
+    assert len(importance) == 9 and abs(importance["importance"].sum() - 1) < 1e-6  # all nine factors
+    m9 = json.loads((reports / "metrics/gao2021_fcdensenet_factors.json").read_text())
+    assert m9["channels"] == "rgb+factors9"
     side = pd.read_csv(reports / "tables/related_side_by_side.csv")
     assert set(side["experiment"]) == set(EXPERIMENTS + RELATED)
     problems = []  # the committed smoke metrics reproduce (within another CPU type's spread)
@@ -68,7 +79,7 @@ def test_smoke_study_end_to_end(tmp_path):
     assert (reports / "html/05_compare_models.html").exists()
 
     again = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root, progress=False, html=False)
-    assert [s for _, s in again] == ["skipped"] * 20
+    assert [s for _, s in again] == ["skipped"] * 36
 
 
 def test_real_input_study_runs_and_skips_the_second_date(tmp_path):
