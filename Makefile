@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke real test verify bench bench-budget sweep lab clean-data
+.PHONY: setup study smoke real paper test verify bench bench-budget sweep lab clean-data
 
 setup: $(STAMP)
 
@@ -32,6 +32,16 @@ smoke: setup
 ## Run the study on real imagery: the 36 Bijie chips of samples/bijie_sample/ into reports/bijie_sample/
 real: setup
 	$(PY) -m landslide_utils run --profile params/profiles/bijie_sample.yaml
+
+## The paper profile on every GPU torchrun sees (CPU: 1 process): data preparation, every experiment trained
+## data-parallel, then the notebooks (step 04 reuses the checkpoints). NPROC=4 or TORCHRUN="torchrun --nnodes ..."
+## to choose; README, "Training on a GPU node or a cluster".
+NPROC    ?= $(shell $(PY) -c "import torch; print(max(torch.cuda.device_count(), 1))" 2>/dev/null || echo 1)
+TORCHRUN ?= $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC)
+paper: setup
+	$(PY) -m landslide_utils run --profile params/profiles/paper.yaml --steps 01,02,03
+	$(TORCHRUN) -m landslide_utils train --profile params/profiles/paper.yaml --all
+	$(PY) -m landslide_utils run --profile params/profiles/paper.yaml
 
 ## The test suite (under 15 minutes on 2 cores). Two workers share the cores: OpenMP threads that sleep while
 ## they wait (instead of spinning) make the two torch jobs together about twice as fast (README, "Tests").

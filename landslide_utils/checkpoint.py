@@ -39,7 +39,7 @@ __all__ = ["FORMAT", "FREE_TRAINING_KEYS", "COMPATIBILITY_KEYS", "resolve_device
 #: version of the checkpoint layout
 FORMAT = 1
 #: training keys that may change without invalidating a checkpoint (steps: a longer budget continues training)
-FREE_TRAINING_KEYS = frozenset({"steps", "checkpoint_every", "num_threads"})
+FREE_TRAINING_KEYS = frozenset({"steps", "checkpoint_every", "num_threads", "loader_workers"})
 #: training keys only the semantic models (U-Net, PSPNet) read: a Mask R-CNN checkpoint ignores them
 SEMANTIC_LOSS_KEYS = frozenset({"loss", "pos_weight", "focal_gamma", "focal_alpha"})
 #: metadata that must match for a checkpoint to be resumed or reused
@@ -93,8 +93,10 @@ def save_checkpoint(
     steps: int,
     train_seconds: float,
     final_loss: float | None,
+    rng_ranks: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a checkpoint atomically (temporary file, then rename); see the module docstring for the layout."""
+    """Write a checkpoint atomically (temporary file, then rename); see the module docstring for the layout.
+    ``rng_ranks``: every process's random state in a data-parallel run (rank order), restored on resume."""
     path = Path(path)
     obj = {
         "format": FORMAT, "meta": meta, "model_state": model.state_dict(),
@@ -103,6 +105,8 @@ def save_checkpoint(
         "step": int(step), "steps": int(steps), "finished": int(step) >= int(steps),
         "train_seconds": float(train_seconds), "final_loss": final_loss, "rng": rng_state(),
     }
+    if rng_ranks is not None:
+        obj["rng_ranks"] = rng_ranks
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(obj, tmp)
     return path

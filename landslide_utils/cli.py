@@ -6,6 +6,9 @@
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
 * ``predict --checkpoint CKPT --image scene.tif [--dem dem.tif] [--rivers rivers.gpkg] --out DIR``: map a
   whole scene of any size window by window (:mod:`landslide_utils.scene`).
+* ``train --profile P.yaml (--experiment E.yaml | --all) [--device cuda] [--force]``: train one experiment, or
+  every experiment of the profile (the checkpoints step 04 then reuses); started by ``torchrun --nproc_per_node N -m landslide_utils train ...`` it trains
+  data-parallel over the N processes (:mod:`landslide_utils.distributed`).
 * ``check --profile P.yaml [--experiment E.yaml ...]``: every check that needs no computing (parameter files,
   names against the registries, input files opened and inspected) and exit; writes nothing.
 
@@ -75,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
                      help="auto: bfloat16 where the device computes it natively, else fp32 (auto)")
     prd.add_argument("--device", default="auto", help="cpu, cuda or auto (auto)")
     prd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+
+    trn = sub.add_parser("train", help="train one experiment outside the notebooks (step 04 reuses the finished "
+                                       "checkpoint); under torchrun, data-parallel over its processes")
+    trn.add_argument("--profile", required=True, type=Path)
+    which = trn.add_mutually_exclusive_group(required=True)
+    which.add_argument("--experiment", type=Path, help="an experiment file, e.g. params/experiments/V.yaml")
+    which.add_argument("--all", action="store_true", help="every experiment the profile runs (its experiments "
+                                                          "list, else every file of params/experiments/), in order")
+    trn.add_argument("--device", default=None, help="auto, cpu or cuda (default: the profile's device)")
+    trn.add_argument("--force", action="store_true", help="retrain even when a finished checkpoint exists")
+    trn.add_argument("--root", type=Path, default=None, help="project root (default: found from the cwd)")
+    trn.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     chk = sub.add_parser("check", help="check a profile, its experiments and its input files without computing "
                                        "anything, and exit")
@@ -189,6 +204,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         ran = sum(1 for _, s in results if s == "ran")
         print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
         return 0
+    if args.command == "train":
+        return _train(args)
     if args.command == "sweep":
         from .sweep_runner import run_sweep
 
@@ -270,4 +287,42 @@ def _check(args: argparse.Namespace) -> int:
     names = ", ".join(e.name for e in pf.experiments) or "none"
     print(f"{args.profile}: valid profile '{pf.profile.name}' (experiments: {names}; inputs checked"
           + (f"; {n_warn} warning(s)" if n_warn else "") + ")")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job."""
+    from .checkpoint import resolve_device
+    from .config import load_experiment, unavailable_channel
+    from .distributed import from_environment
+    from .pipeline import experiment_files
+    from .train import train_experiment
+
+    profile = load_profile(args.profile)
+    root = _project_root(args.root, args.profile)
+    if args.all:
+        files = experiment_files(root, list(profile.experiments) if profile.experiments else None)
+    else:
+        files = [args.experiment]
+    experiments = [load_experiment(f) for f in files]
+    device = args.device or profile.device
+    ctx = from_environment(resolve_device(device))
+    try:
+        for experiment in experiments:
+            missing = unavailable_channel(profile, experiment.channels)
+            if missing and args.all:
+                if ctx.main:
+                    print(f"skipped {experiment.name}: {missing}", flush=True)
+                continue
+            res = train_experiment(profile, experiment, root=root, force=args.force, device=device,
+                                   progress=not args.no_progress, dist=ctx)
+            if ctx.main:
+                how = "reused (already finished)" if res.reused else f"{res.steps} steps in {res.train_seconds:.0f} s"
+                where = f" on {ctx.world} processes ({ctx.backend})" if ctx.active else ""
+                print(f"trained {experiment.name}{where}: {how} -> {res.checkpoint}", flush=True)
+    finally:
+        if ctx.active:
+            import torch.distributed as tdist
+
+            tdist.destroy_process_group()
     return 0

@@ -362,6 +362,9 @@ class TrainingSpec(_Strict):
     checkpoint_every: int = Field(default=50, gt=0)
     augment: bool = True
     num_threads: int | None = Field(default=None, gt=0)
+    loader_workers: int = Field(default=0, ge=0, le=64, description="threads that read the next steps' tiles while "
+                                "the model trains (0: read in the loop); on CUDA the batches go through pinned "
+                                "memory. The batches, and so the results, are the same for any value")
     weight_decay_scope: Literal["all", "weights"] = Field(
         default="all", description="decay every parameter, or only conv/linear weights (matterport: weights)")
     validation_share: float = Field(

@@ -40,8 +40,9 @@ from torch import nn
 from tqdm import tqdm
 
 from .chip_tiles import factor_skip_reason
+from .distributed import SINGLE, DistContext, shard
 from .precision import autocast
-from .checkpoint import check_compatible, read_checkpoint, resolve_device, save_checkpoint, set_rng_state
+from .checkpoint import check_compatible, read_checkpoint, resolve_device, rng_state, save_checkpoint, set_rng_state
 from .config import Experiment, channel_names, unavailable_channel, Profile, TrainingSpec, evaluation_for, training_for
 from .crossval import stratified_folds
 from .imbalance import landslide_copies, tile_counts
@@ -230,6 +231,7 @@ def fit(
     resume: bool = True,
     progress: bool = True,
     label: str = "train",
+    dist: DistContext = SINGLE,
 ) -> FitResult:
     """Train ``model`` on ``dataset`` for ``steps`` (default ``training.steps``) optimiser steps, resumably.
 
@@ -253,9 +255,14 @@ def fit(
         resume: continue an unfinished checkpoint (``False`` starts over and deletes it).
         progress: show a tqdm bar.
         label: name on the progress bar and the per-epoch lines.
+        dist: this process's place in a data-parallel run (:mod:`landslide_utils.distributed`; started by
+            ``torchrun``): the model trains wrapped in ``DistributedDataParallel``, each process on its share of
+            every step's global batch; only rank 0 writes the checkpoint (with every rank's random state) and
+            the loss log, which holds the mean loss over the processes.
 
     Raises:
-        ValueError: the existing checkpoint was made with other settings, or has more steps than asked.
+        ValueError: the existing checkpoint was made with other settings, or has more steps than asked; a
+            global batch that does not split evenly over the processes.
         FloatingPointError: the loss became NaN/inf (lower the learning rate).
     """
     ckpt_path = Path(checkpoint)
@@ -278,8 +285,14 @@ def fit(
             return FitResult(int(ckpt["step"]), float(ckpt["train_seconds"]), ckpt.get("final_loss"), reused=True)
         if not resume:
             ckpt = None
-    if ckpt is None and ckpt_path.is_file():
+    dist.barrier()  # every process has read the checkpoint before rank 0 may remove it
+    if ckpt is None and ckpt_path.is_file() and dist.main:
         ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
+    if dist.active:  # every phase's global batch must split evenly, checked before the first step
+        for phase_step in {0, total_steps - 1}:
+            shard(list(range(phase_of(training, phase_step, len(dataset), total_steps)[2])), dist,
+                  what=("training.frozen_batch_size" if phase_of(training, phase_step, len(dataset),
+                                                                 total_steps)[0] else "training.batch_size"))
 
     prev_threads = torch.get_num_threads()
     if training.num_threads:
@@ -295,21 +308,25 @@ def fit(
         if ckpt is not None:
             model.load_state_dict(ckpt["model_state"])
             optimizer.load_state_dict(ckpt["optimizer_state"])
-            set_rng_state(ckpt["rng"])
+            ranks = ckpt.get("rng_ranks") or []
+            set_rng_state(ranks[dist.rank] if len(ranks) == dist.world else ckpt["rng"])
             start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
             final_loss = ckpt.get("final_loss")
-            if log_path is not None:
+            if log_path is not None and dist.main:
                 _truncate_log(log_path, start)
-        elif log_path is not None:
+        elif log_path is not None and dist.main:
             write_text(log_path, "step,loss,lr,seconds\n")
         meta = {**meta, "device": str(dev)}
         batch = min(training.batch_size, len(dataset))
         frozen_now: bool | None = None
-        bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not progress,
+        bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not (progress and dist.main),
                    dynamic_ncols=True)
         window: list[float] = []
         epoch_steps = max(1, math.ceil(len(dataset) / batch))
-        log = open(log_path, "a", encoding="utf-8") if log_path is not None else None
+        log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
+        net: nn.Module = model
+        loader = _StepLoader(dataset, training, seed=seed, total_steps=total_steps, dist=dist,
+                             pin=dev.type == "cuda")
         try:
             for step in range(start, total_steps):
                 t0 = time.perf_counter()
@@ -317,14 +334,18 @@ def fit(
                 if encoder is not None and frozen != frozen_now:
                     encoder.requires_grad_(not frozen)
                     frozen_now = frozen
+                    net = model  # a new phase trains other parameters: DDP is wrapped again below
+                if dist.active and net is model:
+                    net = _ddp(model, dist)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                idx, augs = batch_plan(seed, step, len(dataset), step_batch, training.augment, start=first)
-                samples = [dataset.load(i, a) for i, a in zip(idx, augs)]
-                images = [x.to(dev) for x, _ in samples]
-                targets = [{k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in t.items()} for _, t in samples]
-                loss = train_step(model, task, images, targets, optimizer, training.grad_clip, loss_options,
+                samples = loader.get(step)
+                images = [x.to(dev, non_blocking=True) for x, _ in samples]
+                targets = [{k: (v.to(dev, non_blocking=True) if torch.is_tensor(v) else v) for k, v in t.items()}
+                           for _, t in samples]
+                loss = train_step(net, task, images, targets, optimizer, training.grad_clip, loss_options,
                                   training.precision, frozen=encoder if frozen else None)
+                loss = dist.mean(loss)
                 seconds += time.perf_counter() - t0
                 final_loss = loss
                 window.append(loss)
@@ -339,9 +360,14 @@ def fit(
                               f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
                     window = []
                 if (step + 1) % training.checkpoint_every == 0 or done:
-                    save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=None,
-                                    step=step + 1, steps=total_steps, train_seconds=seconds, final_loss=final_loss)
+                    ranks = dist.gather(rng_state()) if dist.active else None
+                    if dist.main:
+                        save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=None,
+                                        step=step + 1, steps=total_steps, train_seconds=seconds,
+                                        final_loss=final_loss, rng_ranks=ranks)
+                    dist.barrier()  # the checkpoint exists for every process before any goes on
         finally:
+            loader.close()
             if log is not None:
                 log.close()
             bar.close()
@@ -350,6 +376,54 @@ def fit(
     finally:
         torch.set_num_threads(prev_threads)
     return FitResult(total_steps, seconds, final_loss, reused=False)
+
+
+class _StepLoader:
+    """This process's samples of each step (its share of the batch plan), read ahead by
+    ``training.loader_workers`` threads (none: read when asked) and pinned for a CUDA copy. Which samples a step
+    gets never depends on the workers, so neither do the results."""
+
+    def __init__(self, dataset: TileDataset, training: TrainingSpec, *, seed: int, total_steps: int,
+                 dist: DistContext, pin: bool) -> None:
+        self.dataset, self.training, self.seed, self.total, self.dist = dataset, training, seed, total_steps, dist
+        self.pin = pin
+        self.pool = None
+        self.ahead: dict[int, Any] = {}
+        if training.loader_workers:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=training.loader_workers, thread_name_prefix="tiles")
+
+    def _read(self, step: int) -> list[tuple[torch.Tensor, dict[str, Any]]]:
+        _, _, step_batch, first = phase_of(self.training, step, len(self.dataset), self.total)
+        idx, augs = batch_plan(self.seed, step, len(self.dataset), step_batch, self.training.augment, start=first)
+        samples = [self.dataset.load(i, a) for i, a in shard(list(zip(idx, augs)), self.dist)]
+        if self.pin:
+            samples = [(x.pin_memory(), {k: (v.pin_memory() if torch.is_tensor(v) else v) for k, v in t.items()})
+                       for x, t in samples]
+        return samples
+
+    def get(self, step: int) -> list[tuple[torch.Tensor, dict[str, Any]]]:
+        if self.pool is None:
+            return self._read(step)
+        for s in range(step, min(step + 1 + self.training.loader_workers, self.total)):
+            if s not in self.ahead:
+                self.ahead[s] = self.pool.submit(self._read, s)
+        return self.ahead.pop(step).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ddp(model: nn.Module, dist: DistContext) -> nn.Module:
+    """``model`` wrapped for data-parallel training over the processes of ``dist`` (parameters that get no
+    gradient in a step, e.g. a frozen encoder's or an unused head's, are allowed)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    dev = next(model.parameters()).device
+    return DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None,
+                                   find_unused_parameters=True)
 
 
 def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,
@@ -402,6 +476,7 @@ def train_experiment(
     force: bool = False,
     device: str | None = None,
     progress: bool = True,
+    dist: DistContext = SINGLE,
 ) -> TrainResult:
     """Train (or resume, or reuse) the model of one experiment with :func:`fit`; see the module docstring.
 
@@ -412,6 +487,8 @@ def train_experiment(
         force: retrain even when a finished checkpoint exists.
         device: overrides ``profile.device`` (``auto``, ``cpu``, ``cuda``).
         progress: show a tqdm bar.
+        dist: this process's place in a data-parallel run (``python -m landslide_utils train`` under
+            ``torchrun``; :mod:`landslide_utils.distributed`): only rank 0 writes files.
 
     Writes ``<data>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
 
@@ -431,6 +508,8 @@ def train_experiment(
     ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
     training = training_for(profile, experiment)
     dev = resolve_device(device or profile.device)
+    if dist.active and dev.type == "cuda":
+        dev = torch.device("cuda", dist.local_rank)  # one GPU per process
     task = model_task(experiment.model)
     spec = spec_for(profile, experiment.model, experiment)
 
@@ -444,9 +523,10 @@ def train_experiment(
                          f"semantic models; {experiment.model} is an instance model (use unet, pspnet or fcn)")
     fold_of = (stratified_folds([c[0] > 0 for c in counts], k=folds, seed=profile.seed) if folds
                else np.zeros(len(originals), np.int64))
-    if force:
+    if force and dist.main:
         for old in [ckpt_path, *(out / f"fold_{f + 1}" / "checkpoint.pt" for f in range(folds))]:
             old.unlink(missing_ok=True)
+    dist.barrier()
     members, results = [], []
     for f in range(max(folds, 1)):
         keep = [not folds or g != f for g in fold_of]
@@ -478,14 +558,20 @@ def train_experiment(
         results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / "checkpoint.pt",
                            meta=meta, steps=steps, loss_log=where / "loss.csv",
                            loss_options=loss_options_for(training, tr) if task == "semantic" else {},
-                           device=dev, resume=resume, progress=progress, label=label))
+                           device=dev, resume=resume, progress=progress, label=label, dist=dist))
         members.append(model)
     if not folds:
         result = results[0]
         return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, result.steps,
                            result.train_seconds, result.final_loss, str(dev), reused=result.reused)
-    return _save_ensemble(out, members, results, meta={**meta, "n_train_tiles": len(originals), "ensemble": folds},
-                          experiment=experiment, device=str(dev))
+    if not dist.main:
+        dist.barrier()  # rank 0 writes the averaged model
+        return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, results[0].steps,
+                           sum(r.train_seconds for r in results), results[-1].final_loss, str(dev), reused=False)
+    res = _save_ensemble(out, members, results, meta={**meta, "n_train_tiles": len(originals), "ensemble": folds},
+                         experiment=experiment, device=str(dev))
+    dist.barrier()
+    return res
 
 
 def _rel_tile(path: Path, tiles: Path) -> str:
