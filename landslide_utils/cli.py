@@ -291,7 +291,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job."""
+    """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job. When
+    the study has no tiles yet, rank 0 first runs steps 01-03 (the others wait)."""
     from .checkpoint import resolve_device
     from .config import load_experiment, unavailable_channel
     from .distributed import from_environment
@@ -308,6 +309,20 @@ def _train(args: argparse.Namespace) -> int:
     device = args.device or profile.device
     ctx = from_environment(resolve_device(device))
     try:
+        from .paths import StudyPaths
+
+        if ctx.main and not StudyPaths.of(profile, root).tile_index.is_file():
+            from .pipeline import StepFailed, run_pipeline
+
+            print("no tiles yet: running steps 01-03 first (data preparation, factors, background enhancement)",
+                  flush=True)
+            try:
+                run_pipeline(profile_path=args.profile, steps=["01", "02", "03"], root=root, html=False,
+                             progress=not args.no_progress)
+            except StepFailed as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        ctx.barrier()  # the other processes wait for the tiles
         for experiment in experiments:
             missing = unavailable_channel(profile, experiment.channels)
             if missing and args.all:
