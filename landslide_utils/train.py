@@ -355,7 +355,7 @@ def fit(
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
                 done = step + 1 == total_steps
-                if (step + 1) % epoch_steps == 0 or done:  # one line per epoch
+                if ((step + 1) % epoch_steps == 0 or done) and dist.main:  # one line per epoch
                     bar.write(f"{label}: epoch {math.ceil((step + 1) / epoch_steps)}, step {step + 1}/{total_steps}, "
                               f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
                     window = []

@@ -105,6 +105,12 @@ def test_two_gloo_processes_train_like_one_with_the_same_global_batch(tmp_path: 
     assert gap < 0.05
     loaded, meta2 = load_checkpoint(two / "data/tiny/experiments/E/checkpoint.pt")  # step 04 / predict load it
     assert meta2["finished"] and meta2["step"] == 3
+    from landslide_utils import train as train_mod
+    from landslide_utils.config import load_experiment, load_profile
+
+    again = train_mod.train_experiment(load_profile(two / "params/profiles/tiny.yaml"),
+                                       load_experiment(two / "params/experiments/E.yaml"), root=two, progress=False)
+    assert again.reused  # step 04 evaluates the torchrun checkpoint instead of training again
     ckpt = torch.load(two / "data/tiny/experiments/E/checkpoint.pt", weights_only=True)
     assert len(ckpt["rng_ranks"]) == 2
 
