@@ -1,4 +1,6 @@
-"""The committed reports stay small (under 25 MB with the committed sweeps; predictions and checkpoints stay in data/)."""
+"""The committed reports stay small (under 40 MB with the committed sweeps: thirty experiments a profile since the
+semantic zoo and Gao et al.'s models joined, each an executed notebook with its figures inline; predictions and
+checkpoints stay in data/)."""
 
 import subprocess
 
@@ -10,5 +12,5 @@ def test_committed_reports_are_small_and_hold_no_binaries():
     if not files:  # not a git checkout (e.g. an sdist): nothing committed to check
         return
     total = sum((ROOT / f).stat().st_size for f in files if (ROOT / f).exists())
-    assert total < 25 * 2**20, f"committed reports take {total / 2**20:.1f} MB"
+    assert total < 40 * 2**20, f"committed reports take {total / 2**20:.1f} MB"
     assert not [f for f in files if f.endswith((".tif", ".gpkg", ".pt", ".pth"))]
