@@ -141,8 +141,10 @@ def _project_root(given: Path | None, near: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """The command line; returns the exit status (0 ok, 1 a step or run failed, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
-        else None
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    if main_thread:  # Ctrl-C interrupts even when the parent started us with SIGINT ignored (inherited SIG_IGN)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.showwarning = _show_warning
     try:
         return _dispatch(args)
