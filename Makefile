@@ -33,10 +33,11 @@ smoke: setup
 real: setup
 	$(PY) -m landslide_utils run --profile params/profiles/bijie_sample.yaml
 
-## The paper profile on every GPU torchrun sees (CPU: 1 process): data preparation, every experiment trained
-## data-parallel, then the notebooks (step 04 reuses the checkpoints). NPROC=4 or TORCHRUN="torchrun --nnodes ..."
-## to choose; README, "Training on a GPU node or a cluster".
-NPROC    ?= $(shell $(PY) -c "import torch; print(max(torch.cuda.device_count(), 1))" 2>/dev/null || echo 1)
+## The paper profile on the GPUs torchrun sees (CPU: 1 process): data preparation, every experiment trained
+## data-parallel, then the notebooks (step 04 reuses the checkpoints). NPROC defaults to the most GPUs that split
+## every experiment's batch evenly (python -m landslide_utils.distributed); NPROC=2 or TORCHRUN="torchrun
+## --nnodes ..." to choose; README, "Training on a GPU node or a cluster".
+NPROC    ?= $(shell $(PY) -m landslide_utils.distributed --profile params/profiles/paper.yaml 2>/dev/null || echo 1)
 TORCHRUN ?= $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC)
 paper: setup
 	$(PY) -m landslide_utils run --profile params/profiles/paper.yaml --steps 01,02,03

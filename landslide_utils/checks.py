@@ -128,6 +128,7 @@ class Inspection:
     areas_source: str | None = None
     faults: gpd.GeoDataFrame | None = None
     lithology: gpd.GeoDataFrame | None = None
+    lithology_path: Path | None = None
 
     def add(self, level: Literal["error", "warning", "info"], file: Path | str | None, message: str) -> None:
         self.findings.append(Finding(level, str(file) if file is not None else None, message))
@@ -551,13 +552,56 @@ def _rivers_near(path: Path, insp: Inspection, reach_m: float | None) -> None:
                                   "level. Check the file's CRS and that the rivers are those of this area")
 
 
+def _faults_near(path: Path, insp: Inspection) -> None:
+    """Warn when no fault line comes within the image's own diagonal of it (another CRS, another area?)."""
+    gap = float(insp.faults.distance(insp.image_box).min())
+    b = insp.image_box.bounds
+    diag = float(np.hypot(b[2] - b[0], b[3] - b[1]))
+    if gap > diag:
+        insp.add("warning", path, f"its nearest fault line is {gap / 1000:.1f} km from the image, farther than the "
+                                  "image is wide: every fault distance is large and nearly alike. Check the file's "
+                                  "CRS and that the faults are those of this area")
+
+
+def _check_infrared(insp: Inspection, bands: dict[str, int]) -> None:
+    """``factors.nir_band`` / ``swir_band`` must name an image band beyond red, green and blue."""
+    for key, band in bands.items():
+        if band <= 3:
+            insp.add("error", insp.image_path, f"key 'factors.{key}': band {band} is one of the first three bands, "
+                                               "which the study reads as red, green and blue; name the infrared "
+                                               "band (4 or higher)")
+        elif band not in insp.image_bands:
+            insp.add("error", insp.image_path, f"key 'factors.{key}': the image has no band {band} (its bands: "
+                                               f"{', '.join(map(str, insp.image_bands))}, alpha left out); name "
+                                               "the band that holds it, or remove the key")
+
+
+def _check_lithology(path: Path, insp: Inspection, column: str, units: tuple[str, ...] | None) -> None:
+    """The lithology polygons carry ``factors.lithology_column`` with values among ``factors.lithology_units``."""
+    from .influencing import unit_name
+
+    if column not in insp.lithology.columns:
+        cols = [str(c) for c in insp.lithology.columns if c != insp.lithology.geometry.name]
+        insp.add("error", path, f"has no column {column!r} (key 'factors.lithology_column'); its columns: "
+                                f"{', '.join(cols) or 'none'}")
+        return
+    if units:
+        found = {unit_name(v) for v in insp.lithology[column].dropna()}
+        unknown = sorted(found - set(units))
+        if unknown:
+            insp.add("error", path, f"column {column!r} holds units not in key 'factors.lithology_units': "
+                                    f"{', '.join(map(repr, unknown[:10]))}; add them there or correct the file")
+
+
 def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | None = None,  # noqa: ANN001
-                   river_reach_m: float | None = None) -> Inspection:
+                   river_reach_m: float | None = None, infrared: dict[str, int] | None = None,
+                   lithology_column: str = "lithology", lithology_units: tuple[str, ...] | None = None) -> Inspection:
     """Run every input check and keep what was read (the engine of :func:`check_inputs`); writes nothing.
 
     ``tile_size`` (the profile's ``tiling.tile_size``) adds the checks of the tile size against the image and the
     areas; ``river_reach_m`` (the outermost ring edge of ``factors.river_ring_edges_m``) the check that some river
-    line comes that close to the image."""
+    line comes that close to the image; ``infrared`` (``{"nir_band": 4, ...}``) the check that the image has
+    those bands; ``lithology_column`` / ``lithology_units`` the checks of the lithology polygons' units."""
     insp = Inspection(source=paths.source, tile_size=tile_size)
     present = {}
     for key, path in paths.items():
@@ -591,6 +635,11 @@ def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | No
         if insp.lithology is not None and len(insp.lithology) == 0:
             insp.add("error", present["lithology"], "has no polygons; give the lithology map, or leave "
                                                     "data.files.lithology out (no lithology channel then)")
+        elif insp.lithology is not None:
+            _check_lithology(present["lithology"], insp, lithology_column, lithology_units)
+        insp.lithology_path = present["lithology"]
+    if infrared and insp.image_crs is not None:
+        _check_infrared(insp, infrared)
     if "inventory" in present:
         path = present["inventory"]
         inv = _read_vector(path, insp, ("Polygon", "MultiPolygon"), "landslide polygons")
@@ -607,6 +656,8 @@ def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | No
         tile_size = insp.tile_size = None
     if insp.rivers is not None and len(insp.rivers) and insp.image_box is not None:
         _rivers_near(present["rivers"], insp, river_reach_m)
+    if insp.faults is not None and len(insp.faults) and insp.image_box is not None:
+        _faults_near(present["faults"], insp)
     if insp.inventory is not None and len(insp.inventory):
         wkb = insp.inventory.geometry.normalize().to_wkb()
         n_dup = int(pd.Series(wkb).duplicated().sum())
@@ -623,8 +674,13 @@ def inspect_options(profile: Profile | None) -> dict:
     """The keyword arguments of :func:`inspect_inputs` that come from a profile (areas, tile size, river rings)."""
     if profile is None:
         return {}
+    from .config import infrared_bands
+
+    nir, swir = infrared_bands(profile)
+    infrared = {k: v for k, v in (("nir_band", nir), ("swir_band", swir)) if v is not None}
     return {"profile_areas": profile.areas, "tile_size": profile.tiling.tile_size,
-            "river_reach_m": float(profile.factors.river_ring_edges_m[-1])}
+            "river_reach_m": float(profile.factors.river_ring_edges_m[-1]), "infrared": infrared,
+            "lithology_column": profile.factors.lithology_column, "lithology_units": profile.factors.lithology_units}
 
 
 def check_inputs(paths: InputPaths, *, profile: Profile | None = None, raise_errors: bool = True) -> list[Finding]:

@@ -293,12 +293,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job. When
-    the study has no tiles yet, rank 0 first runs steps 01-03 (the others wait)."""
+    """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job.
+
+    Every experiment's batch sizes are checked against the number of processes before anything trains. When the
+    study has no tiles yet, rank 0 first runs steps 01-03 while the others wait (should it fail, it exits and
+    torchrun stops the others)."""
     from .checkpoint import resolve_device
-    from .config import load_experiment, unavailable_channel
-    from .distributed import from_environment
-    from .pipeline import experiment_files
+    from .config import load_experiment, training_for
+    from .distributed import batch_problem, from_environment, training_batch_sizes
+    from .paths import StudyPaths
+    from .pipeline import StepFailed, experiment_files, experiment_skip_reason, run_pipeline
     from .train import train_experiment
 
     profile = load_profile(args.profile)
@@ -309,13 +313,26 @@ def _train(args: argparse.Namespace) -> int:
         files = [args.experiment]
     experiments = [load_experiment(f) for f in files]
     device = args.device or profile.device
-    ctx = from_environment(resolve_device(device))
     try:
-        from .paths import StudyPaths
-
+        ctx = from_environment(resolve_device(device))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        chosen = []
+        for experiment, path in zip(experiments, files):
+            skipped = experiment_skip_reason(profile, experiment) if args.all else None
+            if skipped:
+                if ctx.main:
+                    print(f"skipped {experiment.name}: {skipped}", flush=True)
+                continue
+            for key, size in training_batch_sizes(training_for(profile, experiment)).items():
+                problem = batch_problem(size, ctx.world, what=key)
+                if problem:
+                    print(f"error: {path}: {problem}", file=sys.stderr)
+                    return 2
+            chosen.append(experiment)
         if ctx.main and not StudyPaths.of(profile, root).tile_index.is_file():
-            from .pipeline import StepFailed, run_pipeline
-
             print("no tiles yet: running steps 01-03 first (data preparation, factors, background enhancement)",
                   flush=True)
             try:
@@ -325,14 +342,13 @@ def _train(args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         ctx.barrier()  # the other processes wait for the tiles
-        for experiment in experiments:
-            missing = unavailable_channel(profile, experiment.channels)
-            if missing and args.all:
-                if ctx.main:
-                    print(f"skipped {experiment.name}: {missing}", flush=True)
-                continue
-            res = train_experiment(profile, experiment, root=root, force=args.force, device=device,
-                                   progress=not args.no_progress, dist=ctx)
+        for experiment in chosen:
+            try:
+                res = train_experiment(profile, experiment, root=root, force=args.force, device=device,
+                                       progress=not args.no_progress, dist=ctx)
+            except ValueError as exc:  # settings or inputs this experiment cannot train with: named in the message
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             if ctx.main:
                 how = "reused (already finished)" if res.reused else f"{res.steps} steps in {res.train_seconds:.0f} s"
                 where = f" on {ctx.world} processes ({ctx.backend})" if ctx.active else ""

@@ -23,7 +23,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistContext", "from_environment", "shard", "SINGLE"]
+__all__ = ["DistContext", "from_environment", "shard", "batch_problem", "training_batch_sizes", "processes_for",
+           "SINGLE"]
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,66 @@ def from_environment(device: str | torch.device = "cpu") -> DistContext:
     return DistContext(rank=rank, world=world, local_rank=local, backend=backend)
 
 
+def batch_problem(n: int, world: int, *, what: str = "training.batch_size") -> str | None:
+    """Why a global batch of ``n`` cannot be split evenly over ``world`` processes (naming the key), or None."""
+    if world <= 1 or n % world == 0:
+        return None
+    return (f"{what}: a global batch of {n} does not split evenly over {world} processes; choose a batch size "
+            f"divisible by {world} (e.g. {max(world, n - n % world)}) or another --nproc_per_node")
+
+
 def shard(items: list[Any], ctx: DistContext, *, what: str = "training.batch_size") -> list[Any]:
     """This process's contiguous share of a global batch (all of it in a one-process run).
 
     Raises:
         ValueError: the batch does not split evenly over the processes (named key, the sizes, what to do).
     """
-    n = len(items)
     if not ctx.active:
         return list(items)
-    if n % ctx.world:
-        raise ValueError(f"{what}: a global batch of {n} does not split evenly over {ctx.world} processes; choose "
-                         f"a batch size divisible by {ctx.world} (e.g. {max(ctx.world, n - n % ctx.world)}) or "
-                         f"another --nproc_per_node")
-    k = n // ctx.world
+    problem = batch_problem(len(items), ctx.world, what=what)
+    if problem:
+        raise ValueError(problem)
+    k = len(items) // ctx.world
     return list(items[ctx.rank * k:(ctx.rank + 1) * k])
+
+
+def training_batch_sizes(training: Any) -> dict[str, int]:
+    """The global batch sizes a training spec uses: ``training.batch_size``, and ``training.frozen_batch_size``
+    when a frozen phase runs."""
+    sizes = {"training.batch_size": int(training.batch_size)}
+    if training.frozen_share:
+        sizes["training.frozen_batch_size"] = int(training.frozen_batch_size or training.batch_size)
+    return sizes
+
+
+def processes_for(batch_sizes: list[int], devices: int) -> int:
+    """The most processes, at most ``devices`` (and at least 1), that split every batch size evenly."""
+    return max(n for n in range(1, max(int(devices), 1) + 1) if all(b % n == 0 for b in batch_sizes))
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m landslide_utils.distributed --profile P [--devices N]``: print how many torchrun processes
+    split the batch sizes of every experiment of the profile evenly, at most N (default: the CUDA devices, else
+    1); ``make paper`` uses it."""
+    import argparse
+    from pathlib import Path
+
+    from .config import load_experiment, load_profile, training_for
+    from .paths import find_root
+    from .pipeline import experiment_files
+
+    ap = argparse.ArgumentParser(prog="python -m landslide_utils.distributed", description=_main.__doc__)
+    ap.add_argument("--profile", required=True, type=Path)
+    ap.add_argument("--devices", type=int, default=None)
+    a = ap.parse_args(argv)
+    profile = load_profile(a.profile)
+    root = find_root(Path(a.profile).resolve().parent)
+    files = experiment_files(root, list(profile.experiments) if profile.experiments else None)
+    sizes = [b for f in files for b in training_batch_sizes(training_for(profile, load_experiment(f))).values()]
+    devices = a.devices if a.devices is not None else max(torch.cuda.device_count(), 1)
+    print(processes_for(sizes, devices))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

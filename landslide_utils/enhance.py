@@ -121,6 +121,12 @@ def _check_same(tiles: Sequence[TileData], what: str) -> None:
                 f"{what}: tiles of different sizes ({ref.image.shape} and {t.image.shape}); background "
                 "enhancement combines tiles of one size and band count - retile with a single tile_size"
             )
+        if t.factor_names != ref.factor_names:
+            raise EnhanceError(
+                f"{what}: tiles with different factors ({', '.join(ref.factor_names)} and "
+                f"{', '.join(t.factor_names)}); they come from different runs of step 01 - rerun step 01 so that "
+                "every tile is cut from the same layers"
+            )
 
 
 def _box(mask: np.ndarray) -> Box:
@@ -301,8 +307,10 @@ def _shape_of(src: TileSource) -> tuple[int, int, int]:
     try:
         with rasterio.open(src) as ds:
             names = list(ds.descriptions)
-            n_img = names.index("dem") if "dem" in names else ds.count - 5  # factors, instance_id, valid follow
-            return (n_img, ds.height, ds.width)
+            if "dem" not in names:
+                raise EnhanceError(f"{src}: not a tile of this project (no band named dem); rerun step 01 to "
+                                   "regenerate the tiles")
+            return (names.index("dem"), ds.height, ds.width)  # the image bands come before the factors
     except RasterioIOError as exc:
         raise EnhanceError(f"{src}: cannot read tile ({exc}); rerun step 01 to regenerate the tiles") from exc
 

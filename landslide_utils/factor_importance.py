@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["frequency_ratio", "natural_breaks", "rf_importance", "study_factor_analysis", "STUDY_FACTORS"]
+__all__ = ["frequency_ratio", "natural_breaks", "rf_importance", "study_factor_analysis", "write_factor_analysis",
+           "STUDY_FACTORS"]
 
 FR_COLUMNS = ["class", "lower", "upper", "pixels", "landslide_pixels", "area_share", "landslide_share",
               "frequency_ratio"]
@@ -369,8 +370,32 @@ def study_factor_analysis(
         if n == "aspect":
             ratios[n] = frequency_ratio(feats[n], land, valid, classes=dict(enumerate(ASPECT_CLASSES)))
         elif n == "lithology":
-            units = layers.lithology_units or tuple(str(c) for c in np.unique(feats[n][np.isfinite(feats[n])]))
-            ratios[n] = frequency_ratio(feats[n], land, valid, classes=list(units))
+            if layers.lithology_units:
+                units: dict[int, str] = dict(enumerate(layers.lithology_units, start=1))
+            else:  # no names recorded: the codes 1..K themselves (0 = no polygon is left out)
+                codes = np.unique(feats[n][np.isfinite(feats[n])])
+                units = {int(c): str(int(c)) for c in codes if c > 0}
+            ratios[n] = frequency_ratio(feats[n], land, valid, classes=units)
         else:
             ratios[n] = frequency_ratio(feats[n], land, valid, k=k, seed=seed)
     return imp, ratios
+
+
+def write_factor_analysis(aligned_dir: str | Path, *, tables_dir: str | Path, figures_dir: str | Path, k: int = 5,
+                          n_samples: int = 20000, seed: int = 0) -> pd.DataFrame | None:
+    """:func:`study_factor_analysis`, written for notebook 08: ``tables_dir/gao2021_factor_importance.csv``,
+    ``gao2021_frequency_ratio.csv`` (every factor's classes, a ``factor`` column first) and the figures
+    ``factor_importance.png`` and ``frequency_ratio.png`` in ``figures_dir``. Returns the importance table, or None
+    when ``aligned_dir`` holds no aligned study area (a chip dataset)."""
+    from .io import write_csv
+    from .plots.factors import plot_factor_importance, plot_frequency_ratios
+
+    if not (Path(aligned_dir) / "layers.json").is_file():
+        return None
+    importance, ratios = study_factor_analysis(aligned_dir, k=k, n_samples=n_samples, seed=seed)
+    write_csv(Path(tables_dir) / "gao2021_factor_importance.csv", importance, index=False)
+    long = pd.concat([t.assign(factor=f) for f, t in ratios.items()], ignore_index=True)
+    write_csv(Path(tables_dir) / "gao2021_frequency_ratio.csv", long[["factor", *FR_COLUMNS]], index=False)
+    plot_factor_importance(importance, save=Path(figures_dir) / "factor_importance.png")
+    plot_frequency_ratios(ratios, labels=STUDY_FACTORS, save=Path(figures_dir) / "frequency_ratio.png")
+    return importance

@@ -30,6 +30,7 @@ import rasterio
 from .checks import Finding, InputError, Inspection
 from .config import FACTOR_CHANNELS, Profile, infrared_bands
 from .scene_inputs import DemSource
+from .terrain import linear_unit_m
 
 __all__ = ["EXTRA_FACTORS", "extra_factor_layers"]
 
@@ -68,16 +69,17 @@ def extra_factor_layers(profile: Profile, insp: Inspection, dem: DemSource) -> t
     nir, swir = infrared_bands(profile)
     image = insp.image_path
     if nir is not None:
-        out["ndvi"] = ndvi(_band(image, 1, "red"), _band(image, nir, "nir")).astype(np.float32)
-        info["sources"]["ndvi"] = f"{image} bands 1 and {nir}"
+        out["ndvi"] = ndvi(_band(image, insp.image_bands[0], "red"), _band(image, nir, "nir")).astype(np.float32)
+        info["sources"]["ndvi"] = f"{image} bands {insp.image_bands[0]} and {nir}"
     if swir is not None:
-        out["mndwi"] = mndwi(_band(image, 2, "green"), _band(image, swir, "swir")).astype(np.float32)
-        info["sources"]["mndwi"] = f"{image} bands 2 and {swir}"
+        out["mndwi"] = mndwi(_band(image, insp.image_bands[1], "green"), _band(image, swir, "swir")).astype(np.float32)
+        info["sources"]["mndwi"] = f"{image} bands {insp.image_bands[1]} and {swir}"
+    metres = linear_unit_m(insp.image_crs)  # the distances come in the grid's units (feet on a US grid)
     if insp.rivers is not None and len(insp.rivers):
-        out["river_distance"] = distance_to_lines(list(insp.rivers.geometry), **grid).astype(np.float32)
+        out["river_distance"] = (distance_to_lines(list(insp.rivers.geometry), **grid) * metres).astype(np.float32)
         info["sources"]["river_distance"] = "river lines"
     if insp.faults is not None and len(insp.faults):
-        out["fault_distance"] = distance_to_lines(list(insp.faults.geometry), **grid).astype(np.float32)
+        out["fault_distance"] = (distance_to_lines(list(insp.faults.geometry), **grid) * metres).astype(np.float32)
         info["sources"]["fault_distance"] = "fault lines"
     if insp.lithology is not None and len(insp.lithology):
         column = profile.factors.lithology_column
@@ -85,8 +87,8 @@ def extra_factor_layers(profile: Profile, insp: Inspection, dem: DemSource) -> t
             codes, names = rasterize_classes(insp.lithology, column=column, classes=profile.factors.lithology_units,
                                              **grid)
         except ValueError as exc:
-            raise InputError([Finding("error", "lithology", f"{exc} (factors.lithology_column / "
-                                                            "factors.lithology_units)")]) from exc
+            raise InputError([Finding("error", str(insp.lithology_path or "data.files.lithology"),
+                                      f"{exc} (keys factors.lithology_column / factors.lithology_units)")]) from exc
         out["lithology"] = codes.astype(np.float32)
         info["lithology_units"] = list(names)
         info["sources"]["lithology"] = f"lithology polygons, column {column}"

@@ -40,6 +40,7 @@ __all__ = [
     "mndwi",
     "ndvi",
     "rasterize_classes",
+    "unit_name",
 ]
 
 #: names of the aspect classes in code order 0..8 (:func:`aspect_classes`)
@@ -379,6 +380,14 @@ def _correct_beyond(dist: np.ndarray, tree: shapely.STRtree, transform: Affine, 
         block[rr, cc] = np.where(exact < cur - half_diag, exact, cur)
 
 
+def unit_name(value: object) -> str:
+    """A class value as its name: whole numbers as integers (``3.0`` -> ``"3"``, as a unit code column read as
+    floats), anything else as ``str``."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def rasterize_classes(
     gdf: "object",
     *,
@@ -416,14 +425,14 @@ def rasterize_classes(
     values = gdf[column]
     keep = values.notna().to_numpy() & np.asarray([g is not None and not g.is_empty for g in gdf.geometry], bool)
     raw = values[keep]
-    names_of_rows = [str(v) for v in raw]
+    names_of_rows = [unit_name(v) for v in raw]
     if classes is None:
         uniq = list(dict.fromkeys(raw.tolist()))
         try:
             uniq = sorted(uniq)
         except TypeError:  # mixed types
             uniq = sorted(uniq, key=str)
-        names = tuple(dict.fromkeys(str(v) for v in uniq))
+        names = tuple(dict.fromkeys(unit_name(v) for v in uniq))
     else:
         names = tuple(str(c) for c in classes)
         if len(set(names)) != len(names):

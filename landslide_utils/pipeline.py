@@ -37,14 +37,14 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError, Profile, has_second_date, load_experiment, load_profile, unavailable_channel
+from .config import ConfigError, Experiment, Profile, has_second_date, load_experiment, load_profile, unavailable_channel
 from .io import atomic_path, remove_temporaries, write_json, write_text
 from .notices import ENV_VAR, StudyWarning, read_notices
 from .paths import StudyPaths
 from .streams import squash_notebook_file
 
 __all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
-           "package_digest", "metrics_warnings", "step_skip_reason", "upstream_problem"]
+           "package_digest", "metrics_warnings", "step_skip_reason", "experiment_skip_reason", "upstream_problem"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
 # earlier ones.
@@ -217,26 +217,33 @@ def _input_signature(profile: Profile, root: Path | None = None) -> dict[str, ob
     return sig
 
 
+def experiment_skip_reason(profile: Profile, experiment: Experiment) -> str | None:
+    """Why step 04 skips an experiment on this profile's data, or None: a factor experiment on a chip dataset
+    without DEM, or - for a profile that runs every experiment file (no ``experiments`` list) - channels its
+    inputs cannot give. A profile that *names* such an experiment gets None here: training then fails with the
+    reason (and ``check`` says so first)."""
+    from .chip_tiles import factor_skip_reason
+
+    if experiment.channels != "rgb" and profile.data.source == "chips":
+        reason = factor_skip_reason(profile)
+        if reason is not None:
+            return reason
+    if profile.experiments is None:
+        return unavailable_channel(profile, experiment.channels)
+    return None
+
+
 def step_skip_reason(step: Step, profile: Profile) -> str | None:
     """Why a planned step cannot run on this profile's data (it is skipped, not failed), or None."""
-    from .chip_tiles import factor_skip_reason
     from .related import related_skip_reason
 
     if step.number == "08":
         return related_skip_reason(profile, root=step.notebook.resolve().parents[1])
-    if step.number == "04" and step.experiment is not None and profile.experiments is None:
-        # a profile that runs every experiment file skips those whose channels its inputs cannot give; one that
-        # names such an experiment fails with the reason (check says so first)
-        missing = unavailable_channel(profile, load_experiment(step.experiment).channels)
-        if missing is not None:
-            return missing
-    if profile.data.source != "chips":
-        return None
-    if step.number == "02":
+    if step.number == "04" and step.experiment is not None:
+        return experiment_skip_reason(profile, load_experiment(step.experiment))
+    if step.number == "02" and profile.data.source == "chips":
         return ("factor analysis needs a study area: the chips of a chip dataset are cut around landslides, so "
                 "landslide density per elevation or slope class would measure how the chips were sampled")
-    if step.number == "04" and step.experiment is not None and load_experiment(step.experiment).channels != "rgb":
-        return factor_skip_reason(profile)
     return None
 
 

@@ -56,6 +56,9 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
     from .chip_tiles import factor_skip_reason
     from .models.registry import model_option_problem
 
+    from .models.segmentation import OWN_ARCHITECTURES
+    from .pipeline import experiment_skip_reason
+
     skip = factor_skip_reason(pf.profile)
     for p in paths:
         try:
@@ -69,9 +72,13 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
         problem = model_option_problem(exp.model, spec)
         if problem:
             pf.add("error", p, f"key 'model_options': {problem}")
+        if training_for(pf.profile, exp).frozen_share and exp.model in OWN_ARCHITECTURES:
+            pf.add("error", p, f"key 'training.frozen_share': model {exp.model} has no pretrained-able encoder to "
+                               "freeze (it trains from scratch); set frozen_share to 0")
+        skipped = experiment_skip_reason(pf.profile, exp) if not skip else None
         missing = unavailable_channel(pf.profile, exp.channels) if not skip else None
-        if missing and pf.profile.experiments is None:  # every experiment file: those it cannot feed are skipped
-            pf.add("info", p, f"skipped: {missing}")
+        if skipped:  # every experiment file: those the inputs cannot feed are skipped
+            pf.add("info", p, f"skipped: {skipped}")
         elif missing:
             pf.add("error", p, f"key 'channels': {missing}; add that input to the profile or choose other channels")
         if exp.name != Path(p).stem:

@@ -23,12 +23,14 @@ import pandas as pd
 import yaml
 
 from .config import Profile
+from .metrics import Counts, precision, recall
 from .stats import Claim
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
            "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
            "best_of", "sweep_verdicts", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS",
-           "CLASS_MEAN_METRICS", "metric_value", "efficiency_table"]
+           "CLASS_MEAN_METRICS", "metric_value", "efficiency_table", "write_published_table",
+           "measured_efficiency_table"]
 
 RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022", "yang2022b", "gao2021")
 #: how the side-by-side table names each paper
@@ -54,6 +56,8 @@ class RelatedReference:
         claims: the paper's ablation claims.
         imbalance: Chen et al.'s Table 2 (rows before / after), else None.
         complexity: Gao et al.'s Table IX (parameters, ram_mb, test_seconds per experiment), else None.
+        table_name: the published table's name (key ``table``, e.g. ``table4``): notebook 08 writes
+            ``tables/<paper>_<table_name>.csv``.
     """
 
     paper: str
@@ -64,6 +68,7 @@ class RelatedReference:
     claims: tuple[Claim, ...]
     imbalance: pd.DataFrame | None
     complexity: pd.DataFrame | None = None
+    table_name: str = "published"
 
 
 def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
@@ -100,13 +105,33 @@ def load_related(paper: str, *, root: str | Path = ".") -> RelatedReference:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: key 'imbalance' must map before/after to pixel counts and IR ({exc})") from None
         imbalance.index.name = "training set"
-    complexity = None
-    if "complexity" in data:
-        complexity = pd.DataFrame(data["complexity"]).T
-        complexity.index.name = "experiment"
+    complexity = _checked_complexity(path, data["complexity"], rows) if "complexity" in data else None
+    table_name = data.get("table", "published")
+    if not isinstance(table_name, str) or not table_name.isidentifier():
+        raise ValueError(f"{path}: key 'table' must be a short name such as table4, got {table_name!r}")
     return RelatedReference(paper, data.get("source", str(path)), table,
                             {name: r.get("label", name) for name, r in rows.items()}, metric_map, claims, imbalance,
-                            complexity)
+                            complexity, table_name)
+
+
+COMPLEXITY_KEYS: tuple[str, ...] = ("parameters", "ram_mb", "test_seconds")
+
+
+def _checked_complexity(path: Path, given: Any, rows: dict[str, Any]) -> pd.DataFrame:
+    """Gao et al.'s Table IX of a reference file, checked: experiment -> parameters, ram_mb, test_seconds."""
+    if not isinstance(given, dict) or not given:
+        raise ValueError(f"{path}: key 'complexity' must map experiments to {{{', '.join(COMPLEXITY_KEYS)}}}")
+    for name, r in given.items():
+        if name not in rows:
+            raise ValueError(f"{path}: complexity.{name} is none of the rows ({', '.join(rows)})")
+        if not isinstance(r, dict):
+            raise ValueError(f"{path}: complexity.{name} must be a mapping of {', '.join(COMPLEXITY_KEYS)}")
+        for key in COMPLEXITY_KEYS:
+            if not isinstance(r.get(key), (int, float)) or isinstance(r.get(key), bool):
+                raise ValueError(f"{path}: complexity.{name}.{key} must be a number, got {r.get(key)!r}")
+    table = pd.DataFrame(given).T[list(COMPLEXITY_KEYS)]
+    table.index.name = "experiment"
+    return table
 
 
 def metric_value(m: dict[str, Any], key: str) -> float:
@@ -115,14 +140,10 @@ def metric_value(m: dict[str, Any], key: str) -> float:
     print them) from the confusion counts."""
     if key not in CLASS_MEAN_METRICS:
         return float(m[key])
-    tp, fp, fn, tn = (float(m[k]) for k in ("tp", "fp", "fn", "tn"))
-
-    def ratio(a: float, b: float) -> float:
-        return a / b if b > 0 else 0.0
-
-    if key == "precision_mean":
-        return (ratio(tp, tp + fp) + ratio(tn, tn + fn)) / 2
-    return (ratio(tp, tp + fn) + ratio(tn, tn + fp)) / 2
+    c = Counts(*(int(m[k]) for k in ("tp", "fp", "fn", "tn")))
+    background = Counts(tp=c.tn, fp=c.fn, fn=c.fp, tn=c.tp)  # the background class as the positive one
+    of = precision if key == "precision_mean" else recall
+    return (of(c) + of(background)) / 2
 
 
 def efficiency_table(ref: RelatedReference, metrics_dir: str | Path,
@@ -165,7 +186,7 @@ def _checked_reference(path: Path, data: dict[str, Any], rows: Any) -> tuple[dic
         if not isinstance(r, dict):
             raise ValueError(f"{path}: rows.{name} must be a mapping (label and published values)")
         for col in metric_map:
-            if col in r and not isinstance(r[col], (int, float)) or isinstance(r.get(col), bool):
+            if col in r and (not isinstance(r[col], (int, float)) or isinstance(r[col], bool)):
                 raise ValueError(f"{path}: rows.{name}.{col} must be a number, got {r[col]!r}")
     claims = data.get("claims") or []
     if not isinstance(claims, list):
@@ -268,6 +289,30 @@ def published_vs_measured(ref: RelatedReference, metrics_dir: str | Path) -> pd.
                          "published": pub, "measured": got, "difference": got - pub})
     return pd.DataFrame(rows, columns=["experiment", "row", "metric", "compared_with", "published", "measured",
                                        "difference"])
+
+
+def write_published_table(ref: RelatedReference, metrics_dir: str | Path, tables_dir: str | Path) -> pd.DataFrame:
+    """:func:`published_vs_measured` written to ``tables_dir/<paper>_<table>.csv`` (notebook 08); returns it
+    rounded to two decimals for display."""
+    from .io import write_csv
+
+    table = published_vs_measured(ref, metrics_dir)
+    write_csv(Path(tables_dir) / f"{ref.paper}_{ref.table_name}.csv", table, index=False)
+    return table.round(2)
+
+
+def measured_efficiency_table(ref: RelatedReference, *, metrics_dir: str | Path, experiments_dir: str | Path,
+                              tile_size: int) -> pd.DataFrame | None:
+    """:func:`efficiency_table` with the prediction memory measured for every row whose checkpoint exists
+    (``experiments_dir/<name>/checkpoint.pt``; :func:`landslide_utils.efficiency.prediction_memories`, one tile
+    of ``tile_size``); rows without a checkpoint keep NaN. None when the paper has no complexity table."""
+    from .efficiency import prediction_memories
+
+    if ref.complexity is None:
+        return None
+    found = {name: Path(experiments_dir) / name / "checkpoint.pt" for name in ref.table.index}
+    memory = prediction_memories({n: p for n, p in found.items() if p.is_file()}, tile_size=tile_size)
+    return efficiency_table(ref, metrics_dir, memory)
 
 
 def _empty_map(m: dict[str, Any]) -> bool:

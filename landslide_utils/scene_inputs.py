@@ -107,22 +107,31 @@ class DemSource:
         dem[~np.isfinite(dem)] = np.nan
         return dem
 
-    def on_grid(self, *, transform: Affine, shape: tuple[int, int], crs: CRS) -> tuple[np.ndarray, np.ndarray]:
-        """``(dem, slope)`` float32 on the image-grid window ``transform`` / ``shape`` (NaN = no value)."""
-        dem = np.full(shape, np.nan, np.float32)
-        slope = np.full(shape, np.nan, np.float32)
+    def _work_for(self, *, transform: Affine, shape: tuple[int, int], crs: CRS,
+                  min_size: int) -> tuple[np.ndarray, Affine] | None:
+        """The DEM work window (with its margin) under an image-grid window, and its transform; None when the
+        DEM does not reach the window or gives it fewer than ``min_size`` pixels a side."""
         bounds = array_bounds(shape[0], shape[1], transform)  # (west, south, east, north)
         if CRS.from_user_input(crs) != self.crs:
             bounds = transform_bounds(crs, self.crs, *bounds, densify_pts=21)
         win = self._work_window(bounds)
         if win is None:
-            return dem, slope
+            return None
         r0, r1, c0, c1 = win
         work = self._read_work(r0, r1, c0, c1)
-        if min(work.shape) < 2:
+        if min(work.shape) < min_size:
+            return None
+        return work, self.transform @ Affine.translation(c0, r0)
+
+    def on_grid(self, *, transform: Affine, shape: tuple[int, int], crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+        """``(dem, slope)`` float32 on the image-grid window ``transform`` / ``shape`` (NaN = no value)."""
+        dem = np.full(shape, np.nan, np.float32)
+        slope = np.full(shape, np.nan, np.float32)
+        found = self._work_for(transform=transform, shape=shape, crs=crs, min_size=2)
+        if found is None:
             return dem, slope
+        work, wt = found
         work_slope = slope_degrees(work, xres=self.xres, yres=self.yres)
-        wt = self.transform @ Affine.translation(c0, r0)
         for arr, out in ((work, dem), (work_slope.astype(np.float64), slope)):
             reproject(arr.astype(np.float32), out, src_transform=wt, src_crs=self.crs, dst_transform=transform,
                       dst_crs=crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
@@ -138,20 +147,13 @@ class DemSource:
 
         aspect = np.full(shape, 255, np.uint8)
         curv = np.full(shape, np.nan, np.float32)
-        bounds = array_bounds(shape[0], shape[1], transform)
-        if CRS.from_user_input(crs) != self.crs:
-            bounds = transform_bounds(crs, self.crs, *bounds, densify_pts=21)
-        win = self._work_window(bounds)
-        if win is None:
+        found = self._work_for(transform=transform, shape=shape, crs=crs, min_size=3)
+        if found is None:
             return aspect, curv
-        r0, r1, c0, c1 = win
-        work = self._read_work(r0, r1, c0, c1)
-        if min(work.shape) < 3:
-            return aspect, curv
+        work, wt = found
         metres = Affine(self.xres, 0.0, 0.0, 0.0, -self.yres, 0.0)
         work_aspect = aspect_classes(work, transform=metres, flat_slope_deg=flat_slope_deg)
         work_curv = curvature(work, transform=metres).astype(np.float32)
-        wt = self.transform @ Affine.translation(c0, r0)
         reproject(work_aspect.astype(np.uint8), aspect, src_transform=wt, src_crs=self.crs, dst_transform=transform,
                   dst_crs=crs, resampling=Resampling.nearest, src_nodata=255, dst_nodata=255)
         reproject(work_curv, curv, src_transform=wt, src_crs=self.crs, dst_transform=transform, dst_crs=crs,

@@ -29,8 +29,7 @@ from rasterio.transform import Affine
 from .config import FACTOR_CHANNELS, FACTOR_NEEDS, IMAGE_CHANNELS, channel_names
 from .io import write_geotiff
 
-__all__ = ["TileData", "FACTOR_NAMES", "CATEGORICAL_FACTORS", "read_tile", "write_tile", "tile_channels", "missing_channel",
-           "FACTOR_CHANNELS"]
+__all__ = ["TileData", "FACTOR_NAMES", "CATEGORICAL_FACTORS", "read_tile", "write_tile", "tile_channels"]
 
 FACTOR_NAMES: tuple[str, ...] = ("dem", "slope", "river_level")
 #: factors whose values are class codes: resampled by nearest neighbour, never averaged
@@ -149,14 +148,6 @@ def read_tile(path: str | Path) -> TileData:
     )
 
 
-def missing_channel(tile: TileData, channels: str) -> str | None:
-    """The first channel of ``channels`` the tile does not carry, or None."""
-    for name in channel_names(channels):
-        if tile.channel(name) is None:
-            return name
-    return None
-
-
 def tile_channels(tile: TileData, channels: str) -> np.ndarray:
     """The model input of a tile for a channel set or list (:func:`landslide_utils.config.channel_names`),
     (C, H, W) float32.
@@ -170,7 +161,7 @@ def tile_channels(tile: TileData, channels: str) -> np.ndarray:
     names = channel_names(channels)
     if names == ("red", "green", "blue"):
         return tile.image[:3].astype(np.float32)
-    if names == ("red", "green", "blue") + FACTOR_NAMES and tile.factor_names[:3] == FACTOR_NAMES:
+    if names == ("red", "green", "blue") + FACTOR_NAMES:  # every tile starts its factors with these three
         return np.concatenate([tile.image[:3].astype(np.float32), tile.factors[:3].astype(np.float32)])
     out = []
     for name in names:

@@ -72,13 +72,14 @@ def _image_bands(src: rasterio.DatasetReader) -> list[int]:
     return [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
 
 
-def _image_names(n: int, infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
-    """Names of a tile's image bands: red, green, blue, then ``nir`` / ``swir`` at the profile's infrared band
-    numbers and ``band<k>`` elsewhere."""
+def _image_names(bands: list[int], infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
+    """Names of a tile's image bands (``bands``: the image file's band numbers the tile holds, alpha left out):
+    red, green, blue, then ``nir`` / ``swir`` where the file band is the profile's infrared band number and
+    ``band<k>`` (the k-th band of the tile) elsewhere."""
     nir, swir = infrared
-    names = ["red", "green", "blue"][:n]
-    for k in range(4, n + 1):
-        names.append("nir" if k == nir else "swir" if k == swir else f"band{k}")
+    names = ["red", "green", "blue"][:len(bands)]
+    for k, band in enumerate(bands[3:], start=4):
+        names.append("nir" if band == nir else "swir" if band == swir else f"band{k}")
     return tuple(names)
 
 
@@ -131,7 +132,7 @@ def make_tiles(
         bands = list(aligned.image_bands) if image_path == aligned.image else _image_bands(img)
         extra = {k: stack.enter_context(rasterio.open(p)) for k, p in aligned.extra.items()}
         factor_names = FACTOR_NAMES + tuple(extra)
-        image_names = _image_names(len(bands), infrared_bands(profile) if image_path == aligned.image else (None, None))
+        image_names = _image_names(bands, infrared_bands(profile) if image_path == aligned.image else (None, None))
         for name, split, geom in zip(areas_gdf["name"], areas_gdf["split"], areas_gdf.geometry):
             if splits is not None and split not in splits:
                 continue

@@ -40,7 +40,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .chip_tiles import factor_skip_reason
-from .distributed import SINGLE, DistContext, shard
+from .distributed import SINGLE, DistContext, batch_problem, shard
 from .precision import autocast
 from .checkpoint import check_compatible, read_checkpoint, resolve_device, rng_state, save_checkpoint, set_rng_state
 from .config import Experiment, channel_names, unavailable_channel, Profile, TrainingSpec, evaluation_for, training_for
@@ -288,11 +288,10 @@ def fit(
     dist.barrier()  # every process has read the checkpoint before rank 0 may remove it
     if ckpt is None and ckpt_path.is_file() and dist.main:
         ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
-    if dist.active:  # every phase's global batch must split evenly, checked before the first step
-        for phase_step in {0, total_steps - 1}:
-            shard(list(range(phase_of(training, phase_step, len(dataset), total_steps)[2])), dist,
-                  what=("training.frozen_batch_size" if phase_of(training, phase_step, len(dataset),
-                                                                 total_steps)[0] else "training.batch_size"))
+    for frozen, _, b, _ in {phase_of(training, s, len(dataset), total_steps) for s in (0, total_steps - 1)}:
+        problem = batch_problem(b, dist.world, what="training.frozen_batch_size" if frozen else "training.batch_size")
+        if problem:  # every phase's global batch must split evenly: checked before the first step
+            raise ValueError(problem)
 
     prev_threads = torch.get_num_threads()
     if training.num_threads:
@@ -326,7 +325,7 @@ def fit(
         log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
         net: nn.Module = model
         loader = _StepLoader(dataset, training, seed=seed, total_steps=total_steps, dist=dist,
-                             pin=dev.type == "cuda")
+                             pin=dev.type == "cuda" and training.loader_workers > 0)
         try:
             for step in range(start, total_steps):
                 t0 = time.perf_counter()
@@ -336,7 +335,7 @@ def fit(
                     frozen_now = frozen
                     net = model  # a new phase trains other parameters: DDP is wrapped again below
                 if dist.active and net is model:
-                    net = _ddp(model, dist)
+                    net = _ddp(model, dist, unused=task == "instance")
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 samples = loader.get(step)
@@ -380,7 +379,8 @@ def fit(
 
 class _StepLoader:
     """This process's samples of each step (its share of the batch plan), read ahead by
-    ``training.loader_workers`` threads (none: read when asked) and pinned for a CUDA copy. Which samples a step
+    ``training.loader_workers`` threads (none: read when asked), pinned when read ahead for a CUDA device (the
+    copy then overlaps the computation). Which samples a step
     gets never depends on the workers, so neither do the results."""
 
     def __init__(self, dataset: TileDataset, training: TrainingSpec, *, seed: int, total_steps: int,
@@ -416,14 +416,15 @@ class _StepLoader:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ddp(model: nn.Module, dist: DistContext) -> nn.Module:
-    """``model`` wrapped for data-parallel training over the processes of ``dist`` (parameters that get no
-    gradient in a step, e.g. a frozen encoder's or an unused head's, are allowed)."""
+def _ddp(model: nn.Module, dist: DistContext, *, unused: bool) -> nn.Module:
+    """``model`` wrapped for data-parallel training over the processes of ``dist``; ``unused``: some parameters
+    may get no gradient in a step (Mask R-CNN's heads on a tile without landslides). A frozen encoder needs no
+    such allowance: the wrapper is built again per phase, over the parameters that then train."""
     from torch.nn.parallel import DistributedDataParallel
 
     dev = next(model.parameters()).device
     return DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None,
-                                   find_unused_parameters=True)
+                                   find_unused_parameters=unused)
 
 
 def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,

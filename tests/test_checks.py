@@ -324,3 +324,31 @@ def test_an_integer_dem_with_declared_nodata_is_read(inputs: dict[str, Path], tm
     with rasterio.open(result.aligned.slope) as src:
         slope = src.read(1)
     assert np.nanmax(slope) < 60 and np.isfinite(slope).any()
+
+
+def test_gao_inputs_are_checked_before_anything_is_computed(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """Infrared band numbers, the lithology column and units, and faults far away: each a finding naming the file
+    and the key (Gao et al. 2021's inputs)."""
+    from shapely.geometry import LineString
+
+    img = md.make_image(tmp_path / "img5.tif", bands=5)
+    litho = tmp_path / "litho.gpkg"
+    gpd.GeoDataFrame({"rock": ["soft", "hard"]},
+                     geometry=[box(md.X0, md.Y0 - 200, md.X0 + 100, md.Y0), box(md.X0 + 100, md.Y0 - 200,
+                                                                                md.X0 + 200, md.Y0)],
+                     crs=md.CRS).to_file(litho, driver="GPKG")
+    faults = tmp_path / "faults.geojson"
+    gpd.GeoDataFrame(geometry=[LineString([(md.X0 + 90_000, md.Y0), (md.X0 + 90_000, md.Y0 - 500)])],
+                     crs=md.CRS).to_file(faults, driver="GeoJSON")
+    paths = _paths({**inputs, "image_t1": img}, lithology=litho, faults=faults)
+    found = inspect_inputs(paths, infrared={"nir_band": 2, "swir_band": 7}, lithology_column="lithology").findings
+    errors = _messages(found)
+    assert f"{img}: key 'factors.nir_band': band 2 is one of the first three bands" in errors
+    assert "key 'factors.swir_band': the image has no band 7 (its bands: 1, 2, 3, 4, 5" in errors
+    assert f"{litho}: has no column 'lithology' (key 'factors.lithology_column'); its columns: rock" in errors
+    assert f"{faults}: its nearest fault line is 89.8 km from the image" in _messages(found, "warning")
+    found = inspect_inputs(paths, infrared={"nir_band": 4, "swir_band": 5}, lithology_column="rock",
+                           lithology_units=("hard", "weak")).findings
+    errors = _messages(found)
+    assert "band" not in errors  # bands 4 and 5 exist
+    assert "column 'rock' holds units not in key 'factors.lithology_units': 'soft'" in errors

@@ -164,3 +164,12 @@ def test_read_ahead_workers_change_nothing_but_the_speed(tmp_path: Path) -> None
                                             progress=False)
     a, b = weights(plain.checkpoint), weights(read_ahead.checkpoint)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_processes_for_splits_every_batch_evenly() -> None:
+    from landslide_utils.distributed import processes_for
+
+    assert processes_for([2, 4, 8], devices=8) == 2  # the paper profile's batch of 2 on an 8-GPU node
+    assert processes_for([4, 8], devices=8) == 4
+    assert processes_for([6], devices=4) == 3
+    assert processes_for([5], devices=0) == 1

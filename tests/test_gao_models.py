@@ -44,7 +44,6 @@ def test_default_models_run_at_their_output_stride() -> None:
     torch.manual_seed(0)
     for model in (FCDenseNet(in_channels=3), SegNet(in_channels=3, width=8), ResUNet(in_channels=3)):
         model.eval()
-        assert isinstance(model.output_stride, int)
         with torch.no_grad():
             assert model(torch.randn(1, 3, 32, 64)).shape == (1, 1, 32, 64)
     assert FCDenseNet(in_channels=3).output_stride == 32
@@ -58,20 +57,18 @@ def test_classes_gives_that_many_logits() -> None:
         assert model(torch.randn(1, 4, 32, 32)).shape == (1, 3, 32, 32)
 
 
-@pytest.mark.parametrize(("module", "build", "tolerance"), [
-    (fcdensenet, lambda: FCDenseNet(in_channels=16), 0.05),
-    (segnet, lambda: SegNet(in_channels=16), 0.05),
-    (resunet, lambda: ResUNet(in_channels=16), 0.15),
+@pytest.mark.parametrize(("module", "build", "exact", "tolerance"), [
+    (fcdensenet, lambda: FCDenseNet(in_channels=16), 2_944_817, 0.01),
+    (segnet, lambda: SegNet(in_channels=16), 29_443_137, 0.001),
+    (resunet, lambda: ResUNet(in_channels=16), 9_605_057, 0.03),
+    (resunet, lambda: ResUNet(in_channels=16, upsample="nearest"), 8_227_905, 0.17),
 ])
-def test_default_parameter_counts_match_gao_table_ix(module, build, tolerance: float) -> None:  # noqa: ANN001
+def test_default_parameter_counts_match_gao_table_ix(module, build, exact: int, tolerance: float) -> None:  # noqa: ANN001
+    """The counts the modules' docstrings state, and how near Gao et al.'s Table IX they are (16 input bands,
+    one logit): FC-DenseNet within 1 %, SegNet 0.1 %, ResU-Net 3 % (Zhang et al.'s nearest upsampling: 17 %)."""
     count = _count(build())
+    assert count == exact
     assert abs(count / module.PAPER_PARAMETERS - 1) <= tolerance, count
-
-
-def test_paper_parameter_constants() -> None:
-    assert fcdensenet.PAPER_PARAMETERS == 2_961_676
-    assert segnet.PAPER_PARAMETERS == 29_461_253
-    assert resunet.PAPER_PARAMETERS == 9_874_437
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))

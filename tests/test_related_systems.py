@@ -365,6 +365,11 @@ def _reference_project(tmp_path: Path, text: str) -> Path:
     ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\nclaims: [{claim: x, better: a, base: b, metric: f1}]\n",
      "claims[0].base names 'b'"),
     ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\nimbalance: 3\n", "'imbalance'"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\ncomplexity: {a: {parameters: 5, test_seconds: 1}}\n",
+     "complexity.a.ram_mb must be a number"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\ncomplexity: {b: {parameters: 5, ram_mb: 1, test_seconds: 1}}\n",
+     "complexity.b is none of the rows"),
+    ("metrics: {f1: f1}\nrows: {a: {f1: 1}}\ntable: [4]\n", "key 'table'"),
 ])
 def test_a_broken_reference_file_is_a_message_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
     root = _reference_project(tmp_path, text)

@@ -134,7 +134,8 @@ def test_class_weights_weigh_the_landslide_pixels() -> None:
     u = segmentation_loss(logits, target, valid, name="bce")
     assert w > u
     fd = segmentation_loss(logits, target, valid, name="focal_dice", class_weights=(1.0, 2.0))
-    assert torch.isfinite(fd)
+    fu = segmentation_loss(logits, target, valid, name="focal_dice")
+    assert torch.isfinite(fd) and fd > fu  # the weights reach the focal term of focal + Dice too
 
 
 @pytest.mark.parametrize("name", ["deeplabv3plus", "fcdensenet", "segnet", "resunet"])
@@ -161,13 +162,16 @@ def test_published_tables_load_and_class_means() -> None:
     for paper in ("yang2022b", "gao2021"):
         for name in load_related(paper, root=ROOT).table.index:  # every row has its experiment file
             assert load_experiment(next((ROOT / "params/experiments").rglob(f"{name}.yaml"))).name == name
-    m = {"tp": 8, "fp": 2, "fn": 2, "tn": 88}
-    assert metric_value(m, "precision_mean") == pytest.approx((0.8 + 88 / 90) / 2)
-    assert metric_value(m, "recall_mean") == pytest.approx((0.8 + 88 / 90) / 2)
+    m = {"tp": 8, "fp": 2, "fn": 4, "tn": 86}  # fp != fn: precision and recall differ, per class too
+    assert metric_value(m, "precision_mean") == pytest.approx((8 / 10 + 86 / 90) / 2)
+    assert metric_value(m, "recall_mean") == pytest.approx((8 / 12 + 86 / 88) / 2)
+    assert metric_value({**m, "f1": 0.7}, "f1") == 0.7  # other metrics as recorded
 
 
 def test_channel_sets_table_is_consistent() -> None:
-    assert set(CHANNEL_SETS["rgb+factors9"][3:]) == {"dem", "slope", *NINE} - set()
+    """The order of rgb+factors9 is the order of the model's input channels (and of their statistics)."""
+    assert CHANNEL_SETS["rgb+factors9"] == ("red", "green", "blue", "dem", "slope", "aspect", "curvature", "ndvi",
+                                            "mndwi", "river_distance", "fault_distance", "lithology")
 
 
 def _checkpoint(path: Path, model_name: str = "fcdensenet", channels: str = "rgb") -> Path:
@@ -184,16 +188,17 @@ def _checkpoint(path: Path, model_name: str = "fcdensenet", channels: str = "rgb
                            train_seconds=0.0, final_loss=None)
 
 
-def test_prediction_memory_grows_with_the_batch_and_names_a_missing_checkpoint(tmp_path: Path) -> None:
-    """Table IX's memory, measured in a fresh process: a larger batch needs more memory for its activations."""
-    from landslide_utils.efficiency import prediction_memory
+def test_prediction_memory_grows_with_the_batch_and_the_weights(tmp_path: Path) -> None:
+    """Table IX's memory, measured in a fresh process per model: a larger batch needs more memory for its
+    activations, a model with ten times the weights more memory once loaded; a missing checkpoint is named."""
+    from landslide_utils.efficiency import prediction_memories, prediction_memory
 
-    ckpt = _checkpoint(tmp_path / "c.pt")
-    one = prediction_memory(ckpt, tile_size=64, batch=1)
-    eight = prediction_memory(ckpt, tile_size=64, batch=8)
-    assert one["device"] == "cpu" and one["tile_size"] == 64
-    assert one["model_mb"] > 0 and one["peak_rss_mb"] > one["model_mb"]
-    assert eight["prediction_mb"] > one["prediction_mb"] > 0
+    small, big = _checkpoint(tmp_path / "small.pt"), _checkpoint(tmp_path / "big.pt", "segnet")  # 11 vs 112 MB
+    one = prediction_memories({"small": small, "big": big}, tile_size=64, batch=1)
+    eight = prediction_memory(small, tile_size=64, batch=8)
+    assert one["small"]["device"] == "cpu" and one["small"]["tile_size"] == 64
+    assert one["big"]["model_mb"] > one["small"]["model_mb"] + 80
+    assert eight["prediction_mb"] > one["small"]["prediction_mb"] > 0
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         prediction_memory(tmp_path / "none.pt", tile_size=64)
 
@@ -268,3 +273,20 @@ def test_resized_splices_keep_class_codes_of_categorical_factors() -> None:
         assert got <= codes, (name, got)
     curv = tile.factors[tile.factor_names.index("curvature")]  # averaged: values no source pixel had
     assert not np.isin(curv, np.concatenate([t.factors[t.factor_names.index("curvature")].ravel() for t in tiles])).all()
+
+
+def test_deeplab_needs_a_dilatable_encoder_and_own_models_cannot_freeze(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """`check` names the key: DeepLabv3+ at output stride 8 on VGG16 (which cannot run dilated), and
+    training.frozen_share on FC-DenseNet (no encoder to freeze); both would otherwise fail in training."""
+    from landslide_utils.cli import main
+    from landslide_utils.config import DeepLabSpec
+    from landslide_utils.models.registry import model_option_problem
+
+    assert "cannot run at output stride 8" in model_option_problem("deeplabv3plus", DeepLabSpec(encoder="vgg16"))
+    assert model_option_problem("deeplabv3plus", DeepLabSpec(encoder="mobilenet_v2")) is None
+    exp = tmp_path / "frozen_dense.yaml"
+    exp.write_text("name: frozen_dense\nmodel: fcdensenet\nchannels: rgb\ntraining_data: original\n"
+                   "training: {frozen_share: 0.5}\n", encoding="utf-8")
+    rc = main(["check", "--profile", str(ROOT / "params/profiles/smoke.yaml"), "--experiment", str(exp)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{exp}: key 'training.frozen_share': model fcdensenet has no pretrained-able encoder" in err

@@ -440,16 +440,14 @@ and "The semantic zoo and FC-DenseNet".
 import pandas as pd
 
 from landslide_utils.config import load_experiment, load_profile
-from landslide_utils.efficiency import prediction_memories
-from landslide_utils.factor_importance import STUDY_FACTORS, study_factor_analysis
+from landslide_utils.factor_importance import write_factor_analysis
 from landslide_utils.imbalance import imbalance_table
 from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side
-from landslide_utils.plots.factors import plot_factor_importance, plot_frequency_ratios
-from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, efficiency_table,
-                                     load_related, published_vs_measured, side_by_side, single_run_claims,
-                                     sweep_verdicts)
+from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, load_related,
+                                     measured_efficiency_table, side_by_side, single_run_claims, sweep_verdicts,
+                                     write_published_table)
 from landslide_utils.train import training_tiles
 
 prof = load_profile(profile)
@@ -469,33 +467,25 @@ table.round(2)
     md("## Liu et al. (2021), Table 4: published beside this run\nTheir mIoU is their eq. 9, the landslide IoU; "
        "their ResNeXt50 row's F1 and mIoU do not follow from its P and R (kept as printed)."),
     code("""
-liu = published_vs_measured(refs["liu2021"], paths.metrics)
-write_csv(paths.tables / "liu2021_table4.csv", liu, index=False)
-liu.round(2)
+write_published_table(refs["liu2021"], paths.metrics, paths.tables)
 """, CHECK),
     md("## Chen et al. (2022), Table 3: published beside this run\nTheir accuracy is the overall accuracy (OA); "
        "their mIoU formula counts three classes of a two-class task, so it is compared with the two-class mean."),
     code("""
-chen = published_vs_measured(refs["chen2022"], paths.metrics)
-write_csv(paths.tables / "chen2022_table3.csv", chen, index=False)
-chen.round(2)
+write_published_table(refs["chen2022"], paths.metrics, paths.tables)
 """, CHECK),
     md("## Yang S. et al. (2022, Appl. Sci.), Table 5: published beside this run\nTheir precision and recall are "
        "means over the two classes (landslide and background), so they are compared with this run's class means "
        "(`precision_mean`, `recall_mean`); mIoU is the two-class mean. Trained from scratch here (no pretrained "
        "encoder is downloaded), so the frozen first phase holds a random encoder fixed: see `docs/methods.md`."),
     code("""
-zoo = published_vs_measured(refs["yang2022b"], paths.metrics)
-write_csv(paths.tables / "yang2022b_table5.csv", zoo, index=False)
-zoo.round(2)
+write_published_table(refs["yang2022b"], paths.metrics, paths.tables)
 """, CHECK),
     md("## Gao et al. (2021), Table VII: published beside this run\nSite 1 (Zigui) rows; the paper ran only "
        "FC-DenseNet with the factors, this study runs every model with and without them (`+ factors`: the twelve "
        "channels of `rgb+factors9`)."),
     code("""
-gao = published_vs_measured(refs["gao2021"], paths.metrics)
-write_csv(paths.tables / "gao2021_table7.csv", gao, index=False)
-gao.round(2)
+write_published_table(refs["gao2021"], paths.metrics, paths.tables)
 """, CHECK),
     md("## Gao et al. (2021), Table IX: what each model costs, measured here\nParameters and weights (float32); "
        "the memory of predicting one tile, measured in a fresh process (`landslide_utils.efficiency`: the model "
@@ -503,10 +493,8 @@ gao.round(2)
        "full test-area prediction (tiles, stitching, metrics). The paper's figures come from a GPU and its own "
        "test area: compare the ranking, not the values."),
     code("""
-memory = prediction_memories({name: paths.experiment(name) / "checkpoint.pt" for name in refs["gao2021"].table.index
-                              if (paths.experiment(name) / "checkpoint.pt").is_file()},
-                             tile_size=prof.tiling.tile_size)
-eff = efficiency_table(refs["gao2021"], paths.metrics, memory)
+eff = measured_efficiency_table(refs["gao2021"], metrics_dir=paths.metrics, experiments_dir=paths.data / "experiments",
+                                tile_size=prof.tiling.tile_size)
 write_csv(paths.tables / "gao2021_table9.csv", eff)
 eff
 """, CHECK),
@@ -517,17 +505,13 @@ eff
        "continuous factors, the nine aspect classes and the lithology units as they are. A ratio above 1 marks a "
        "class where landslides are more frequent than over the whole area."),
     code("""
-if (paths.aligned / "layers.json").is_file():
-    importance, ratios = study_factor_analysis(paths.aligned, k=prof.factors.natural_breaks,
-                                               n_samples=prof.factors.importance_samples, seed=prof.seed)
-    write_csv(paths.tables / "gao2021_factor_importance.csv", importance, index=False)
-    write_csv(paths.tables / "gao2021_frequency_ratio.csv",
-              pd.concat([t.assign(factor=f) for f, t in ratios.items()], ignore_index=True), index=False)
-    plot_factor_importance(importance, save=paths.figures / "factor_importance.png")
-    plot_frequency_ratios(ratios, labels=STUDY_FACTORS, save=paths.figures / "frequency_ratio.png")
-    display(importance.round(3))
-else:
+importance = write_factor_analysis(paths.aligned, tables_dir=paths.tables, figures_dir=paths.figures,
+                                   k=prof.factors.natural_breaks, n_samples=prof.factors.importance_samples,
+                                   seed=prof.seed)
+if importance is None:
     print("no aligned study area (a chip dataset): the factor analyses need one")
+else:
+    display(importance.round(3))
 """, CHECK),
     md("## The ablation effects each paper claims, on this run\nDifferences in percentage points, *better − "
        "base*, in the claim's metric and in average precision (threshold-free: it still compares two models whose "

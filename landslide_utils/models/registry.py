@@ -47,7 +47,7 @@ def spec_problems(profile: Profile) -> list[tuple[str, str]]:
     for name in MODEL_NAMES:
         spec = getattr(profile.models, name)
         if hasattr(spec, "encoder"):
-            problem = _seg.encoder_problem(spec.encoder)
+            problem = model_option_problem(name, spec)
             if problem:
                 out.append((f"models.{name}.encoder", problem))
         if spec.pretrained_weights is not None and not Path(spec.pretrained_weights).is_file():
@@ -63,7 +63,12 @@ def model_option_problem(name: str, spec: Any) -> str | None:
         if spec.backbone not in _mrcnn.BACKBONES:
             return f"unknown backbone {spec.backbone!r}; valid: {', '.join(_mrcnn.BACKBONES)}"
         return None
-    return _seg.encoder_problem(spec.encoder) if hasattr(spec, "encoder") else None
+    if not hasattr(spec, "encoder"):
+        return None
+    problem = _seg.encoder_problem(spec.encoder)
+    if problem is None and name == "deeplabv3plus":
+        problem = _seg.dilation_problem(spec.encoder, spec.output_stride)
+    return problem
 
 
 def model_task(name: str) -> Task:

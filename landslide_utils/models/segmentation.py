@@ -35,7 +35,7 @@ from .resunet import ResUNet
 from .segnet import SegNet
 
 __all__ = ["SegmentationNet", "build_segmentation", "encoder_problem", "PRETRAINED_PREFIXES", "first_conv",
-           "encoder_of", "OWN_ARCHITECTURES"]
+           "encoder_of", "OWN_ARCHITECTURES", "dilation_problem"]
 
 #: where the keys of a local weights file may belong: this wrapper's own state dict (""), a whole smp model
 #: ("net.") or an encoder / torchvision classification model ("net.encoder.").
@@ -89,6 +89,19 @@ def encoder_problem(encoder: str) -> str | None:
     examples = ", ".join(e for e in encoders if e.startswith(("resnet", "resnext")))
     return (f"unknown encoder {encoder!r}; see segmentation_models_pytorch.encoders.get_encoder_names(), e.g. "
             f"{examples}")
+
+
+def dilation_problem(encoder: str, output_stride: int) -> str | None:
+    """Why ``encoder`` cannot run dilated at ``output_stride`` (DeepLabv3+; e.g. VGG and smp's Xception, whose
+    pooling cannot be dilated), or None. Builds the encoder once, untrained (no weights are read)."""
+    if encoder_problem(encoder) is not None or output_stride == 32:
+        return None
+    try:
+        smp.encoders.get_encoder(encoder, in_channels=3, depth=5, weights=None, output_stride=output_stride)
+    except (ValueError, NotImplementedError) as exc:
+        return (f"encoder {encoder!r} cannot run at output stride {output_stride} as DeepLabv3+ needs ({exc}); "
+                "choose a dilatable one, e.g. resnet50, mobilenet_v2 or tu-xception41")
+    return None
 
 
 def build_segmentation(
