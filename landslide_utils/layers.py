@@ -10,7 +10,8 @@ The same code path serves the embedded synthetic area and the user's own GeoTIFF
    and slope are resampled bilinearly onto the image grid; river levels and the landslide instance raster are
    computed directly on the image grid; the valid-pixel mask joins image nodata/alpha and DEM nodata.
    Everything is computed in memory first and written only when every check has passed.
-   :class:`AlignedLayers` describes (and reopens) what it wrote.
+   :class:`AlignedLayers` describes (and reopens) what it wrote; the same layers as one georeferenced xarray
+   Dataset: ``aligned.nc`` (:func:`landslide_utils.stack.open_aligned`).
 
 Yang et al. (2022) stack DEM, slope and the distance-from-river level behind RGB (their sections 2.2 and 3.4).
 """
@@ -23,18 +24,20 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rioxarray
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.features import rasterize
 from rasterio.transform import Affine
-from rasterio.warp import reproject
 
 from .checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs, inspect_options
 from .config import Profile
+from .grids import match
 from .io import write_geotiff, write_json, write_vector
 from .paths import StudyPaths
 from .synthetic import SYNTHETIC_FILES
 from .scene_inputs import DemSource
+from .stack import STACK_FILE, write_stack
 from .terrain import river_levels
 from .factor_layers import extra_factor_layers
 
@@ -88,6 +91,11 @@ class AlignedLayers:
     @property
     def shape(self) -> tuple[int, int]:
         return (self.height, self.width)
+
+    @property
+    def stack(self) -> Path:
+        """The layers as one georeferenced xarray Dataset (``aligned.nc``, :mod:`landslide_utils.stack`)."""
+        return self.valid.parent / STACK_FILE
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "AlignedLayers":
@@ -169,20 +177,18 @@ def _image_valid(path: Path) -> np.ndarray:
 
 
 def _image_t2_on_grid(insp: Inspection) -> np.ndarray | None:
-    """The second-date image resampled (bilinear) onto the image grid, or None when it already matches."""
+    """The second-date image resampled (bilinear, ``rio.reproject_match``) onto the image grid, or None when it
+    already matches."""
     with rasterio.open(insp.image_t2_path) as src:
-        same = (src.crs == insp.image_crs and src.transform == insp.image_transform
-                and (src.height, src.width) == (insp.height, insp.width))
-        if same:
+        if (src.crs == insp.image_crs and src.transform == insp.image_transform
+                and (src.height, src.width) == (insp.height, insp.width)):
             return None
-        data = src.read()
-        out = np.zeros((src.count, insp.height, insp.width), dtype=data.dtype)
         nodata = src.nodata
-        for i in range(src.count):
-            reproject(data[i], out[i], src_transform=src.transform, src_crs=src.crs,
-                      dst_transform=insp.image_transform, dst_crs=insp.image_crs,
-                      resampling=Resampling.bilinear, src_nodata=nodata, dst_nodata=nodata if nodata is not None else 0)
-        return out
+    with rioxarray.open_rasterio(insp.image_t2_path, masked=False) as t2:
+        # pixels the second image does not reach get its nodata, or 0 when it has none
+        out = match(t2, transform=insp.image_transform, shape=(insp.height, insp.width), crs=insp.image_crs,
+                    resampling=Resampling.bilinear, nodata=nodata if nodata is not None else 0)
+        return np.asarray(out.values)
 
 
 def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) -> AlignedLayers:
@@ -191,7 +197,8 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
     Writes ``dem.tif``, ``slope.tif`` (float32, NaN nodata), ``river_level.tif`` (uint8), ``instances.tif``
     (int32, 1..N in inventory order, ``rasterize`` with ``all_touched=False``), ``valid.tif`` (uint8),
     ``areas.gpkg``, ``inventory.gpkg`` (image CRS, with ``instance_id``), ``image_t2.tif`` (only when the second
-    image is on another grid) and ``layers.json``. Nothing is written when a check fails.
+    image is on another grid), ``layers.json`` and, last, ``aligned.nc``: every layer in one NetCDF file
+    (:func:`landslide_utils.stack.write_stack`). Nothing is written when a check fails.
 
     Raises:
         InputError: any input problem (the message lists every problem, naming the file and the fix).
@@ -301,6 +308,7 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
         "lithology_units": extra_info.get("lithology_units", []),
         "factor_sources": extra_info["sources"],
     })
+    write_stack(out_dir, profile=profile)  # the same layers as one georeferenced Dataset (aligned.nc)
     return AlignedLayers(
         image=insp.image_path,
         image_bands=tuple(insp.image_bands),

@@ -8,7 +8,7 @@ scene-wide layers hold there:
   warped once to the image CRS and held in memory, DEM-sized -- a DEM is usually far coarser than the image),
   read for a window plus a margin of :data:`DEM_MARGIN` DEM pixels (clipped at the DEM's own edges, where
   the slope is extrapolated as for the whole DEM); slope by Horn's method on that grid; both resampled
-  bilinearly onto the window of the image grid.
+  bilinearly onto the window of the image grid (rioxarray, :func:`landslide_utils.grids.resample`).
 * the river levels -- :class:`landslide_utils.terrain.RiverRings`: the lines' ring buffers rasterised on the
   window (level of a pixel = the ring holding its centre; local and exact, no scene-wide distance transform).
 * :class:`SceneImage` -- the image bands (alpha excluded) and the valid-pixel mask (nodata, alpha and non-finite
@@ -31,10 +31,11 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.transform import Affine, array_bounds
-from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
 
 from .checks import Finding, InputError, error_reason, utm_epsg
+from .grids import resample
 from .terrain import RiverRings, linear_unit_m, slope_degrees
 
 __all__ = ["DemSource", "SceneImage", "Scene", "open_scene", "DEM_MARGIN"]
@@ -69,11 +70,9 @@ class DemSource:
         if self.warp:  # warped once, whole: GDAL's resampling of a window would differ in the last digits
             dem = src.read(1, masked=True).astype(np.float64).filled(np.nan)
             dem[~np.isfinite(dem)] = np.nan
-            warped = np.full((self.height, self.width), np.nan, np.float32)
-            reproject(dem.astype(np.float32), warped, src_transform=src.transform, src_crs=src.crs,
-                      dst_transform=self.transform, dst_crs=self.crs, resampling=Resampling.bilinear,
-                      src_nodata=np.nan, dst_nodata=np.nan)
-            self._warped = warped
+            self._warped = resample(dem.astype(np.float32), src_transform=src.transform, src_crs=src.crs,
+                                    transform=self.transform, shape=(self.height, self.width), crs=self.crs,
+                                    resampling=Resampling.bilinear, nodata=np.nan)
 
     def close(self) -> None:
         self.src.close()
@@ -125,16 +124,14 @@ class DemSource:
 
     def on_grid(self, *, transform: Affine, shape: tuple[int, int], crs: CRS) -> tuple[np.ndarray, np.ndarray]:
         """``(dem, slope)`` float32 on the image-grid window ``transform`` / ``shape`` (NaN = no value)."""
-        dem = np.full(shape, np.nan, np.float32)
-        slope = np.full(shape, np.nan, np.float32)
         found = self._work_for(transform=transform, shape=shape, crs=crs, min_size=2)
         if found is None:
-            return dem, slope
+            return np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
         work, wt = found
         work_slope = slope_degrees(work, xres=self.xres, yres=self.yres)
-        for arr, out in ((work, dem), (work_slope.astype(np.float64), slope)):
-            reproject(arr.astype(np.float32), out, src_transform=wt, src_crs=self.crs, dst_transform=transform,
-                      dst_crs=crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+        dem, slope = (resample(arr.astype(np.float32), src_transform=wt, src_crs=self.crs, transform=transform,
+                               shape=shape, crs=crs, resampling=Resampling.bilinear, nodata=np.nan)
+                      for arr in (work, work_slope))
         return dem, slope
 
 
@@ -145,19 +142,16 @@ class DemSource:
         Zevenbergen & Thorne 1987), the classes resampled by nearest neighbour, the curvature bilinearly."""
         from .influencing import aspect_classes, curvature  # noqa: PLC0415 - only the nine-factor studies
 
-        aspect = np.full(shape, 255, np.uint8)
-        curv = np.full(shape, np.nan, np.float32)
         found = self._work_for(transform=transform, shape=shape, crs=crs, min_size=3)
         if found is None:
-            return aspect, curv
+            return np.full(shape, 255, np.uint8), np.full(shape, np.nan, np.float32)
         work, wt = found
         metres = Affine(self.xres, 0.0, 0.0, 0.0, -self.yres, 0.0)
         work_aspect = aspect_classes(work, transform=metres, flat_slope_deg=flat_slope_deg)
         work_curv = curvature(work, transform=metres).astype(np.float32)
-        reproject(work_aspect.astype(np.uint8), aspect, src_transform=wt, src_crs=self.crs, dst_transform=transform,
-                  dst_crs=crs, resampling=Resampling.nearest, src_nodata=255, dst_nodata=255)
-        reproject(work_curv, curv, src_transform=wt, src_crs=self.crs, dst_transform=transform, dst_crs=crs,
-                  resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+        grid = {"src_transform": wt, "src_crs": self.crs, "transform": transform, "shape": shape, "crs": crs}
+        aspect = resample(work_aspect.astype(np.uint8), resampling=Resampling.nearest, nodata=255, **grid)
+        curv = resample(work_curv, resampling=Resampling.bilinear, nodata=np.nan, **grid)
         return aspect, curv
 
 

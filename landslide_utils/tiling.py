@@ -30,7 +30,7 @@ from .io import write_vector
 from .layers import AlignedLayers
 from .tiles import FACTOR_NAMES, TileData, write_tile
 
-__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "safe_name",
+__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "image_band_names", "make_tiles", "read_index", "typed_index", "safe_name",
            "tile_footprint", "paste", "stitch", "area_window"]
 
 INDEX_COLUMNS: tuple[str, ...] = ("tile_id", "split", "area", "has_landslide", "landslide_pixels", "valid_pixels",
@@ -72,7 +72,7 @@ def _image_bands(src: rasterio.DatasetReader) -> list[int]:
     return [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
 
 
-def _image_names(bands: list[int], infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
+def image_band_names(bands: list[int], infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
     """Names of a tile's image bands (``bands``: the image file's band numbers the tile holds, alpha left out):
     red, green, blue, then ``nir`` / ``swir`` where the file band is the profile's infrared band number and
     ``band<k>`` (the k-th band of the tile) elsewhere."""
@@ -132,7 +132,7 @@ def make_tiles(
         bands = list(aligned.image_bands) if image_path == aligned.image else _image_bands(img)
         extra = {k: stack.enter_context(rasterio.open(p)) for k, p in aligned.extra.items()}
         factor_names = FACTOR_NAMES + tuple(extra)
-        image_names = _image_names(bands, infrared_bands(profile) if image_path == aligned.image else (None, None))
+        image_names = image_band_names(bands, infrared_bands(profile) if image_path == aligned.image else (None, None))
         for name, split, geom in zip(areas_gdf["name"], areas_gdf["split"], areas_gdf.geometry):
             if splits is not None and split not in splits:
                 continue

@@ -6,8 +6,9 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from landslide_utils.config import load_profile
-from landslide_utils.factors import factor_density
+from landslide_utils.factors import factor_density, stack_density
 from landslide_utils.prepare import prepare_data
+from landslide_utils.stack import open_aligned
 
 from .study_project import ROOT
 
@@ -16,6 +17,11 @@ def test_quick_area_density_trends(tmp_path):
     prof = load_profile(ROOT / "params/profiles/quick.yaml")
     res = prepare_data(prof, root=tmp_path)
     tabs = factor_density([res.tiles_dir / p for p in res.tiles["path"]], spec=prof.factors)
+    with open_aligned(prof, root=tmp_path) as ds:  # step 02's xarray densities over the stack: the same tables
+        stack = stack_density(ds, spec=prof.factors)
+    for name in ("elevation", "slope", "river"):
+        assert getattr(stack, name).equals(getattr(tabs, name)), name
+    assert stack.share_20_50 == tabs.share_20_50
 
     slope = tabs.slope[tabs.slope["class_area_m2"] > 0.005 * tabs.study_area_m2]
     rho, _ = spearmanr(np.arange(len(slope)), slope["density"])

@@ -71,7 +71,8 @@ from landslide_utils.config import load_profile
 from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.prepare import prepare_data
-from landslide_utils.plots.data import plot_aligned_layers, plot_chips, plot_tile_grid
+from landslide_utils.plots.data import plot_aligned_layers, plot_chips, plot_stack, plot_tile_grid
+from landslide_utils.stack import open_aligned
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -92,6 +93,23 @@ if result.aligned is not None:
     plot_aligned_layers(result.aligned, result.areas, area='test', save=paths.figures / 'aligned_layers_test.png');
 else:
     plot_chips(result.tiles, paths.tiles, n=8, save=paths.figures / 'chips.png');
+"""),
+    md("## The aligned stack\nThe same layers as one georeferenced xarray Dataset, `aligned.nc` beside the GeoTIFFs "
+       "(`landslide_utils.stack`): image bands, elevation, slope, river levels, landslide instances, the valid mask "
+       "and the study areas on the image grid, with their CRS (`ds.rio.crs`), units and provenance in the "
+       "attributes. Open it with `open_aligned(load_profile(profile))` or `xr.open_dataset(..., "
+       "decode_coords='all')`."),
+    code("""
+if result.aligned is not None:
+    ds = open_aligned(prof)
+    print(ds)
+    print("CRS:", ds.rio.crs, "| pixel:", ds.rio.resolution())
+else:
+    print("a chip dataset has no aligned stack: its tiles are the data (docs/methods.md, 'Chip datasets')")
+"""),
+    code("""
+if result.aligned is not None:
+    plot_stack(ds, save=paths.figures / 'aligned_stack.png');
 """),
     md("## Tile grid (cf. the paper's Figure 3)"),
     code("""
@@ -119,19 +137,28 @@ NOTEBOOKS["02_analyse_factors.ipynb"] = [
 # 02 · Factor analysis
 
 Landslide **area density** (landslide area in a class / area of the class) against elevation, slope and distance
-from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of all tiles.
-Details: `docs/methods.md`, section "Factor analysis".
+from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of the study areas
+by xarray operations on the aligned stack of step 01 (`groupby_bins` of elevation and slope, `groupby` of the
+river level: `landslide_utils.factors.stack_density`). Details: `docs/methods.md`, section "Factor analysis".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
 from landslide_utils.config import load_profile
 from landslide_utils.factors import analyse_study
 from landslide_utils.paths import StudyPaths
-from landslide_utils.plots.factors import plot_all_densities
+from landslide_utils.plots.factors import plot_all_densities, plot_factor_histograms
+from landslide_utils.stack import open_aligned
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
 tables = analyse_study(prof)
+ds = open_aligned(prof)
+"""),
+    md("## The layers, from the stack\nThe variables the densities read, and the elevation and slope of the landslide "
+       "pixels against those of the whole study area (`DataArray.plot.hist`)."),
+    code("""
+print(ds[["elevation", "slope", "river_level", "instances", "valid", "area"]])
+plot_factor_histograms(ds, save=paths.figures / 'factor_histograms.png');
 """),
     md("## Density plots"),
     code("plot_all_densities(tables, save=paths.figures / 'factor_density.png');"),

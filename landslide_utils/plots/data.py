@@ -19,7 +19,7 @@ from rasterio.windows import Window
 
 from .display import rgb_display
 
-__all__ = ["plot_aligned_layers", "plot_tile_grid", "plot_chips"]
+__all__ = ["plot_aligned_layers", "plot_tile_grid", "plot_chips", "plot_stack"]
 
 _SPLIT_COLOURS = {"train": "#1f77b4", "test": "#ff7f0e"}
 
@@ -237,4 +237,36 @@ def plot_chips(index: pd.DataFrame, tiles_dir: str | Path, *, n: int = 8, save: 
         ax.set_title(f"{name} ({split}, {len(sel)} tile{'s' if len(sel) > 1 else ''})", fontsize=9,
                      color=_SPLIT_COLOURS.get(split, "k"))
     fig.suptitle("Chips as tiled, landslide masks outlined", fontsize=10)
+    return _save(fig, save)
+
+
+#: how :func:`plot_stack` draws each layer: colour map and colour-bar label
+_STACK_STYLE = {"elevation": ("terrain", "elevation (m)"), "slope": ("magma_r", "slope (degrees)"),
+                "river_level": ("Blues_r", "river level (0 = river surface)")}
+
+
+def plot_stack(ds: "object", *, variables: tuple[str, ...] = ("elevation", "slope", "river_level"),
+               max_pixels: int = 1200, save: str | Path | None = None) -> Figure:
+    """Layers of the aligned stack (:func:`landslide_utils.stack.open_aligned`) side by side with xarray's own
+    ``DataArray.plot``: axes in the image CRS, the study areas' outlines (``area``) and the landslides
+    (``instances``) drawn over each. A layer larger than ``max_pixels`` on a side is shown every k-th pixel."""
+    step = max(1, math.ceil(max(ds.sizes["y"], ds.sizes["x"]) / max_pixels))
+    view = ds.isel(x=slice(None, None, step), y=slice(None, None, step))
+    fig, axes = plt.subplots(1, len(variables), figsize=(5.2 * len(variables), 4.2), constrained_layout=True,
+                             squeeze=False)
+    for ax, name in zip(axes[0], variables):
+        cmap, label = _STACK_STYLE.get(name, ("viridis", f"{name} ({ds[name].attrs.get('units', '')})"))
+        layer = view[name].where(view["valid"] > 0) if "valid" in view else view[name]
+        layer.plot(ax=ax, cmap=cmap, cbar_kwargs={"label": label, "shrink": 0.85})
+        if "instances" in view:
+            view["instances"].where(view["instances"] > 0).notnull().plot.contour(ax=ax, levels=[0.5],
+                                                                                  colors="cyan", linewidths=0.6)
+        if "area" in view:
+            view["area"].plot.contour(ax=ax, levels=np.arange(int(view["area"].max()) + 1) + 0.5, colors="white",
+                                      linewidths=1.0, linestyles="--")
+        ax.set_aspect("equal")
+        ax.set_title(ds[name].attrs.get("long_name", name))
+        ax.set_xlabel("x (m)")
+        ax.set_ylabel("y (m)")
+    fig.suptitle("the aligned stack (aligned.nc): landslides in cyan, study areas dashed")
     return _save(fig, save)

@@ -13,7 +13,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.figure import Figure
 
-__all__ = ["plot_density", "plot_all_densities", "plot_factor_importance", "plot_frequency_ratios"]
+__all__ = ["plot_density", "plot_all_densities", "plot_factor_importance", "plot_frequency_ratios",
+           "plot_factor_histograms"]
 
 
 def plot_density(
@@ -116,5 +117,26 @@ def plot_frequency_ratios(ratios: dict[str, pd.DataFrame], *, labels: dict[str, 
         ax.set_visible(False)
     fig.suptitle("Frequency ratio of landslides per factor class (> 1, red: landslides more frequent than on "
                  "average)")
+    _save(fig, save)
+    return fig
+
+
+def plot_factor_histograms(ds: "object", *, bins: int = 40, save: Path | None = None) -> Figure:
+    """Elevation and slope of the landslide pixels against all pixels of the study areas, read from the aligned
+    stack with xarray (``DataArray.plot.hist``, each normalised to a density): where the landslide histogram lies
+    above the other, landslides are more frequent than the area alone would give (the densities of step 02)."""
+    ok = (ds["valid"] > 0) & (ds["area"] > 0)
+    land = ok & (ds["instances"] > 0)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    for ax, name, label in zip(axes, ("elevation", "slope"), ("elevation (m)", "slope (degrees)")):
+        values = ds[name].where(ok)
+        edges = np.linspace(float(values.min()), float(values.max()), bins + 1)
+        values.plot.hist(ax=ax, bins=edges, density=True, color="0.7", label="study areas")
+        ds[name].where(land).plot.hist(ax=ax, bins=edges, density=True, histtype="step", color="#d62728",
+                                       linewidth=1.8, label="landslides")
+        ax.set_xlabel(label)
+        ax.set_ylabel("share per unit")
+        ax.set_title(f"{name}: landslides against the study areas")
+        ax.legend(frameon=False)
     _save(fig, save)
     return fig
