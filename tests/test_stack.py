@@ -127,6 +127,15 @@ def test_stack_round_trips_with_crs_transform_and_values(inputs: dict[str, Path]
         assert ds.area.attrs["flag_meanings"].split() == list(res.areas["name"])
         assert set(np.unique(ds.area.values)) == {1, 2, 3}
         assert set(np.unique(ds.split.values)) == {1, 2}
+        from landslide_utils.plots.data import plot_stack
+        from landslide_utils.plots.factors import plot_factor_histograms
+
+        import matplotlib.pyplot as plt
+
+        for fig in (plot_stack(ds, save=tmp_path / "stack.png"),
+                    plot_factor_histograms(ds, save=tmp_path / "hist.png")):
+            plt.close(fig)
+        assert (tmp_path / "stack.png").stat().st_size > 0 and (tmp_path / "hist.png").stat().st_size > 0
     with open_stack(aligned.stack, mask_and_scale=False) as raw:
         assert raw.image.dtype == np.uint8 and np.array_equal(raw.image.values, image)
 

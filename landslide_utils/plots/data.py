@@ -13,7 +13,7 @@ import rasterio
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
@@ -243,6 +243,8 @@ def plot_chips(index: pd.DataFrame, tiles_dir: str | Path, *, n: int = 8, save: 
 #: how :func:`plot_stack` draws each layer: colour map and colour-bar label
 _STACK_STYLE = {"elevation": ("terrain", "elevation (m)"), "slope": ("magma_r", "slope (degrees)"),
                 "river_level": ("Blues_r", "river level (0 = river surface)")}
+#: layers of class codes, drawn with one colour per code
+_CLASS_LAYERS = frozenset({"river_level", "aspect", "lithology", "area", "split"})
 
 
 def plot_stack(ds: "object", *, variables: tuple[str, ...] = ("elevation", "slope", "river_level"),
@@ -251,13 +253,20 @@ def plot_stack(ds: "object", *, variables: tuple[str, ...] = ("elevation", "slop
     ``DataArray.plot``: axes in the image CRS, the study areas' outlines (``area``) and the landslides
     (``instances``) drawn over each. A layer larger than ``max_pixels`` on a side is shown every k-th pixel."""
     step = max(1, math.ceil(max(ds.sizes["y"], ds.sizes["x"]) / max_pixels))
+    crs = ds.rio.crs.to_string() if ds.rio.crs is not None else "image CRS"
     view = ds.isel(x=slice(None, None, step), y=slice(None, None, step))
     fig, axes = plt.subplots(1, len(variables), figsize=(5.2 * len(variables), 4.2), constrained_layout=True,
                              squeeze=False)
+    km = FuncFormatter(lambda v, _pos: f"{v / 1000:g}")
     for ax, name in zip(axes[0], variables):
         cmap, label = _STACK_STYLE.get(name, ("viridis", f"{name} ({ds[name].attrs.get('units', '')})"))
         layer = view[name].where(view["valid"] > 0) if "valid" in view else view[name]
-        layer.plot(ax=ax, cmap=cmap, cbar_kwargs={"label": label, "shrink": 0.85})
+        if name in _CLASS_LAYERS:  # class codes: one colour per code
+            top = int(np.nanmax(layer.values)) if np.isfinite(layer.values).any() else 0
+            layer.plot(ax=ax, cmap=cmap, levels=np.arange(top + 2) - 0.5,
+                       cbar_kwargs={"label": label, "shrink": 0.85, "ticks": np.arange(top + 1)})
+        else:
+            layer.plot(ax=ax, cmap=cmap, cbar_kwargs={"label": label, "shrink": 0.85})
         if "instances" in view:
             view["instances"].where(view["instances"] > 0).notnull().plot.contour(ax=ax, levels=[0.5],
                                                                                   colors="cyan", linewidths=0.6)
@@ -266,7 +275,10 @@ def plot_stack(ds: "object", *, variables: tuple[str, ...] = ("elevation", "slop
                                       linewidths=1.0, linestyles="--")
         ax.set_aspect("equal")
         ax.set_title(ds[name].attrs.get("long_name", name))
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("y (m)")
+        ax.xaxis.set_major_formatter(km)
+        ax.yaxis.set_major_formatter(km)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_xlabel(f"x (km, {crs})")
+        ax.set_ylabel(f"y (km, {crs})")
     fig.suptitle("the aligned stack (aligned.nc): landslides in cyan, study areas dashed")
     return _save(fig, save)
