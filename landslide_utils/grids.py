@@ -9,6 +9,7 @@ correctness"). The coordinates are the pixel centres of the grid's affine transf
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,12 @@ def grid_coords(transform: Affine, shape: tuple[int, int]) -> dict[str, np.ndarr
 def raster(data: Any, *, transform: Affine, crs: Any, nodata: float | int | None = None,
            name: str | None = None, band: list[str] | None = None, band_dim: str = "band") -> xr.DataArray:
     """A 2-D ``(y, x)`` array, or a 3-D ``(band, y, x)`` one when ``band`` names its bands, as a DataArray with
-    the grid's coordinates, CRS, transform and nodata (the ``_FillValue`` attribute) written by rioxarray."""
+    the grid's coordinates, CRS, transform and nodata (the ``_FillValue`` attribute) written by rioxarray. A
+    rotated grid gets no x/y coordinates (rioxarray then takes the written transform as it is)."""
     data_shape = np.shape(data)
     dims: tuple[str, ...] = ("y", "x") if band is None else (band_dim, "y", "x")
-    coords: dict[str, Any] = grid_coords(transform, data_shape[-2:])
+    rotated = transform.b != 0 or transform.d != 0  # no coordinate axes: rioxarray uses the written transform
+    coords: dict[str, Any] = {} if rotated else grid_coords(transform, data_shape[-2:])
     if band is not None:
         coords[band_dim] = list(band)
     da = xr.DataArray(data, dims=dims, coords=coords, name=name)
@@ -50,14 +53,16 @@ def resample(data: np.ndarray, *, src_transform: Affine, src_crs: Any, transform
     """``data`` (2-D, on ``src_transform`` / ``src_crs``) resampled onto the grid ``transform`` / ``shape`` /
     ``crs`` by ``rio.reproject``; pixels the source does not reach, or reaches only with nodata, get ``nodata``.
 
-    rioxarray takes the source transform from the coordinates (the pixel centres of ``src_transform``); a source
-    must therefore be at least 2 x 2 pixels.
+    rioxarray takes the source transform from the coordinates (the pixel centres of ``src_transform``; a rotated
+    source's transform as written); a source must therefore be at least 2 x 2 pixels.
     """
     if min(data.shape) < 2:
         raise ValueError(f"a source of {data.shape} pixels is too small to resample (2 x 2 at least)")
     src = raster(data, transform=src_transform, crs=src_crs, nodata=nodata)
-    out = src.rio.reproject(CRS.from_user_input(crs), shape=shape, transform=transform, resampling=resampling,
-                            nodata=nodata)
+    with warnings.catch_warnings():  # a rotated source: rioxarray says it keeps the written transform, as meant
+        warnings.filterwarnings("ignore", message="Transform that is non-rectilinear or with rotation found")
+        out = src.rio.reproject(CRS.from_user_input(crs), shape=shape, transform=transform, resampling=resampling,
+                                nodata=nodata)
     return np.asarray(out.values)
 
 

@@ -89,6 +89,19 @@ def test_second_image_by_reproject_match_equals_gdal_called_directly(tmp_path: P
     assert np.array_equal(got.values, want)
 
 
+def test_resample_of_a_rotated_source_equals_gdal_called_directly() -> None:
+    rng = np.random.default_rng(5)
+    dem = rng.normal(1500, 20, (30, 30)).astype(np.float32)
+    src_tr = Affine(3.0, 0.5, md.X0 - 20, 0.4, -3.0, md.Y0 + 20)  # rotated (and sheared) north-up-less grid
+    dst_tr, shape = from_origin(md.X0, md.Y0, md.RES, md.RES), (20, 20)
+    want = np.full(shape, np.nan, np.float32)
+    reproject(dem, want, src_transform=src_tr, src_crs=md.CRS, dst_transform=dst_tr, dst_crs=md.CRS,
+              resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+    got = resample(dem, src_transform=src_tr, src_crs=md.CRS, transform=dst_tr, shape=shape, crs=md.CRS,
+                   resampling=Resampling.bilinear, nodata=np.nan)
+    assert np.isfinite(want).mean() > 0.5 and np.array_equal(got, want, equal_nan=True)
+
+
 def test_resample_keeps_classes_and_rejects_a_one_pixel_source() -> None:
     classes = np.array([[1, 2, 255], [3, 4, 5], [6, 7, 8]], np.uint8)
     tr = from_origin(0, 30, 10, 10)
