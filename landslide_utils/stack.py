@@ -215,7 +215,7 @@ def open_stack(path: str | Path, **kwargs: Any) -> xr.Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no aligned stack here; run step 01 (python -m landslide_utils run "
-                                "--profile <profile> --steps 01)")
+                                "--profile <profile> --steps 01, with --force when step 01 ran before)")
     try:
         ds = xr.open_dataset(path, engine=ENGINE, decode_coords="all", **kwargs)
     except (OSError, ValueError) as exc:
