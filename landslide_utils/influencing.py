@@ -28,6 +28,7 @@ from rasterio.features import rasterize
 from rasterio.transform import Affine
 from scipy import ndimage
 
+from .grids import grid_coords
 from .terrain import slope_degrees
 
 __all__ = [
@@ -357,8 +358,8 @@ def _correct_beyond(dist: np.ndarray, tree: shapely.STRtree, transform: Affine, 
     s = _COARSE_PX
     qr = np.minimum(np.arange(0, rows, s) + s // 2, rows - 1)  # the lattice: rows / cols of the cell centres
     qc = np.minimum(np.arange(0, cols, s) + s // 2, cols - 1)
-    xs = transform.c + (np.arange(cols) + 0.5) * a
-    ys = transform.f + (np.arange(rows) + 0.5) * e
+    centres = grid_coords(transform, (rows, cols))
+    xs, ys = centres["x"], centres["y"]
     coarse = np.empty((len(qr), len(qc)))
     step = max(1, _BLOCK_POINTS // len(qc))
     for i0 in range(0, len(qr), step):

@@ -79,16 +79,17 @@ def _read(path: Path, band: int = 1) -> tuple[np.ndarray, Any]:
         return src.read(band), src.nodata
 
 
-def _image_vars(path: Path, *, names: tuple[str, ...] | None, dim: str, transform: Any) -> tuple[xr.DataArray, Any]:
-    """The non-alpha bands of an image on the grid, as (band, y, x), and its nodata value."""
+def _image_vars(path: Path, *, infrared: tuple[int | None, int | None], dim: str,
+                transform: Any) -> tuple[xr.DataArray, Any]:
+    """The non-alpha bands of an image on the grid, as (band, y, x), named as in the tiles, and its nodata."""
+    from .tiling import image_band_names  # noqa: PLC0415 - tiling imports layers, which imports this module
+
     with rasterio.open(path) as src:
         if src.transform != transform:
             raise ValueError(f"{path}: not on the grid of the aligned layers; rerun step 01")
         bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
         data, nodata = src.read(bands), src.nodata
-    from .tiling import image_band_names  # noqa: PLC0415 - tiling imports layers; the band names are the tiles'
-
-    labels = list(names) if names is not None else list(image_band_names(bands, (None, None)))
+    labels = list(image_band_names(bands, infrared))
     da = xr.DataArray(data, dims=(dim, "y", "x"), coords={dim: labels})
     da.attrs.update(long_name="image bands", units="digital number", source=str(path),
                     bands=", ".join(f"{n} = file band {b}" for n, b in zip(labels, bands)))
@@ -127,12 +128,8 @@ def build_stack(aligned_dir: str | Path, *, profile: Profile | None = None) -> x
     sources = {"elevation": inputs.get("dem"), "slope": inputs.get("dem"), "instances": inputs.get("inventory"),
                "valid": f"{inputs.get('image_t1')} and {inputs.get('dem')}", **meta.get("factor_sources", {})}
     shape, tr = layers.shape, layers.transform
-    names = None
-    if profile is not None:
-        from .tiling import image_band_names  # noqa: PLC0415
-
-        names = image_band_names(list(layers.image_bands), infrared_bands(profile))
-    image, image_nodata = _image_vars(layers.image, names=names, dim="band", transform=tr)
+    infrared = infrared_bands(profile) if profile is not None else (None, None)
+    image, image_nodata = _image_vars(layers.image, infrared=infrared, dim="band", transform=tr)
     data: dict[str, xr.DataArray] = {"image": image}
     if image_nodata is not None:
         data["image"].encoding["_FillValue"] = image_nodata
@@ -170,7 +167,7 @@ def build_stack(aligned_dir: str | Path, *, profile: Profile | None = None) -> x
         "units": "1", "long_name": "split", "flag_values": np.array([1, 2], np.uint8), "flag_meanings": "train test",
         "method": "the split of the area holding the pixel, 0 = outside every area"})
     if layers.image_t2 is not None:
-        t2, t2_nodata = _image_vars(layers.image_t2, names=None, dim="band_t2", transform=tr)
+        t2, t2_nodata = _image_vars(layers.image_t2, infrared=(None, None), dim="band_t2", transform=tr)
         t2.attrs["long_name"] = "second-date image bands"
         if t2_nodata is not None:
             t2.encoding["_FillValue"] = t2_nodata
