@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study smoke real paper test verify bench bench-budget sweep lab clean-data
+.PHONY: setup study related smoke real paper test verify bench bench-budget sweep lab clean-data
 
 setup: $(STAMP)
 
@@ -21,13 +21,20 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "environment ready: $(VENV) (kernel python3)"
 	touch $(STAMP)
 
-## Run the whole study on the quick profile into reports/quick/
+## The paper's study (Experiments I-VIII, steps 01-06) on the quick profile into reports/quick/ (about 25 min)
 study: setup
 	$(PY) -m landslide_utils run --profile $(PROFILE)
 
-## Run the whole study on the smoke profile into reports/smoke/ (minutes)
+## The related systems of four papers (notebook 08) on quick's area into reports/related/: quick's steps 01-03
+## first (skipped when current; related.yaml reuses their tiles), then step 04 for each related row and step 08
+related: setup
+	$(PY) -m landslide_utils run --profile params/profiles/quick.yaml --steps 01,02,03
+	$(PY) -m landslide_utils run --profile params/profiles/related.yaml
+
+## Run the whole study on the smoke profile into reports/smoke/, then its related rows (smoke_related) (minutes)
 smoke: setup
 	$(PY) -m landslide_utils run --profile params/profiles/smoke.yaml
+	$(PY) -m landslide_utils run --profile params/profiles/smoke_related.yaml
 
 ## Run the study on real imagery: the 36 Bijie chips of samples/bijie_sample/ into reports/bijie_sample/
 real: setup

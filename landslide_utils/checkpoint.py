@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import MODEL_SPECS, SegmentationSpec, TrainingSpec
+from .config import MODEL_SPECS, ConfigError, SegmentationSpec, TrainingSpec
 from .io import atomic_path
 from .models import build_model
 from .models.ensemble import ProbabilityMean
@@ -48,12 +49,14 @@ COMPATIBILITY_KEYS = ("model", "channels", "training_data", "spec", "seed", "mea
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error naming the setting."""
+    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is a :class:`ConfigError` naming the
+    setting."""
     device = str(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but no CUDA GPU is available; set device: auto or cpu")
+        raise ConfigError(f"device {device!r} requested but no CUDA GPU is available here; set device: auto (CUDA "
+                          "when present, else the CPU) or cpu, or --device auto")
     return torch.device(device)
 
 
@@ -112,6 +115,12 @@ def save_checkpoint(
     return path
 
 
+#: file signatures named when something else is given as a checkpoint
+_MAGIC = {b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image", b"II+\x00": "a BigTIFF image",
+          b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"SQLite format": "a GeoPackage/SQLite file",
+          b"{": "a JSON or text file"}
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint file (on CPU).
 
@@ -125,10 +134,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path}: checkpoint not found; run the experiment first (step 04, notebooks/04_run_experiment.ipynb, "
             "or landslide_utils.train.train_experiment)"
         )
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(8)
+        kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), "not a zip archive")
+        raise ValueError(f"{path}: not a checkpoint of this project ({kind}; a checkpoint is the checkpoint.pt "
+                         "that step 04 or train writes in data/<profile>/experiments/<EXP>/)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a damaged file
-        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc}); delete it and "
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first[:200]}); delete it and "
                          "retrain") from None
     if not isinstance(ckpt, dict) or "meta" not in ckpt or "model_state" not in ckpt:
         raise ValueError(f"{path}: not a checkpoint of this project (no 'meta'/'model_state'); delete it and retrain")
@@ -192,7 +208,13 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> 
     meta.update(step=ckpt["step"], steps=ckpt["steps"], finished=ckpt["finished"],
                 train_seconds=ckpt["train_seconds"])
     model = rebuild_model(meta)
-    model.load_state_dict(ckpt["model_state"])
+    try:
+        model.load_state_dict(ckpt["model_state"])
+    except (RuntimeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path}: its weights do not match the model its metadata describes ({meta.get('model')}, "
+                         f"{meta.get('in_channels')} channels: {first[:200]}); the file was damaged or edited: "
+                         "retrain the experiment") from None
     model.to(resolve_device(device)).eval()
     return model, meta
 

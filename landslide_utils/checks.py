@@ -150,6 +150,10 @@ class Inspection:
         return box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
+#: an inventory whose polygons cover this share of the image or more is not a landslide inventory
+INVENTORY_MAX_SHARE = 0.5
+
+
 def utm_epsg(lon: float, lat: float) -> int:
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     return (32600 if lat >= 0 else 32700) + zone
@@ -319,10 +323,42 @@ def _check_image(path: Path, insp: Inspection) -> None:
         insp.add("error", path, f"has {len(bands)} image band(s); an image with at least 3 bands (red, green, blue "
                                 "first) is needed")
         return
+    problem = _band_order_problem(meta, bands, path)
+    if problem:
+        insp.add("error", path, problem)
+        return
     insp.image_path, insp.image_crs, insp.image_transform = path, crs, tr
     insp.width, insp.height, insp.image_bands = meta["width"], meta["height"], bands
     insp.image_dtype = str(meta["dtype"])
     insp.image_band_names = tuple(meta["descriptions"][i - 1] for i in bands)
+
+
+_COLOUR_NAMES = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue"}
+
+
+def band_colours(meta: dict, bands: tuple[int, ...]) -> list[str | None]:
+    """The colour each band says it holds: its colour interpretation (red, green, blue), else a description that
+    is exactly a colour's name; None where neither says."""
+    out: list[str | None] = []
+    for i in bands:
+        name = _COLOUR_NAMES.get(meta["colorinterp"][i - 1])
+        desc = (meta["descriptions"][i - 1] or "").strip().lower()
+        out.append(name or (desc if desc in ("red", "green", "blue") else None))
+    return out
+
+
+def _band_order_problem(meta: dict, bands: tuple[int, ...], path: Path) -> str | None:
+    """Why the image's bands cannot be read as red, green, blue first: its band labels (colour interpretation or
+    descriptions) place red, green and blue elsewhere; None when they agree or say nothing."""
+    colours = band_colours(meta, bands)
+    where = {c: bands[k] for k, c in enumerate(colours) if c is not None}
+    if set(where) != {"red", "green", "blue"} or colours[:3] == ["red", "green", "blue"]:
+        return None
+    first = ", ".join(c or "unlabelled" for c in colours[:3])
+    order = " ".join(f"-b {where[c]}" for c in ("red", "green", "blue"))
+    return (f"its bands 1-3 are labelled {first} (colour interpretation or band descriptions), but the study reads "
+            f"bands 1-3 as red, green, blue; write the bands in that order, e.g. gdal_translate {order} "
+            f"{path} image_rgb.tif")
 
 
 def _check_other_raster(key: str, path: Path, insp: Inspection) -> None:
@@ -648,6 +684,13 @@ def inspect_inputs(paths: InputPaths, *, profile_areas=None, tile_size: int | No
         elif inv is not None and not inv.intersects(insp.image_box).any():
             insp.add("error", path, f"none of its {len(inv)} polygons overlaps the image {insp.image_path}; "
                                     "check the inventory's CRS")
+        elif inv is not None and insp.image_box is not None:
+            share = inv.geometry.union_all().intersection(insp.image_box).area / insp.image_box.area
+            if share >= INVENTORY_MAX_SHARE:
+                insp.add("error", path, f"its polygons cover {100 * share:.0f} % of the image {insp.image_path}; "
+                                        "landslides cover a small share of a scene: is it the areas file (or "
+                                        "another polygon layer)? Give one polygon per landslide in "
+                                        "data.files.inventory")
         insp.inventory, insp.inventory_path = inv, path
     if insp.image_crs is not None and tile_size and tile_size > max(insp.width, insp.height):
         insp.add("error", None, f"key 'tiling.tile_size': a tile of {tile_size} pixels is larger than the whole image "

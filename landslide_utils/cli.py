@@ -28,6 +28,8 @@ import warnings
 from pathlib import Path
 
 from .config import ConfigError, load_profile
+from .paths import StudyPaths
+from .study_lock import study_lock
 
 __all__ = ["main"]
 
@@ -60,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     syn = sub.add_parser("synth", help="generate the synthetic study area of a profile")
     syn.add_argument("--profile", required=True, type=Path)
     syn.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    syn.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set in --out")
 
     prd = sub.add_parser("predict", help="map landslides on a whole scene (any size) with a trained checkpoint: "
                                          "DIR/probability.tif, landslides.tif, landslides.gpkg")
@@ -68,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     prd.add_argument("--image", required=True, type=Path, help="post-event GeoTIFF (RGB first; nodata/alpha kept)")
     prd.add_argument("--dem", type=Path, default=None, help="DEM GeoTIFF (needed by rgb+factors models)")
     prd.add_argument("--rivers", type=Path, default=None, help="river lines (needed by rgb+factors models)")
-    prd.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    prd.add_argument("--out", required=True, type=Path, help="output folder (created; never an input's folder "
+                                                            "where an output would replace the input)")
+    prd.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier prediction in --out")
     prd.add_argument("--window", type=int, default=512, help="window size in pixels, a multiple of 32 (512)")
     prd.add_argument("--overlap", type=int, default=64, help="pixels neighbouring windows share, blended (64)")
     prd.add_argument("--batch", type=int, default=8, help="windows per forward pass (8)")
@@ -152,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         from .pipeline import RunInterrupted
 
         terminated = getattr(exc, "signal_name", "SIGINT") == "SIGTERM"
+        if args.command in ("synth", "predict"):
+            print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: nothing was written to --out "
+                  f"{args.out} (an earlier set there is kept whole); run the same command again", file=sys.stderr)
+            return 143 if terminated else 130
         if isinstance(exc, RunInterrupted):
             done = f"{len(exc.finished)} step(s) finished in this run and are kept"
             where = f"; {exc.current} did not finish (no notebook written) and runs again" if exc.current else ""
@@ -191,15 +200,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             load_profile(args.profile)  # a missing or broken profile is named before anything else
         root = _project_root(args.root, args.profile)
         try:
-            results = run_pipeline(
-                profile_path=args.profile,
-                steps=normalise_steps(parse_list(args.steps)),
-                experiments=parse_list(args.experiments, option="--experiments"),
-                force=args.force,
-                root=root,
-                kernel_name=args.kernel,
-                html=not args.no_html,
-            )
+            with study_lock(StudyPaths.of(load_profile(args.profile), root).data):
+                results = run_pipeline(
+                    profile_path=args.profile,
+                    steps=normalise_steps(parse_list(args.steps)),
+                    experiments=parse_list(args.experiments, option="--experiments"),
+                    force=args.force,
+                    root=root,
+                    kernel_name=args.kernel,
+                    html=not args.no_html,
+                )
         except StepFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -214,8 +224,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.workers is not None and args.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
             return 2
-        res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
-                        root=args.root, kernel_name=args.kernel)
+        from .sweep import load_sweep
+
+        with study_lock(load_sweep(args.sweep, root=args.root).data_dir):
+            res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                            root=args.root, kernel_name=args.kernel)
         counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
         print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
               f"analysis {res.analysis}", flush=True)
@@ -228,18 +241,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 1
         return 0
     if args.command == "synth":
-        from .synthetic import generate_from_profile
+        from .output_sets import check_outputs, staged_outputs
+        from .synthetic import SYNTHETIC_FILES, generate_from_profile
 
         profile = load_profile(args.profile)
         if profile.data.source != "synthetic":
             print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
                   "there is nothing to generate", file=sys.stderr)
             return 2
-        if args.out.exists() and not args.out.is_dir():
-            print(f"error: --out {args.out}: is a file; give a folder (it is created)", file=sys.stderr)
-            return 2
+        names = list(SYNTHETIC_FILES.values())
+        check_outputs(args.out, names, inputs={}, overwrite=args.overwrite)
         try:
-            files = generate_from_profile(profile, args.out)
+            with staged_outputs(args.out, names) as stage:  # a failure or Ctrl-C leaves an earlier set whole
+                files = {k: args.out / p.name for k, p in generate_from_profile(profile, stage).items()}
         except OSError as exc:
             print(f"error: --out {args.out}: cannot write there ({exc.strerror or exc}); give a writable folder",
                   file=sys.stderr)
@@ -254,7 +268,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             res = predict_scene(checkpoint=args.checkpoint, image=args.image, dem=args.dem, rivers=args.rivers,
                                 out_dir=args.out, window=args.window, overlap=args.overlap, batch_size=args.batch,
                                 threshold=args.threshold, precision=args.precision, device=args.device,
-                                num_threads=args.threads)
+                                num_threads=args.threads, overwrite=args.overwrite)
         except ValueError as exc:  # a corrupt checkpoint, the input checks (InputError)
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -293,6 +307,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    """``train`` under the study's lock (:mod:`.study_lock`), held by rank 0 of a torchrun job."""
+    import contextlib
+
+    held = os.environ.get("RANK", "0") == "0"
+    data = StudyPaths.of(load_profile(args.profile), _project_root(args.root, args.profile)).data
+    with study_lock(data) if held else contextlib.nullcontext():
+        return _train_unlocked(args)
+
+
+def _train_unlocked(args: argparse.Namespace) -> int:
     """``train``: one experiment (or all of a profile's), in this process or as one rank of a torchrun job.
 
     Every experiment's batch sizes are checked against the number of processes before anything trains. When the
@@ -301,8 +325,7 @@ def _train(args: argparse.Namespace) -> int:
     from .checkpoint import resolve_device
     from .config import load_experiment, training_for
     from .distributed import batch_problem, from_environment, training_batch_sizes
-    from .paths import StudyPaths
-    from .pipeline import StepFailed, experiment_files, experiment_skip_reason, run_pipeline
+    from .pipeline import StepFailed, experiment_files, experiment_skip_reason, gpu_skip_reason, run_pipeline
     from .train import train_experiment
 
     profile = load_profile(args.profile)
@@ -321,7 +344,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         chosen = []
         for experiment, path in zip(experiments, files):
-            skipped = experiment_skip_reason(profile, experiment) if args.all else None
+            skipped = (gpu_skip_reason(profile, experiment.name) or experiment_skip_reason(profile, experiment)
+                       if args.all else None)
             if skipped:
                 if ctx.main:
                     print(f"skipped {experiment.name}: {skipped}", flush=True)
@@ -336,8 +360,8 @@ def _train(args: argparse.Namespace) -> int:
             print("no tiles yet: running steps 01-03 first (data preparation, factors, background enhancement)",
                   flush=True)
             try:
-                run_pipeline(profile_path=args.profile, steps=["01", "02", "03"], root=root, html=False,
-                             progress=not args.no_progress)
+                run_pipeline(profile_path=profile.prepared_by or args.profile, steps=["01", "02", "03"], root=root,
+                             html=False, progress=not args.no_progress)  # a prepared_by profile: that one's
             except StepFailed as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1

@@ -21,6 +21,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .paths import StudyPaths, find_root
+
 __all__ = [
     "ConfigError",
     "SAFE_NAME",
@@ -50,6 +52,10 @@ __all__ = [
     "model_spec_for",
     "evaluation_for",
     "overrides_for",
+    "gpu_only_reason",
+    "unmatched_overrides",
+    "PREPARED_SECTIONS",
+    "MAX_NAME",
 ]
 
 
@@ -60,6 +66,8 @@ class ConfigError(ValueError):
 #: names that become folder or file names (profiles, experiments, extra test sets, sweeps): a letter or digit,
 #: then letters, digits, ``_``, ``-`` and ``.``; so no ``..``, no hidden names, no path separators
 SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+#: the longest profile or experiment name (it becomes a folder and part of file names; file systems allow 255 bytes)
+MAX_NAME = 100
 SAFE_NAME_RULE = ("must start with a letter or digit and contain only letters, digits, '_', '-' and '.' (it names "
                   "folders and files, so '..', '/' and hidden names are refused)")
 
@@ -543,12 +551,23 @@ class Profile(_Strict):
     experiment_overrides: dict[str, ExperimentOverride] = Field(
         default_factory=dict, description="settings of the experiments whose name matches a key (a name or an "
                                           "fnmatch pattern such as 'liu2021_*'); they win over the experiment file's")
+    gpu_only: dict[str, str] = Field(
+        default_factory=dict, description="experiments (a name or an fnmatch pattern) that do not learn within this "
+                                          "profile's CPU budget, each with the reason: step 04 skips them on a CPU "
+                                          "and runs them on a GPU")
+    prepared_by: Path | None = Field(
+        default=None, description="a profile whose steps 01-03 prepared the data this one trains on: its data, "
+                                  "areas, tiling, factors and enhance sections and its tiles and BE samples are used, "
+                                  "and steps 01-03 are not run for this profile")
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _check(self) -> "Profile":
         if not re.fullmatch(SAFE_NAME, self.name):
             raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
+        if len(self.name) > MAX_NAME:
+            raise _KeyedError("name", f"has {len(self.name)} characters; at most {MAX_NAME} (it names folders and "
+                                      "files, whose length the file system limits)")
         if self.evaluation.threshold == "validation" and self.training.validation_share == 0:
             raise _KeyedError("evaluation.threshold", "'validation' needs validation tiles: set "
                               "training.validation_share (e.g. 0.1), or use 'fixed' or a number")
@@ -614,6 +633,9 @@ class Experiment(_Strict):
     def _check(self) -> "Experiment":
         if not re.fullmatch(SAFE_NAME, self.name):
             raise _KeyedError("name", f"{self.name!r} {SAFE_NAME_RULE}")
+        if len(self.name) > MAX_NAME:
+            raise _KeyedError("name", f"has {len(self.name)} characters; at most {MAX_NAME} (it names folders and "
+                                      "files)")
         if self.model not in MODEL_NAMES:
             raise _KeyedError("model", f"unknown model {self.model!r}; valid: {', '.join(MODEL_NAMES)}")
         problem = channels_problem(self.channels)
@@ -890,7 +912,10 @@ def _coerce(data: Any) -> Any:
     return data
 
 
-_PATH_FIELDS = {"pretrained_weights"}
+_PATH_FIELDS = {"pretrained_weights", "prepared_by"}
+#: the sections that define a study's prepared data (steps 01-03); a profile with ``prepared_by`` takes them from
+#: that profile
+PREPARED_SECTIONS: tuple[str, ...] = ("data", "areas", "tiling", "factors", "enhance")
 #: sections whose listed keys are paths (every key of ``files`` and ``paths`` is)
 _PATH_KEYS_OF = {"chips": {"train", "test"}, "extra_tests": {"path"}}
 
@@ -927,11 +952,39 @@ def load_profile(path: str | Path) -> Profile:
     """
     path = Path(path)
     data = _resolve_paths(_coerced(path), path.resolve().parent)
+    if isinstance(data, dict) and data.get("prepared_by") is not None:
+        data = _with_preparer(path, data)
     try:
         prof = Profile.model_validate(data)
     except ValidationError as exc:
         raise _format_validation(path, exc) from None
     return prof.model_copy(update={"source_path": path})
+
+
+def _with_preparer(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a profile with ``prepared_by``) completed with the preparing profile's data sections and with
+    ``paths.prepared`` / ``paths.enhanced`` pointing at that profile's step 01 and step 03 outputs."""
+    owner_path = Path(data["prepared_by"])
+    if not owner_path.is_file():
+        raise ConfigError(f"{path}: key 'prepared_by': {owner_path} not found; name the profile whose steps 01-03 "
+                          "prepared the data (a path relative to this file, e.g. quick.yaml)")
+    if owner_path.resolve() == path.resolve():
+        raise ConfigError(f"{path}: key 'prepared_by' names this profile itself; name another profile")
+    given = [k for k in PREPARED_SECTIONS if k in data] + \
+        [f"paths.{k}" for k in ("prepared", "enhanced") if k in (data.get("paths") or {})]
+    if given:
+        raise ConfigError(f"{path}: key '{given[0]}': set by the profile named in prepared_by ({owner_path.name}); "
+                          "remove it here (steps 01-03 and their settings are that profile's)")
+    owner = load_profile(owner_path)
+    if owner.prepared_by is not None:
+        raise ConfigError(f"{path}: key 'prepared_by': {owner_path.name} is itself prepared by "
+                          f"{owner.prepared_by.name}; name that profile instead")
+    dumped = owner.model_dump(mode="python", exclude={"source_path"})
+    owner_paths = StudyPaths.of(owner, find_root(owner_path.resolve().parent))
+    return {**data, **{k: dumped[k] for k in PREPARED_SECTIONS if dumped.get(k) is not None},
+            "prepared_by": owner_path.resolve(),
+            "paths": {**(data.get("paths") or {}), "prepared": owner_paths.prepared.resolve(),
+                      "enhanced": owner_paths.enhanced.resolve()}}
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -960,6 +1013,22 @@ def overrides_for(profile: Profile, experiment: Experiment, section: str) -> dic
         if fnmatch.fnmatchcase(experiment.name, pattern):
             merged.update(getattr(over, section))
     return merged
+
+
+def unmatched_overrides(profile: Profile, names: list[str] | tuple[str, ...]) -> list[str]:
+    """The keys (``experiment_overrides.<pattern>``, ``gpu_only.<pattern>``) that match none of ``names`` (the
+    project's experiments): a misspelt pattern would otherwise change nothing without a word."""
+    keys = [("experiment_overrides", k) for k in profile.experiment_overrides] + [("gpu_only", k) for k in
+                                                                                  profile.gpu_only]
+    return [f"{section}.{k}" for section, k in keys if not any(fnmatch.fnmatchcase(n, k) for n in names)]
+
+
+def gpu_only_reason(profile: Profile, name: str) -> str | None:
+    """The reason the profile gives for training experiment ``name`` on a GPU only (``gpu_only``), or None."""
+    for pattern, reason in profile.gpu_only.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            return reason
+    return None
 
 
 def training_for(profile: Profile, experiment: Experiment) -> TrainingSpec:

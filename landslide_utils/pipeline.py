@@ -37,13 +37,16 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError, Experiment, Profile, has_second_date, load_experiment, load_profile, unavailable_channel
+from .config import (ConfigError, Experiment, Profile, gpu_only_reason, has_second_date, load_experiment, load_profile,
+                     read_yaml_mapping, unavailable_channel, unmatched_overrides)
 from .io import atomic_path, remove_temporaries, write_json, write_text
 from .notices import ENV_VAR, StudyWarning, read_notices
+from .output_sets import study_output_problem
 from .paths import StudyPaths
 from .streams import squash_notebook_file
 
-__all__ = ["Step", "plan_steps", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
+__all__ = ["Step", "plan_steps", "profile_digest", "gpu_skip_reason", "changed_during_run", "PREPARING_STEPS",
+           "PAPER_EXPERIMENTS", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
            "package_digest", "metrics_warnings", "step_skip_reason", "experiment_skip_reason", "upstream_problem"]
 
 # What each step reads from earlier steps (docs/architecture.md, "Data flow"). Steps not listed depend on all
@@ -233,14 +236,47 @@ def experiment_skip_reason(profile: Profile, experiment: Experiment) -> str | No
     return None
 
 
+#: the steps that prepare a study's data; a profile with ``prepared_by`` uses those of the profile it names
+PREPARING_STEPS: tuple[str, ...] = ("01", "02", "03")
+#: Yang et al.'s experiments, which step 05 compares with the paper's tables
+PAPER_EXPERIMENTS: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+#: the experiment whose model the multi-temporal test (step 06) applies (the paper's Figure 19)
+MULTITEMPORAL_EXPERIMENT = "IV"
+
+
+def _cuda_available() -> bool:
+    import torch  # only when a profile lists GPU-only experiments: the runner itself needs no torch
+
+    return bool(torch.cuda.is_available())
+
+
+def gpu_skip_reason(profile: Profile, name: str) -> str | None:
+    """Why step 04 skips experiment ``name`` on this machine: the profile lists it under ``gpu_only`` and no GPU
+    will train it (``device: cpu``, or ``auto`` without CUDA); None otherwise."""
+    reason = gpu_only_reason(profile, name)
+    if reason is None or (profile.device != "cpu" and _cuda_available()):
+        return None
+    return f"GPU-only on this profile: {reason}"
+
+
 def step_skip_reason(step: Step, profile: Profile) -> str | None:
     """Why a planned step cannot run on this profile's data (it is skipped, not failed), or None."""
     from .related import related_skip_reason
 
+    if profile.prepared_by is not None and step.number in PREPARING_STEPS:
+        return (f"the data are prepared by {profile.prepared_by.name} (prepared_by): run its steps 01-03 "
+                f"with --profile {profile.prepared_by.name}")
+    if profile.experiments is not None:
+        if step.number == "05" and not set(PAPER_EXPERIMENTS) & set(profile.experiments):
+            return "the profile runs none of the paper's Experiments I-VIII, which step 05 compares"
+        if step.number == "06" and MULTITEMPORAL_EXPERIMENT not in profile.experiments:
+            return (f"the multi-temporal test applies Experiment {MULTITEMPORAL_EXPERIMENT}'s model, which this "
+                    "profile does not run")
     if step.number == "08":
         return related_skip_reason(profile, root=step.notebook.resolve().parents[1])
     if step.number == "04" and step.experiment is not None:
-        return experiment_skip_reason(profile, load_experiment(step.experiment))
+        exp = load_experiment(step.experiment)
+        return gpu_skip_reason(profile, exp.name) or experiment_skip_reason(profile, exp)
     if step.number == "02" and profile.data.source == "chips":
         return ("factor analysis needs a study area: the chips of a chip dataset are cut around landslides, so "
                 "landslide density per elevation or slope class would measure how the chips were sampled")
@@ -301,22 +337,27 @@ def upstream_problem(step: Step, *, root: Path, profile_path: Path, profile: Pro
         if d not in closure:
             closure.add(d)
             todo.extend(_deps(d))
-    rel = _rel(profile_path, root)
     existing = {p.name[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    owner = None
+    if profile.prepared_by is not None:
+        owner_profile = load_profile(profile.prepared_by)
+        owner = (profile.prepared_by, owner_profile, StudyPaths.of(owner_profile, root))
     for dep in sorted(closure & existing):
         if profile.data.source == "chips" and dep == "02":
             continue  # skipped for chip datasets (step_skip_reason); nothing reads it
-        cmd = f"python -m landslide_utils run --profile {rel} --steps {dep}"
-        stamps = _relevant_stamps(paths, dep, step.number)
+        dep_path, dep_profile, dep_paths = (owner if owner is not None and dep in PREPARING_STEPS
+                                            else (profile_path, profile, paths))
+        cmd = f"python -m landslide_utils run --profile {_rel(dep_path, root)} --steps {dep}"
+        stamps = _relevant_stamps(dep_paths, dep, step.number)
         if not stamps:
             return (f"step {dep} has no successful run for this profile (it never ran, or its last run failed), so "
                     f"there is nothing of it to use; run it first: {cmd}")
-        planned = {Path(p.output_name).stem: p for p in plan_steps(root=root, profile_path=profile_path, steps=[dep])}
+        planned = {Path(p.output_name).stem: p for p in plan_steps(root=root, profile_path=dep_path, steps=[dep])}
         for stamp in stamps:
             dep_step = planned.get(stamp.stem)
             if dep_step is None:
                 continue  # an experiment whose file is gone: nothing runs or reads it any more
-            if _stamp_digest(stamp) != _digest(dep_step, profile_path, profile, paths)["digest"]:
+            if _stamp_digest(stamp) != _digest(dep_step, dep_path, dep_profile, dep_paths)["digest"]:
                 exp = dep_step.experiment.stem if dep_step.experiment is not None else None
                 return (f"step {dep}" + (f" (experiment {exp})" if exp else "")
                         + " last ran with other settings or inputs (the profile, an input file, an experiment "
@@ -325,10 +366,24 @@ def upstream_problem(step: Step, *, root: Path, profile_path: Path, profile: Pro
     return None
 
 
+#: profile keys that choose which experiments run, not how: a change to them reruns no step
+SELECTION_KEYS: tuple[str, ...] = ("experiments", "gpu_only", "description")
+
+
+def profile_digest(profile_path: Path) -> str:
+    """The digest of a profile file as the steps read it: its keys without :data:`SELECTION_KEYS`, so adding an
+    experiment to the list (or marking one GPU-only) does not rerun the others."""
+    with warnings.catch_warnings():  # a key given twice was reported when the profile was loaded
+        warnings.simplefilter("ignore", StudyWarning)
+        data = read_yaml_mapping(profile_path)
+    kept = {k: v for k, v in data.items() if k not in SELECTION_KEYS}
+    return _sha(json.dumps(kept, sort_keys=True, default=str).encode())
+
+
 def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths) -> dict:
     record = {
         "notebook": _sha(step.notebook.read_bytes()),
-        "profile": _sha(profile_path.read_bytes()),
+        "profile": profile_digest(profile_path),
         "experiment": _sha(step.experiment.read_bytes()) if step.experiment else None,
         "package": package_digest(),
         "inputs": _input_signature(profile, paths.root) if step.number == "01" else {},
@@ -336,6 +391,17 @@ def _digest(step: Step, profile_path: Path, profile: Profile, paths: StudyPaths)
     }
     record["digest"] = _sha(json.dumps(record, sort_keys=True).encode())
     return record
+
+
+#: what each part of a step's digest record stands for, in the words of a warning
+DIGEST_PARTS: dict[str, str] = {"notebook": "the notebook", "profile": "the profile", "experiment": "the experiment file",
+                                "package": "the package code", "inputs": "an input file",
+                                "upstream": "the outputs of an earlier step"}
+
+
+def changed_during_run(before: dict, after: dict) -> list[str]:
+    """The parts of a step's digest record (:func:`_digest`) that differ between its start and its end."""
+    return [DIGEST_PARTS[k] for k in DIGEST_PARTS if before.get(k) != after.get(k)]
 
 
 def _export_html(nb_path: Path, html_path: Path) -> None:
@@ -412,10 +478,17 @@ def run_pipeline(
     if experiments is None and profile.experiments is not None:
         experiments = list(profile.experiments)
     plan = plan_steps(root=root, profile_path=profile_path, steps=steps, experiments=experiments)
+    unmatched = unmatched_overrides(profile, [f.stem for f in experiment_files(root)])
+    if unmatched:
+        raise ConfigError(f"{_rel(profile_path, root)}: key '{unmatched[0]}' matches no experiment of "
+                          "params/experiments/; check the name or pattern")
     for st in plan:
         if st.experiment is not None:
             load_experiment(st.experiment)  # fail early on a broken experiment file
     paths = StudyPaths.of(profile, root)
+    problem = study_output_problem(profile, paths)
+    if problem is not None:
+        raise ConfigError(f"{_rel(profile_path, root)}: {problem}")
     paths.reports.mkdir(parents=True, exist_ok=True)
     for folder in (paths.reports, paths.data):  # temporary files of a run that was killed
         remove_temporaries(folder)
@@ -446,7 +519,7 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
     problem = upstream_problem(st, root=root, profile_path=profile_path, profile=profile, paths=paths)
     if problem is not None:
         raise StaleUpstream(f"{st.output_name.removesuffix('.ipynb')} did not run: {problem}")
-    record = _digest(st, profile_path, profile, paths)
+    record = _digest(st, profile_path, profile, paths)  # taken before the step runs: what its outputs are of
     stamp = _stamp_path(paths, st)
     if not force and out_path.exists() and stamp.exists() and _stamp_digest(stamp) == record["digest"]:
         print(f"{tag}: unchanged since its last successful run, skipped", flush=True)
@@ -472,11 +545,14 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
         Path(notices).unlink(missing_ok=True)
     if html:
         _export_html(out_path, paths.reports / "html" / (out_path.stem + ".html"))
-    # upstream digests may have changed while this step ran (it is their consumer); recompute
-    record = _digest(st, profile_path, profile, paths)
-    record["seconds"] = round(time.perf_counter() - t0, 1)
-    write_json(stamp, record)
-    print(f"{tag}: done in {record['seconds']:.1f} s -> {_rel(out_path, root)}", flush=True)
+    seconds = round(time.perf_counter() - t0, 1)
+    changed = changed_during_run(record, _digest(st, profile_path, profile, paths))
+    if changed:  # the outputs are of the inputs as they were when the step started: never stamp them as the new
+        print(f"{tag}: warning: {', '.join(changed)} changed while the step ran; its outputs are not marked as "
+              "current, so the next run reruns it", flush=True)
+    else:
+        write_json(stamp, {**record, "seconds": seconds})
+    print(f"{tag}: done in {seconds:.1f} s -> {_rel(out_path, root)}", flush=True)
     if st.experiment is not None:
         for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):
             print(f"{tag}: warning: {w}", flush=True)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import Finding
-from .config import (ConfigError, unavailable_channel, Experiment, Profile, evaluation_for, load_experiment, load_profile,
+from .output_sets import study_output_problem
+from .paths import StudyPaths
+from .config import (ConfigError, unavailable_channel, unmatched_overrides, Experiment, Profile, evaluation_for, load_experiment, load_profile,
                      model_spec_for, training_for)
 
 __all__ = ["Preflight", "preflight"]
@@ -37,6 +39,12 @@ class Preflight:
         self.findings.append(Finding(level, str(file) if file is not None else None, message))  # type: ignore[arg-type]
 
 
+def _cuda_available() -> bool:
+    import torch  # only here: the other checks need no torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> list[Path]:
     from .pipeline import experiment_files
 
@@ -52,12 +60,12 @@ def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> li
     return listed + [g for g in given if Path(g).resolve() not in {p.resolve() for p in listed}]
 
 
-def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
+def _check_experiments(pf: Preflight, paths: list[Path], root: Path | None) -> None:
     from .chip_tiles import factor_skip_reason
     from .models.registry import model_option_problem
 
     from .models.segmentation import OWN_ARCHITECTURES
-    from .pipeline import experiment_skip_reason
+    from .pipeline import experiment_files, experiment_skip_reason
 
     skip = factor_skip_reason(pf.profile)
     for p in paths:
@@ -92,6 +100,10 @@ def _check_experiments(pf: Preflight, paths: list[Path]) -> None:
     skipped = [e.name for e in pf.experiments if e.channels != "rgb"]
     if skip and skipped:
         pf.add("info", None, f"experiments {', '.join(skipped)} (rgb+factors) will be skipped: {skip}")
+    every = [f.stem for f in experiment_files(root)] if root is not None else []
+    for key in unmatched_overrides(pf.profile, every + [e.name for e in pf.experiments]) if every else []:
+        pf.add("error", pf.profile.source_path, f"key '{key}' matches no experiment of params/experiments/; check the "
+                                                "name or pattern")
     for pattern in pf.profile.experiment_overrides:
         if pf.experiments and not any(fnmatch.fnmatchcase(e.name, pattern) for e in pf.experiments):
             pf.add("warning", pf.profile.source_path, f"key 'experiment_overrides.{pattern}' matches none of the "
@@ -136,7 +148,6 @@ def _check_chips(pf: Preflight) -> None:
 def _check_scene(pf: Preflight, root: Path | None) -> None:
     from .checks import inspect_inputs, inspect_options
     from .layers import load_inputs
-    from .paths import StudyPaths
 
     prof = pf.profile
     if prof.data.source == "synthetic":
@@ -161,7 +172,13 @@ def preflight(profile_path: str | Path, *, experiments: list[Path] | None = None
         ConfigError: the profile itself is invalid (nothing else can be checked then).
     """
     pf = Preflight(profile=load_profile(profile_path))
-    _check_experiments(pf, _experiment_paths(pf, root, list(experiments or [])))
+    problem = study_output_problem(pf.profile, StudyPaths.of(pf.profile, root or Path(".")))
+    if problem is not None:
+        pf.add("error", profile_path, problem)
+    _check_experiments(pf, _experiment_paths(pf, root, list(experiments or [])), root)
+    if pf.profile.device == "cuda" and not _cuda_available():
+        pf.add("error", profile_path, "key 'device': 'cuda' but no CUDA GPU is available here; set device: auto (CUDA "
+                                      "when present, else the CPU) or cpu")
     _check_models(pf)
     if pf.profile.data.source == "chips" or pf.profile.evaluation.extra_tests:
         _check_chips(pf)

@@ -14,6 +14,7 @@ with intervals over seeds by a sweep (``params/sweeps/related.yaml``, notebook 0
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .config import Profile
+from .config import Profile, gpu_only_reason, load_profile
 from .metrics import Counts, precision, recall
+from .paths import StudyPaths
 from .stats import Claim
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
            "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
            "best_of", "sweep_verdicts", "YANG_EXPERIMENTS", "PAPER_LABELS", "SIDE_BY_SIDE_METRICS",
            "CLASS_MEAN_METRICS", "metric_value", "efficiency_table", "write_published_table",
-           "measured_efficiency_table"]
+           "measured_efficiency_table", "study_folders", "experiment_folder", "gpu_only_table"]
 
 RELATED_PAPERS: tuple[str, ...] = ("liu2021", "chen2022", "yang2022b", "gao2021")
 #: how the side-by-side table names each paper
@@ -202,12 +204,17 @@ def _checked_reference(path: Path, data: dict[str, Any], rows: Any) -> tuple[dic
     return dict(metric_map), claims
 
 
-def sweep_verdicts(sweeps_dir: str | Path, refs: dict[str, RelatedReference], *,
+def sweep_verdicts(sweeps_dir: str | Path | Sequence[str | Path], refs: dict[str, RelatedReference], *,
                    pattern: str = "related*") -> pd.DataFrame | None:
     """The related papers' claims as every sweep of a profile matching ``pattern`` judged them (notebook 07's
     ``tables/claims.csv``): sweep, claim, metric, n and the estimate with its 95 % interval in percentage points,
-    and the verdict; None when no such sweep has run."""
-    found = sorted(Path(sweeps_dir).glob(f"{pattern}/tables/claims.csv"))
+    and the verdict; None when no such sweep has run. With several folders, a sweep of the first that has it."""
+    dirs = [Path(sweeps_dir)] if isinstance(sweeps_dir, (str, Path)) else [Path(d) for d in sweeps_dir]
+    by_name: dict[str, Path] = {}
+    for d in dirs:
+        for f in sorted(d.glob(f"{pattern}/tables/claims.csv")):
+            by_name.setdefault(f.parents[1].name, f)
+    found = [by_name[k] for k in sorted(by_name)]
     if not found:
         return None
     ids = {c.name for r in refs.values() for c in r.claims}
@@ -254,15 +261,42 @@ def _metrics(metrics_dir: Path, name: str) -> dict[str, Any] | None:
         raise ValueError(f"{p}: not valid JSON ({exc}); rerun step 04 for experiment {name}") from exc
 
 
-def side_by_side(metrics_dir: str | Path, *, root: str | Path = ".") -> pd.DataFrame:
+def study_folders(profile: Profile, *, root: str | Path = ".") -> list[StudyPaths]:
+    """The folders notebook 08 reads: this profile's, then - for a profile ``prepared_by`` another (the related
+    profile and quick) - the preparing profile's, whose Experiments I-VIII stand beside the related systems."""
+    folders = [StudyPaths.of(profile, Path(root))]
+    if profile.prepared_by is not None:
+        folders.append(StudyPaths.of(load_profile(profile.prepared_by), Path(root)))
+    return folders
+
+
+def experiment_folder(folders: Sequence[StudyPaths], name: str) -> Path:
+    """The first of ``folders`` holding experiment ``name``'s outputs (the first folder's when none does)."""
+    for f in folders:
+        if f.experiment(name).is_dir():
+            return f.experiment(name)
+    return folders[0].experiment(name)
+
+
+def gpu_only_table(profile: Profile, *, root: str | Path = ".") -> pd.DataFrame:
+    """The related-system experiments this profile leaves to a GPU (its ``gpu_only`` key), with the reason."""
+    rows = [{"experiment": n, "paper": PAPER_LABELS[p], "reason": gpu_only_reason(profile, n)}
+            for p, names in related_experiments(root=root).items() for n in names]
+    return pd.DataFrame([r for r in rows if r["reason"] is not None],
+                        columns=["experiment", "paper", "reason"]).set_index("experiment")
+
+
+def side_by_side(metrics_dir: str | Path | Sequence[str | Path], *, root: str | Path = ".") -> pd.DataFrame:
     """Yang et al.'s Experiments I-VIII and every related-system experiment that ran, one row each: paper,
-    model, :data:`SIDE_BY_SIDE_METRICS` in percent, parameters, training steps and seconds."""
+    model, :data:`SIDE_BY_SIDE_METRICS` in percent, parameters, training steps and seconds. ``metrics_dir``:
+    one folder or several (an experiment's row comes from the first that holds it)."""
+    dirs = [Path(metrics_dir)] if isinstance(metrics_dir, (str, Path)) else [Path(d) for d in metrics_dir]
     rows = []
     groups = [(PAPER_LABELS["yang2022"], list(YANG_EXPERIMENTS))]
     groups += [(PAPER_LABELS[p], exps) for p, exps in related_experiments(root=root).items()]
     for paper, names in groups:
         for name in names:
-            m = _metrics(Path(metrics_dir), name)
+            m = next((found for d in dirs if (found := _metrics(d, name)) is not None), None)
             if m is None:
                 continue
             row: dict[str, Any] = {"experiment": name, "paper": paper, "model": m.get("model")}

@@ -56,6 +56,7 @@ from .checkpoint import load_checkpoint, resolve_device
 from .config import ConfigError, EvaluationSpec, FactorSpec
 from .io import atomic_path, write_json, write_vector
 from .notices import notify
+from .output_sets import check_outputs, staged_outputs
 from .precision import resolve_precision
 from .predict import SCORE_FLOOR, decision_threshold, predict_blended
 from .scene_inputs import Scene, open_scene
@@ -206,8 +207,13 @@ def predict_scene(
     cache_mb: int = 64,
     read_ahead: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Predict a whole scene window by window and write the maps (see the module docstring).
+
+    The outputs never replace an input file, replace earlier outputs in ``out_dir`` only with ``overwrite``, and
+    are written into a staging folder and moved in as a set (:mod:`landslide_utils.output_sets`): a failure
+    leaves the earlier set as it was.
 
     Args:
         checkpoint: a checkpoint of any model of the registry (``data/<profile>/experiments/<EXP>/checkpoint.pt``).
@@ -225,6 +231,7 @@ def predict_scene(
         read_ahead: windows a background thread reads ahead while the model computes (default ``2 x
             batch_size``; 0 reads in the main thread).
         progress: show a progress bar over windows.
+        overwrite: replace the outputs of an earlier prediction in ``out_dir``.
 
     Returns:
         The contents of ``prediction.json``.
@@ -235,9 +242,28 @@ def predict_scene(
     """
     t0 = time.perf_counter()
     _check_options(window=window, overlap=overlap, batch_size=batch_size, threshold=threshold)
-    checkpoint, out = Path(checkpoint), Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file; give a folder (it is created)")
+    checkpoint, final = Path(checkpoint), Path(out_dir)
+    check_outputs(final, SCENE_OUTPUTS, inputs={"--checkpoint": checkpoint, "--image": Path(image),
+                                               "--dem": dem and Path(dem), "--rivers": rivers and Path(rivers)},
+                  overwrite=overwrite)
+    with staged_outputs(final, SCENE_OUTPUTS) as out:
+        summary = _predict_into(out, checkpoint=checkpoint, image=image, dem=dem, rivers=rivers, window=window,
+                                overlap=overlap, batch_size=batch_size, threshold=threshold, precision=precision,
+                                device=device, num_threads=num_threads, cache_mb=cache_mb, read_ahead=read_ahead,
+                                progress=progress)
+        summary["outputs"] = [str(final / f) for f in SCENE_OUTPUTS]
+        summary["seconds"] = round(time.perf_counter() - t0, 2)
+        write_json(out / "prediction.json", summary)
+    return summary
+
+
+def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | Path | None,
+                  rivers: str | Path | None, window: int, overlap: int, batch_size: int, threshold: float | None,
+                  precision: str, device: str, num_threads: int | None, cache_mb: int, read_ahead: int | None,
+                  progress: bool) -> dict[str, Any]:
+    """:func:`predict_scene`'s work, writing the rasters and polygons into ``out`` (the staging folder); returns
+    the summary without ``outputs``."""
+    t0 = time.perf_counter()
     dev = resolve_device(device)
     model, meta = load_checkpoint(checkpoint, device=dev)
     prec = resolve_precision(precision, dev)
@@ -331,7 +357,6 @@ def predict_scene(
         "windows_predicted": n, "windows_skipped": counts["skipped"], "valid_pixels": counts["valid_pixels"],
         "landslide_pixels": counts["landslide_pixels"], "landslides": len(gdf),
         "landslide_area_m2": float(gdf["area_m2"].sum()) if len(gdf) else 0.0,
-        "seconds": round(time.perf_counter() - t0, 2), "predict_seconds": round(loop_seconds, 2), "outputs": [str(out / f) for f in SCENE_OUTPUTS],
+        "seconds": round(time.perf_counter() - t0, 2), "predict_seconds": round(loop_seconds, 2),
     }
-    write_json(out / "prediction.json", summary)
     return summary

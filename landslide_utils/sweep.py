@@ -397,7 +397,8 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
     sweep = Sweep(path=path, spec=spec, root=root, profile_path=profile_path, profile=profile,
                   keys=list(values[0]) if values else [], points=points, data_dir=data_dir, reports_dir=reports_dir)
 
-    base_dump = profile.model_dump(mode="python", exclude={"source_path"})
+    # a profile prepared by another is flattened: the sweep prepares its points' data itself (shared steps)
+    base_dump = profile.model_dump(mode="python", exclude={"source_path", "prepared_by"})
     experiments = {f.stem: load_experiment(f) for f in exp_files}
     for pt in points:
         raw = copy.deepcopy(base_dump)

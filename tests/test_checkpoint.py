@@ -9,7 +9,7 @@ import torch
 
 from landslide_utils.checkpoint import (check_compatible, load_checkpoint, read_checkpoint, resolve_device,
                                         save_checkpoint, update_meta)
-from landslide_utils.config import SegmentationSpec, TrainingSpec
+from landslide_utils.config import ConfigError, SegmentationSpec, TrainingSpec
 from landslide_utils.models import build_model
 
 
@@ -37,11 +37,29 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="run the experiment first"):
         read_checkpoint(tmp_path / "none.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="junk.pt: not a readable checkpoint"):
+    with pytest.raises(ValueError, match="junk.pt: not a checkpoint of this project \\(not a zip archive"):
         read_checkpoint(tmp_path / "junk.pt")
+    (tmp_path / "map.tif").write_bytes(b"II*\x00" + bytes(100))  # a GeoTIFF given as --checkpoint
+    with pytest.raises(ValueError, match="map.tif: not a checkpoint of this project \\(a TIFF image"):
+        read_checkpoint(tmp_path / "map.tif")
+    torch.save({"meta": {}, "model_state": {}}, tmp_path / "cut.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "cut.pt").read_bytes()[:-40])  # a truncated zip
+    with pytest.raises(ValueError, match="cut.pt: not"):
+        read_checkpoint(tmp_path / "cut.pt")
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt: not a checkpoint of this project"):
         read_checkpoint(tmp_path / "other.pt")
+
+
+def test_weights_that_do_not_match_the_metadata_are_named(tmp_path: Path) -> None:
+    spec = SegmentationSpec(encoder="resnet18")
+    model = build_model("unet", 3, spec=spec, num_classes=2, load_weights=False)
+    meta = {"model": "unet", "in_channels": 6, "num_classes": 2, "spec": spec.model_dump(mode="json")}  # edited: 6
+    save_checkpoint(tmp_path / "c.pt", meta=meta, model=model, optimizer=None, scaler=None, step=1, steps=1,
+                    train_seconds=0.0, final_loss=None)
+    with pytest.raises(ValueError, match="c.pt: its weights do not match the model its metadata describes "
+                                         "\\(unet, 6 channels"):
+        load_checkpoint(tmp_path / "c.pt")
 
 
 def test_compatibility() -> None:
@@ -67,5 +85,5 @@ def test_devices() -> None:
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in ("cpu", "cuda")
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="device: auto or cpu"):
+        with pytest.raises(ConfigError, match="set device: auto"):
             resolve_device("cuda")

@@ -181,3 +181,32 @@ def test_cli_synth_writes_every_file_reproducibly(tmp_path, capsys):
 def test_evaluation_threshold_accepts_fixed_validation_or_a_number(tmp_path, value, want):
     p = _broken(tmp_path, lambda d: (d["evaluation"].update(threshold=value), d["training"].update(validation_share=0.1)))
     assert load_profile(p).evaluation.threshold == want
+
+
+def test_a_profile_prepared_by_another_takes_its_data_and_tiles(tmp_path):
+    related = load_profile(ROOT / "params/profiles/smoke_related.yaml")
+    smoke = load_profile(ROOT / "params/profiles/smoke.yaml")
+    assert related.data == smoke.data and related.tiling == smoke.tiling and related.enhance == smoke.enhance
+    assert related.paths.prepared == (ROOT / "data/smoke").resolve()
+    assert related.paths.enhanced == (ROOT / "data/smoke/enhanced").resolve()
+    assert "chen2022_fcn" in related.experiments and related.gpu_only  # its own experiments and budget
+
+    def profile(text: str) -> Path:
+        (tmp_path / "params/profiles").mkdir(parents=True, exist_ok=True)
+        path = tmp_path / "params/profiles/p.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    base = "name: p\nprepared_by: {by}\ntraining: {{steps: 1, batch_size: 2}}\n"
+    with pytest.raises(ConfigError, match="'prepared_by'.*nothere.yaml not found"):
+        load_profile(profile(base.format(by="nothere.yaml")))
+    with pytest.raises(ConfigError, match="'prepared_by' names this profile itself"):
+        load_profile(profile(base.format(by="p.yaml")))
+    (tmp_path / "params/profiles/smoke.yaml").write_text((ROOT / "params/profiles/smoke.yaml").read_text())
+    with pytest.raises(ConfigError, match="key 'tiling': set by the profile named in prepared_by"):
+        load_profile(profile(base.format(by="smoke.yaml") + "tiling: {tile_size: 32}\n"))
+    (tmp_path / "params/profiles/mid.yaml").write_text(base.format(by="smoke.yaml").replace("name: p", "name: mid"))
+    with pytest.raises(ConfigError, match="mid.yaml is itself prepared by smoke.yaml"):
+        load_profile(profile(base.format(by="mid.yaml")))
+    ok = load_profile(profile(base.format(by="smoke.yaml")))
+    assert ok.paths.prepared == (tmp_path / "data/smoke").resolve()

@@ -61,7 +61,7 @@ def test_build_notebooks_reproduces_the_notebooks(tmp_path: Path) -> None:
     assert not stale, f"notebooks differ from tools/build_notebooks.py: {stale}; run python tools/build_notebooks.py"
 
 
-@pytest.mark.parametrize("profile", ["smoke", "quick"])
+@pytest.mark.parametrize("profile", ["smoke", "smoke_related", "quick", "related"])
 def test_committed_reports_carry_the_notebooks_cell_ids(profile: str) -> None:
     import nbformat
 

@@ -32,7 +32,7 @@ def project(tmp_path):
     (tmp_path / "params" / "experiments").mkdir()
     text = (ROOT / "params/profiles/smoke.yaml").read_text(encoding="utf-8")
     listed = re.compile(r"^experiments: \[[^\]]*\]", re.MULTILINE)  # the list may span lines
-    assert listed.search(text) and "experiments: [I, II, III, IV, V, VI, VII, VIII," in text
+    assert listed.search(text) and "experiments: [I, II, III, IV, V, VI, VII, VIII]" in text
     (tmp_path / "params/profiles/smoke.yaml").write_text(  # the profile's list of experiments drives step 04
         listed.sub("experiments: [I, II]", text, count=1), encoding="utf-8")
     for name in ("I", "II", "III"):  # III exists but is not in the profile's list
@@ -76,6 +76,37 @@ def test_runs_in_order_skips_unchanged_and_reruns_changed(project):
     res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, force=True,
                        steps=["04"], experiments=["II"])
     assert [(s.output_name, st) for s, st in res] == [("04_run_experiment_II.ipynb", "ran")]
+
+
+def test_a_change_during_a_step_is_reported_and_not_stamped(project, capsys):
+    """The stamp is the digest taken before the step ran: a profile edited while it runs is not marked as done."""
+    prof = project / "params/profiles/smoke.yaml"
+    run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01"])
+    _nb(project / "notebooks/02_second.ipynb",
+        "from pathlib import Path\np = Path(profile)\np.write_text(p.read_text().replace('seed: 0', 'seed: 3', 1))")
+    capsys.readouterr()
+    res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["02"])
+    assert [st for _, st in res] == ["ran"]
+    out = capsys.readouterr().out
+    assert "the profile changed while the step ran" in out and "not marked as current" in out
+    assert not (project / "data/smoke/.stamps/02_second.json").exists()
+    _nb(project / "notebooks/02_second.ipynb", "x = 1")
+    res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "02"])
+    assert [st for _, st in res] == ["ran", "ran"]  # the profile changed: step 01 too
+    res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "02"])
+    assert [st for _, st in res] == ["skipped", "skipped"]
+
+
+def test_selecting_experiments_reruns_no_step(project):
+    """``experiments`` and ``gpu_only`` choose which experiments run, not how: editing them reruns nothing."""
+    prof = project / "params/profiles/smoke.yaml"
+    run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "04"])
+    prof.write_text(prof.read_text().replace("experiments: [I, II]", "experiments: [I, II, III]")
+                    + "gpu_only: {III: for the test}\n")
+    res = run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "04"])
+    assert [(s.output_name, st) for s, st in res] == [
+        ("01_first.ipynb", "skipped"), ("04_run_experiment_I.ipynb", "skipped"),
+        ("04_run_experiment_II.ipynb", "skipped"), ("04_run_experiment_III.ipynb", "skipped")]
 
 
 def test_guard_warnings_reach_the_console(project, capsys):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from landslide_utils import train as train_mod
 from landslide_utils.checkpoint import load_checkpoint
-from landslide_utils.config import (ConfigError, Experiment, FCNSpec, MaskRCNNSpec, evaluation_for, load_experiment,
+from landslide_utils.config import (ConfigError, Experiment, FCNSpec, MaskRCNNSpec, evaluation_for, gpu_only_reason, load_experiment,
                                     load_profile, model_spec_for, training_for)
 from landslide_utils.crossval import stratified_folds
 from landslide_utils.datasets import TileDataset, channel_stats
@@ -258,7 +258,7 @@ def test_cross_validated_experiment_trains_folds_and_reports_each(tmp_path: Path
 
 
 def test_related_experiment_files_validate_and_resolve() -> None:
-    profile = load_profile(ROOT / "params/profiles/quick.yaml")
+    profile = load_profile(ROOT / "params/profiles/related.yaml")
     names = {p.stem: p for p in experiment_files(ROOT)}
     for paper in RELATED_PAPERS:
         for name in load_related(paper, root=ROOT).table.index:
@@ -266,7 +266,7 @@ def test_related_experiment_files_validate_and_resolve() -> None:
             assert e.name == name
             spec = model_spec_for(profile, e)
             if paper == "liu2021":
-                assert spec.backbone == "resnext50_32x4d" and training_for(profile, e).steps == 70
+                assert spec.backbone == "resnext50_32x4d" and gpu_only_reason(profile, name) is not None
             elif paper == "chen2022":
                 assert e.model == "fcn" and training_for(profile, e).loss in ("bce", "focal")
             else:  # the zoo and Gao et al.'s systems train with Adam (tests/test_related_systems_ii.py)
@@ -274,7 +274,10 @@ def test_related_experiment_files_validate_and_resolve() -> None:
     flk = load_experiment(names["chen2022_fcn_flk"])
     assert evaluation_for(profile, flk).cv_folds == 5
     assert model_spec_for(profile, load_experiment(names["liu2021_bottom_up_edge"])).mask_loss == "bce+edge"
-    assert training_for(profile, load_experiment(names["I"])).steps == 150  # the overrides reach only their own
+    assert training_for(profile, load_experiment(names["yang2022b_pspnet_mobilenet"])).steps == 400
+    assert training_for(profile, load_experiment(names["chen2022_fcn"])).steps == 150  # no override: the base
+    assert gpu_only_reason(profile, "chen2022_fcn") is None
+    assert profile.prepared_by == (ROOT / "params/profiles/quick.yaml").resolve()
 
 
 def test_experiment_keys_are_checked(tmp_path: Path) -> None:

@@ -472,18 +472,29 @@ from landslide_utils.imbalance import imbalance_table
 from landslide_utils.io import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side
-from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, load_related,
-                                     measured_efficiency_table, side_by_side, single_run_claims, sweep_verdicts,
-                                     write_published_table)
+from landslide_utils.plots.results import plot_training_curves
+from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, experiment_folder,
+                                     gpu_only_table, load_related, measured_efficiency_table, side_by_side,
+                                     single_run_claims, study_folders, sweep_verdicts, write_published_table)
 from landslide_utils.train import training_tiles
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
+folders = study_folders(prof)  # this profile's, then the one that prepared its data (its Experiments I-VIII)
 refs = {p: load_related(p) for p in RELATED_PAPERS}
-table = side_by_side(paths.metrics)
+table = side_by_side([f.metrics for f in folders])
 missing = [e for r in refs.values() for e in r.table.index if e not in table.index]
 print("related-system experiments not run on this profile:", ", ".join(missing) or "none")
 """),
+    md("## Left to a GPU\nRows that do not learn within this profile's CPU budget are not run at a budget that "
+       "cannot answer: the profile lists them under `gpu_only` with the reason, step 04 skips them on a CPU, and "
+       "`make paper` trains them on a GPU."),
+    code("""
+gpu_only = gpu_only_table(prof)
+write_csv(paths.tables / "gpu_only.csv", gpu_only)
+with pd.option_context("display.max_colwidth", None):
+    display(gpu_only if len(gpu_only) else "none: every related-system row of this profile runs on a CPU")
+""", CHECK),
     md("## Every experiment on this study area (percent)\nP, R, F1, mIoU (two-class mean), landslide IoU, "
        "kappa and average precision (AP, threshold-free) on the stitched test area; parameters of one model (FCN-FLK averages five of them); training steps "
        "and seconds (FCN-FLK: the sum over its folds)."),
@@ -578,10 +589,17 @@ related = table[table["paper"] != PAPER_LABELS["yang2022"]]
 seconds = related["train_seconds"].sum()
 print(f"{len(related)} related-system experiments trained in {seconds:.0f} s ({seconds / 60:.1f} min)")
 """),
+    md("## Did each row learn? Training loss against steps\nThe loss per step (thin) and its running mean (thick) "
+       "of every related-system row that ran: a budget is enough when the running mean has flattened; a row whose "
+       "curve still falls steeply at its last step was stopped early (its map above says what it found)."),
+    code("""
+plot_training_curves({name: experiment_folder(folders, name) / "loss.csv" for name in related.index},
+                     save=paths.figures / "loss_related.png");
+"""),
     md("## Error maps of the best model of each paper\nTrue positive, false extraction and missed extraction over "
        "the test area; the best of each paper by F1 on this run."),
     code("""
-best = {name: paths.experiment(name) / "error_map.tif"
+best = {name: experiment_folder(folders, name) / "error_map.tif"
         for name in (best_of(table, label) for label in PAPER_LABELS.values()) if name is not None}
 plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
 """),
@@ -589,9 +607,10 @@ plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png"
        "experiments, five seeds), `related_fcn.yaml` (Chen et al.'s three, three seeds) and `related_ii.yaml` (the "
        "zoo and Gao et al.'s models, three seeds) judge each claim on the paired "
        "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
-       "does for Yang et al.'s claims; every sweep of this profile named `related*` that has run is shown."),
+       "does for Yang et al.'s claims; every sweep named `related*` that has run for this profile (or for the "
+       "profile that prepared its data, when this one has not run it) is shown, with its `n` seeds."),
     code("""
-judged = sweep_verdicts(paths.reports / "sweeps", refs)
+judged = sweep_verdicts([f.reports / "sweeps" for f in folders], refs)
 if judged is not None:
     with pd.option_context("display.max_colwidth", None):
         display(judged)

@@ -6,6 +6,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --losses quick:losses sparse:losses_sparse   # the loss comparison
     .venv/bin/python tools/results_markdown.py --measured bijie_sample   # every experiment's metrics, one table
     .venv/bin/python tools/results_markdown.py --generalisation quick     # trained here, tested there
+    .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def sweep(profile: str, name: str) -> None:
     print(table(pd.DataFrame(wide)))
 
 
-MODELS = {"unet": "U-Net", "pspnet": "PSPNet"}
+MODELS = {"unet": "U-Net", "pspnet": "PSPNet", "fcn": "FCN", "deeplabv3plus": "DeepLabv3+", "fcdensenet": "FC-DenseNet",
+          "segnet": "SegNet", "resunet": "ResU-Net"}
 _ORDER = ["I", "II", "III", "IV", "V", "unet_factors", "unet_be", "VI", "VII", "pspnet_factors", "pspnet_be", "VIII"]
 
 
@@ -228,9 +230,32 @@ def losses(sweeps: list[str]) -> None:
         print(table(pd.DataFrame(rows)))
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if "--measured" in args:
+def related(profile: str) -> None:
+    """Notebook 08's side-by-side table (percent) with the steps and seconds each row trained and whether its map
+    is empty at the threshold, then the rows the profile leaves to a GPU, with the reason."""
+    tables = ROOT / "reports" / profile / "tables"
+    df = pd.read_csv(tables / "related_side_by_side.csv")
+    rows = []
+    for _, r in df.iterrows():
+        row = {"experiment": r["experiment"], "paper": r["paper"],
+               "model": {"maskrcnn": "Mask R-CNN", **MODELS}.get(r["model"], r["model"])}
+        for k, name in (("precision", "P"), ("recall", "R"), ("f1", "F1"), ("miou", "mIoU"), ("ap", "AP")):
+            row[name] = f"{r[k]:.1f}"
+        row.update({"steps": int(r["steps"]), "train s": f"{r['train_seconds']:.0f}",
+                    "empty map": "yes" if r["recall"] == 0 else "no"})
+        rows.append(row)
+    print(table(pd.DataFrame(rows)))
+    gpu = tables / "gpu_only.csv"
+    if gpu.exists() and len(pd.read_csv(gpu)):
+        print("\n**Left to a GPU (the profile's `gpu_only`)**\n")
+        print(table(pd.read_csv(gpu)[["experiment", "paper", "reason"]]))
+
+
+def run(args: list[str]) -> None:
+    """The command line's choice of table (see the module docstring)."""
+    if "--related" in args:
+        related(args[args.index("--related") + 1])
+    elif "--measured" in args:
         measured(args[args.index("--measured") + 1])
     elif "--generalisation" in args:
         generalisation(args[args.index("--generalisation") + 1])
@@ -241,3 +266,7 @@ if __name__ == "__main__":
         sweep(args[0] if i > 0 else "quick", args[i + 1])
     else:
         main(args[0] if args else "quick")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

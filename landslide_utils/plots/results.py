@@ -22,7 +22,7 @@ from ..paths import StudyPaths
 from ..tiles import read_tile
 from .display import rgb_display
 
-__all__ = ["plot_training_curve", "plot_error_map", "plot_sample_tiles", "ERROR_COLOURS", "ERROR_LABELS"]
+__all__ = ["plot_training_curve", "plot_training_curves", "plot_error_map", "plot_sample_tiles", "ERROR_COLOURS", "ERROR_LABELS"]
 
 # codes of error_map.tif: 0 invalid, 1 true negative, 2 true positive, 3 false extraction, 4 missed extraction
 ERROR_COLOURS = ["#ffffff", "#e8e8e8", "#2ca02c", "#d62728", "#1f77b4"]
@@ -71,6 +71,34 @@ def plot_training_curve(loss_csv: str | Path, *, title: str | None = None, save:
     ax.legend(fontsize=8)
     secs = float(df["seconds"].iloc[-1]) if len(df) else 0.0
     ax.set_title(title or f"Training loss ({len(df)} steps, {secs:.0f} s)")
+    return _save(fig, save)
+
+
+def plot_training_curves(loss_csvs: dict[str, Path], *, ncols: int = 4, save: Path | None = None) -> Figure:
+    """Small multiples of :func:`plot_training_curve`: one panel per experiment (name → ``loss.csv``), loss per
+    step and its running mean, each panel titled with its steps and seconds; a missing log is an empty panel."""
+    n = max(len(loss_csvs), 1)
+    cols = min(ncols, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), constrained_layout=True, squeeze=False)
+    for ax in axes.flat[len(loss_csvs):]:
+        ax.axis("off")
+    for ax, (name, path) in zip(axes.flat, loss_csvs.items()):
+        if not Path(path).is_file():
+            ax.set_title(f"{name}: no loss log", fontsize=8)
+            ax.axis("off")
+            continue
+        df = pd.read_csv(path)
+        ax.plot(df["step"], df["loss"], lw=0.6, alpha=0.4, color="tab:blue")
+        if len(df) > 1:
+            win = min(len(df), max(5, len(df) // 20))
+            ax.plot(df["step"], df["loss"].rolling(win, min_periods=1).mean(), lw=1.6, color="tab:blue")
+        secs = float(df["seconds"].iloc[-1]) if len(df) else 0.0
+        ax.set_title(f"{name}\n{len(df)} steps, {secs:.0f} s", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.supxlabel("training step", fontsize=9)
+    fig.supylabel("loss", fontsize=9)
     return _save(fig, save)
 
 

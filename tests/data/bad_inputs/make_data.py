@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import rasterio
+from rasterio.enums import ColorInterp
 from rasterio.transform import Affine, from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
@@ -463,6 +464,27 @@ def chips_no_landslide(folder: Path) -> Path:
 
 
 #: every maker, by case name
+# ------------------------------------------------------------------ Reliability II: labels, sizes, devices
+
+profile_override_matches_nothing = _extended('experiment_overrides:\n  "NOPE*": {training: {steps: 3}}\n')
+profile_name_too_long = _edited("name: tiny", "name: " + "a" * 300)
+profile_cuda_without_gpu = _edited("device: cpu", "device: cuda")
+
+
+def image_bgr_labels(folder: Path) -> Path:
+    """An image whose colour interpretation says blue, green, red: read as red, green, blue it would swap them."""
+    study(folder)
+    with rasterio.open(folder / "image_t1.tif", "r+") as dst:
+        dst.colorinterp = [ColorInterp.blue, ColorInterp.green, ColorInterp.red]
+    return folder / "profile.yaml"
+
+
+def inventory_is_areas(folder: Path) -> Path:
+    """The areas file given as the inventory: its polygons cover the whole image."""
+    study(folder)
+    return _edit_profile(folder, "inventory: inventory.gpkg", "inventory: areas.geojson")
+
+
 MAKERS: dict[str, Maker] = {name: fn for name, fn in dict(globals()).items()
                             if callable(fn) and getattr(fn, "__module__", None) == __name__
                             and not name.startswith("_") and name != "study"}
