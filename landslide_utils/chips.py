@@ -249,7 +249,7 @@ def inspect_chips(refs: list[ChipRef], *, root: str | Path, bands: list[str] | N
         ChipError: every problem found, naming the file.
     """
     problems: list[str] = []
-    need = max(band_indices(bands)) + 1 if refs and refs[0].format == "landslide4sense" else 3
+    need = len(L4S_BANDS) if refs and refs[0].format == "landslide4sense" else 3  # slope and DEM are always read
     for ref in refs:
         try:
             if ref.format == "landslide4sense":
@@ -333,7 +333,8 @@ def _read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_chip(ref: ChipRef, *, bands: list[str] | None = None, pixel_size_m: float | None = None) -> Chip:
-    """Read one chip: image bands as stored (float32), the landslide mask (any non-zero value), the valid mask,
+    """Read one chip: image bands as stored (float32), the landslide mask (any non-zero value that is not the mask's
+    nodata), the valid mask (the image's and the mask's),
     and for Bijie and Landslide4Sense the DEM and slope (Bijie: Horn slope of the DEM at ``pixel_size_m``).
 
     Raises:
@@ -343,6 +344,9 @@ def read_chip(ref: ChipRef, *, bands: list[str] | None = None, pixel_size_m: flo
     if ref.format == "landslide4sense":
         idx = band_indices(bands)
         img = _read_h5(ref.image, "img").astype(np.float32)
+        if img.ndim != 3 or img.shape[-1] != len(L4S_BANDS):
+            raise OSError(f"{ref.image}: dataset 'img' has shape {img.shape}; a Landslide4Sense image is H x W x "
+                          f"{len(L4S_BANDS)} (bands {', '.join(L4S_BANDS)}): check the dataset's format")
         mask = _read_h5(ref.mask, "mask")
         mask = mask[..., 0] if mask.ndim == 3 else mask
         image = np.moveaxis(img[..., idx], -1, 0)
@@ -352,10 +356,11 @@ def read_chip(ref: ChipRef, *, bands: list[str] | None = None, pixel_size_m: flo
     data, valid = _read_all(ref.image)
     image = data.astype(np.float32)
     if ref.mask is not None:
-        m, _ = _read_all(ref.mask)
+        m, mvalid = _read_all(ref.mask)
         lossy = ref.mask.suffix.lower() in (".jpg", ".jpeg")  # compression noise around the edges is no landslide
         half = np.iinfo(m.dtype).max // 2 + 1 if m.dtype.kind in "ui" else 0.5
-        landslide = np.any(m >= half, axis=0) if lossy else np.any(m != 0, axis=0)
+        landslide = (np.any(m >= half, axis=0) if lossy else np.any(m != 0, axis=0)) & mvalid
+        valid &= mvalid  # the mask's nodata (or alpha) pixels are unlabelled: neither landslide nor background
     else:
         landslide = np.zeros(valid.shape, bool)
     dem = slope = None

@@ -269,7 +269,7 @@ def step_skip_reason(step: Step, profile: Profile) -> str | None:
     if profile.experiments is not None:
         if step.number == "05" and not set(PAPER_EXPERIMENTS) & set(profile.experiments):
             return "the profile runs none of the paper's Experiments I-VIII, which step 05 compares"
-        if step.number == "06" and MULTITEMPORAL_EXPERIMENT not in profile.experiments:
+        if step.number == "06" and MULTITEMPORAL_EXPERIMENT not in profile.experiments and has_second_date(profile):
             return (f"the multi-temporal test applies Experiment {MULTITEMPORAL_EXPERIMENT}'s model, which this "
                     "profile does not run")
     if step.number == "08":
@@ -412,7 +412,8 @@ def _export_html(nb_path: Path, html_path: Path) -> None:
     write_text(html_path, body)
 
 
-def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None, progress: bool) -> None:
+def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None, progress: bool,
+             data_dir: Path) -> None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -434,11 +435,16 @@ def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None,
             failed = out_path.with_name(out_path.stem + ".failed.ipynb")
             if tmp.exists():
                 tmp.replace(failed)
+            text = f"{exc.ename}: {exc.evalue}".lower()
+            full = any(w in text for w in ("no space left", "write failed", "read-only file system", "disk quota"))
             raise StepFailed(
                 f"notebook {step.notebook.name}"
                 + (f" (experiment {step.experiment.stem})" if step.experiment else "")
                 + f" failed in cell {exc.cell_index} (execution count {exc.exec_count}): "
-                f"{exc.ename}: {exc.evalue}\n  the partly executed notebook is at {failed}"
+                f"{exc.ename}: {exc.evalue}"
+                + (f"\n  the disk holding {data_dir} is full or cannot be written: free space (or point the "
+                   "profile's paths at another disk) and run again; the step reruns" if full else "")
+                + f"\n  the partly executed notebook is at {failed}"
             ) from None
         squash_notebook_file(tmp)  # progress-bar redraws -> their final state (landslide_utils.streams)
     out_path.with_name(out_path.stem + ".failed.ipynb").unlink(missing_ok=True)  # a stale failure of this step
@@ -532,7 +538,7 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
     previous = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = notices  # the kernel inherits it: notify() there records for this console
     try:
-        _execute(st, root=root, out_path=out_path, kernel_name=kernel_name, progress=progress)
+        _execute(st, root=root, out_path=out_path, kernel_name=kernel_name, progress=progress, data_dir=paths.data)
     finally:
         if previous is None:
             os.environ.pop(ENV_VAR, None)

@@ -62,7 +62,7 @@ from .predict import SCORE_FLOOR, decision_threshold, predict_blended
 from .scene_inputs import Scene, open_scene
 from .tiles import FACTOR_NAMES, TileData
 
-__all__ = ["predict_scene", "scene_threshold", "SCENE_OUTPUTS", "BLOCK"]
+__all__ = ["predict_scene", "scene_threshold", "value_range_warning", "SCENE_OUTPUTS", "BLOCK", "VALUE_RANGE_STDS"]
 
 #: the files :func:`predict_scene` writes into its output folder
 SCENE_OUTPUTS = ("probability.tif", "landslides.tif", "landslides.gpkg", "prediction.json")
@@ -79,6 +79,31 @@ def scene_threshold(meta: dict[str, Any], threshold: float | None) -> tuple[floa
     if isinstance(val, dict) and val.get("threshold") is not None:
         return decision_threshold(meta, EvaluationSpec(threshold="validation"))
     return decision_threshold(meta, EvaluationSpec())
+
+
+#: how many of the training tiles' standard deviations a scene's band mean may lie from theirs before ``predict``
+#: warns that the scene's values are on another scale (e.g. 16-bit against an 8-bit-trained model)
+VALUE_RANGE_STDS = 4.0
+
+
+def value_range_warning(means: np.ndarray | None, meta: dict[str, Any], *, image: Path) -> str | None:
+    """A warning when the scene's red, green and blue band means lie far outside the training tiles' statistics
+    that travel with the checkpoint (more than :data:`VALUE_RANGE_STDS` of their standard deviations away);
+    the model would then see values it never saw and its map means little. None when they agree or nothing
+    is known."""
+    mean, std = meta.get("mean"), meta.get("std")
+    if means is None or not mean or not std or len(mean) < 3:
+        return None
+    mean, std = np.asarray(mean[:3], float), np.maximum(np.asarray(std[:3], float), 1e-6)
+    z = np.abs(np.asarray(means[:3], float) - mean) / std
+    if not (z > VALUE_RANGE_STDS).any():
+        return None
+    scene = ", ".join(f"{v:.4g}" for v in means[:3])
+    train = ", ".join(f"{m:.4g} ± {s:.3g}" for m, s in zip(mean, std))
+    return (f"{image}: its red, green and blue bands average {scene}, but the model was trained on tiles averaging "
+            f"{train} (the checkpoint's statistics): the scene is on another value scale (another data type, "
+            "bit depth or reflectance scaling?). Rescale it to the training data's range, or train on such imagery; "
+            "the map may mean little")
 
 
 def _check_options(*, window: int, overlap: int, batch_size: int, threshold: float | None) -> None:
@@ -292,6 +317,9 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
                 rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), contextlib.ExitStack() as stack:
             src = scene.image.src
             height, width = scene.image.shape
+            warning = value_range_warning(scene.image.band_means(bands=3), meta, image=scene.image.path)
+            if warning:
+                notify(warning)
             grid = window_grid(height, width, window=window, overlap=overlap)
             transform, crs = src.transform, src.crs
             pixel_area = abs(transform.a * transform.e - transform.b * transform.d)

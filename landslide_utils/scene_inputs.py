@@ -179,6 +179,20 @@ class SceneImage:
     def close(self) -> None:
         self.src.close()
 
+    def band_means(self, *, bands: int, size: int = 256) -> np.ndarray | None:
+        """The mean of each of the first ``bands`` bands over the valid pixels of a decimated read (at most
+        ``size`` x ``size`` pixels: GDAL picks them from its overviews or by skipping); None when none is valid."""
+        h, w = self.shape
+        scale = max(1.0, max(h, w) / size)
+        shape = (max(1, round(h / scale)), max(1, round(w / scale)))
+        data = self.src.read(self.bands[:bands], out_shape=(bands, *shape), out_dtype=np.float32)
+        valid = self.src.dataset_mask(out_shape=shape) > 0
+        if self.is_float:
+            valid &= np.isfinite(data).all(axis=0)
+        if not valid.any():
+            return None
+        return data[:, valid].mean(axis=1)
+
     def read(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """``(image (C, h, w) float32, valid (h, w) bool)`` of a window inside the image."""
         data = self.src.read(self.bands, window=window, out_dtype=np.float32)

@@ -20,6 +20,10 @@ from tests.data.bad_inputs import make_data as bad
 from tests.study_project import ROOT, make_project
 
 DOC = ROOT / "docs/input_checks.md"
+# writing and reading some defects makes pyogrio warn about them, as it should (a vector without CRS; a GeoPackage
+# of two layers): those warnings are part of the cases, not of the package
+pytestmark = [pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning"),
+              pytest.mark.filterwarnings("ignore:More than one layer found:UserWarning")]
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ CASES: tuple[Case, ...] = (
     Case("chips_mask_size", ("b.png", "mask of 12 x 10 pixels", "16 x 16")),
     Case("chips_test_is_train", ("profile.yaml", "'data.chips.test'", "the train dataset itself")),
     Case("chips_extra_test_is_train", ("profile.yaml", "evaluation.extra_tests.0.path", "train dataset")),
+    Case("chips_l4s_13_bands", ("image_1.h5", "(12, 12, 13)", "H x W x 14"), entry="both"),
     Case("chips_truncated_png", ("ls001.png", "damaged image", "truncated"), entry="run"),
     Case("chips_no_landslide", ("bijie_study", "no train chip has a landslide pixel"), entry="run"),
 )

@@ -295,6 +295,7 @@ def test_rivers_not_lines_and_image_with_two_bands(inputs: dict[str, Path], tmp_
     _expect_error(inputs, tmp_path, "image_t1", "at least 3 bands", str(inputs["rivers"]), "river lines")
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")  # writing the defect warns, as it should
 def test_vector_without_crs(inputs: dict[str, Path], tmp_path: Path) -> None:
     gdf = gpd.read_file(inputs["inventory"])
     gdf.set_crs(None, allow_override=True).to_file(inputs["inventory"], driver="GPKG")

@@ -139,3 +139,23 @@ def test_jpeg_masks_ignore_compression_noise_and_lone_masks_are_named(tmp_path: 
     assert ((m > 0) & (m < 128)).sum() > 0  # the noise JPEG leaves
     chip = read_chip(refs[0])
     assert chip.landslide.sum() == pytest.approx(144, abs=8)  # the square, not its halo
+
+
+def test_a_masks_nodata_is_unlabelled_not_landslide(tmp_path: Path) -> None:
+    """A uint16 mask declaring nodata 65535: those pixels are neither landslide nor background (not valid)."""
+    import rasterio
+
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    with rasterio.open(root / "images/a.tif", "w", driver="GTiff", height=8, width=8, count=3, dtype="uint8") as dst:
+        dst.write(np.full((3, 8, 8), 90, np.uint8))
+    mask = np.zeros((8, 8), np.uint16)
+    mask[1:3, 1:3] = 1
+    mask[5:, :] = 65535  # unlabelled rows
+    with rasterio.open(root / "masks/a.tif", "w", driver="GTiff", height=8, width=8, count=1, dtype="uint16",
+                       nodata=65535) as dst:
+        dst.write(mask[None])
+    chip = read_chip(list_chips(root, format="folders")[0])
+    assert chip.landslide.sum() == 4 and not chip.landslide[5:].any()
+    assert chip.valid[:5].all() and not chip.valid[5:].any()

@@ -222,3 +222,19 @@ def test_synth_replaces_an_earlier_set_only_when_asked_and_an_interrupt_keeps_it
     assert "interrupted: nothing was written to --out" in err and "training" not in err
     assert {p.name: _digest(p) for p in out.iterdir()} == first  # the earlier set, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["area"]
+
+
+def test_predict_warns_when_the_scene_is_on_another_scale_than_its_training_tiles(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ckpt, image = _checkpoint_and_scene(tmp_path)  # trained statistics: mean 100, std 50
+    with rasterio.open(image) as src:
+        data, profile = src.read().astype(np.uint16) * 256, src.profile
+    wide = tmp_path / "scene16.tif"
+    with rasterio.open(wide, "w", **{**profile, "dtype": "uint16"}) as dst:
+        dst.write(data)
+    args = ["--checkpoint", str(ckpt), "--window", "64", "--overlap", "0"]
+    assert main(["predict", *args, "--image", str(image), "--out", str(tmp_path / "a")]) == 0
+    assert "another value scale" not in capsys.readouterr().err
+    assert main(["predict", *args, "--image", str(wide), "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "scene16.tif" in err and "another value scale" in err

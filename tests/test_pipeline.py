@@ -97,6 +97,14 @@ def test_a_change_during_a_step_is_reported_and_not_stamped(project, capsys):
     assert [st for _, st in res] == ["skipped", "skipped"]
 
 
+def test_a_full_disk_is_named_with_the_folder(project):
+    _nb(project / "notebooks/01_first.ipynb", "raise OSError(28, 'No space left on device')")
+    with pytest.raises(StepFailed, match=r"(?s)No space left on device.*the disk holding .*data/smoke is full or "
+                                         r"cannot be written.*partly executed notebook"):
+        run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
+                     steps=["01"])
+
+
 def test_selecting_experiments_reruns_no_step(project):
     """``experiments`` and ``gpu_only`` choose which experiments run, not how: editing them reruns nothing."""
     prof = project / "params/profiles/smoke.yaml"

@@ -307,7 +307,8 @@ def test_experiment_files_in_subfolders_must_have_unique_names(tmp_path: Path) -
 def test_step_08_is_skipped_without_related_experiments() -> None:
     smoke = load_profile(ROOT / "params/profiles/smoke.yaml")
     step = plan_steps(root=ROOT, profile_path=ROOT / "params/profiles/smoke.yaml", steps=["08"])[0]
-    assert step_skip_reason(step, smoke) is None
+    assert "no related-system experiment" in step_skip_reason(step, smoke)  # smoke: the paper's eight
+    assert step_skip_reason(step, load_profile(ROOT / "params/profiles/smoke_related.yaml")) is None
     only_yang = smoke.model_copy(update={"experiments": ("I", "V")})
     assert "no related-system experiment" in step_skip_reason(step, only_yang)
 

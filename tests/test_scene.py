@@ -429,3 +429,12 @@ def test_cli_maps_a_scene_with_a_real_checkpoint_and_factors(tmp_path: Path) -> 
     summary = json.loads((tmp_path / "maps/prediction.json").read_text())
     assert summary["threshold_source"] == "value" and summary["channels"] == "rgb+factors"
     assert gpd.read_file(tmp_path / "maps/landslides.gpkg").crs.to_string() == CRS
+
+
+def test_a_scene_on_another_value_scale_than_the_training_tiles_is_named() -> None:
+    meta = {"mean": [100.0, 110.0, 90.0, 1500.0], "std": [30.0, 30.0, 30.0, 200.0]}
+    assert scene_mod.value_range_warning(np.array([105.0, 100.0, 95.0]), meta, image=Path("s.tif")) is None
+    msg = scene_mod.value_range_warning(np.array([256 * 105.0, 256 * 100.0, 256 * 95.0]), meta, image=Path("s.tif"))
+    assert msg is not None and msg.startswith("s.tif: ") and "another value scale" in msg and "100 ± 30" in msg
+    assert scene_mod.value_range_warning(None, meta, image=Path("s.tif")) is None  # no valid pixel: nothing known
+    assert scene_mod.value_range_warning(np.array([1e4, 1e4, 1e4]), {}, image=Path("s.tif")) is None

@@ -258,7 +258,10 @@ def test_the_real_analysis_notebook_runs_on_a_finished_sweep(swept):
     """Notebook 07 (the study's own) executed by the runner on the tiny sweep's results."""
     root = _copy(swept, "analysed")
     shutil.copy(ROOT / "notebooks/07_analyse_sweep.ipynb", root / "notebooks/07_analyse_sweep.ipynb")
-    res = run_sweep(root / "params/sweeps/tiny.yaml", progress=False)
+    outside = swept[0] / "elsewhere/a/b/tiny.yaml"  # a sweep file outside the project, run with --root
+    outside.parent.mkdir(parents=True)
+    shutil.copy(root / "params/sweeps/tiny.yaml", outside)  # same depth: its profile path still finds the inputs
+    res = run_sweep(outside, progress=False, root=root)
     assert [o.status for o in res.outcomes] == ["skipped", "skipped"] and res.analysis == "ran"
     out = root / "reports/tiny/sweeps/tiny"
     executed = nbformat.read(out / "07_analyse_sweep.ipynb", as_version=4)

@@ -386,7 +386,7 @@ from landslide_utils.plots.sweep import (plot_claims_forest, plot_factor_effects
 from landslide_utils.sweep import load_sweep
 from landslide_utils.sweep_analysis import analyse_results, group_labels
 
-sw = load_sweep(sweep)
+sw = load_sweep(sweep, root=root)  # the runner executes this notebook in the project root (--root)
 figures = sw.reports_dir / "figures"
 res = analyse_results(sw.reports_dir / "results.csv", tables_dir=sw.reports_dir / "tables", keys=sw.keys)
 print(f"sweep {sw.name}: {len(sw.points)} points x {len(sw.spec.experiments)} experiments, "

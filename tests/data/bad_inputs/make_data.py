@@ -463,6 +463,19 @@ def chips_no_landslide(folder: Path) -> Path:
     return _chip_profile(folder, "    format: bijie\n    train: bijie_study\n    pixel_size_m: 2.0\n")
 
 
+def chips_l4s_13_bands(folder: Path) -> Path:
+    """Landslide4Sense files with 13 bands (the DEM missing): the slope and DEM bands cannot be found."""
+    import h5py
+
+    root = chips_md.make_landslide4sense(folder)
+    for img in (root / "img").glob("*.h5"):
+        with h5py.File(img, "r") as f:
+            data = f["img"][..., :13]
+        with h5py.File(img, "w") as f:
+            f["img"] = data
+    return _chip_profile(folder, "    format: landslide4sense\n    train: landslide4sense\n")
+
+
 #: every maker, by case name
 # ------------------------------------------------------------------ Reliability II: labels, sizes, devices
 
