@@ -980,7 +980,14 @@ def _with_preparer(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"{path}: key 'prepared_by': {owner_path.name} is itself prepared by "
                           f"{owner.prepared_by.name}; name that profile instead")
     dumped = owner.model_dump(mode="python", exclude={"source_path"})
-    owner_paths = StudyPaths.of(owner, find_root(owner_path.resolve().parent))
+    try:  # the preparing profile's data lie under the project holding it (else the one run from)
+        root = find_root(owner_path.resolve().parent)
+    except FileNotFoundError:
+        try:
+            root = find_root()
+        except FileNotFoundError:
+            root = Path.cwd()
+    owner_paths = StudyPaths.of(owner, root)
     return {**data, **{k: dumped[k] for k in PREPARED_SECTIONS if dumped.get(k) is not None},
             "prepared_by": owner_path.resolve(),
             "paths": {**(data.get("paths") or {}), "prepared": owner_paths.prepared.resolve(),
