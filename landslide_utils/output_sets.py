@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import ConfigError, Profile
 from .paths import StudyPaths
 
-__all__ = ["check_outputs", "staged_outputs", "write_failure", "study_inputs", "study_output_problem"]
+__all__ = ["check_outputs", "staged_outputs", "write_failure", "says_write_failure", "study_inputs", "study_output_problem"]
 
 
 def check_outputs(out: Path, names: Iterable[str], *, inputs: dict[str, Path | None], overwrite: bool,
@@ -59,10 +59,18 @@ def check_outputs(out: Path, names: Iterable[str], *, inputs: dict[str, Path | N
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EFBIG, errno.EPERM}
 
 
+#: how error texts say the disk is full or cannot be written (GDAL says "Write failed")
+WRITE_FAILURE_WORDS: tuple[str, ...] = ("no space left", "write failed", "read-only file system", "disk quota")
+
+
+def says_write_failure(text: str) -> bool:
+    """Whether an error text says the disk is full or cannot be written."""
+    return any(w in text.lower() for w in WRITE_FAILURE_WORDS)
+
+
 def write_failure(exc: OSError) -> bool:
-    """Whether ``exc`` says the disk is full or the folder cannot be written (GDAL says "Write failed")."""
-    text = str(exc).lower()
-    return exc.errno in _WRITE_ERRNOS or "write failed" in text or "no space left" in text
+    """Whether ``exc`` says the disk is full or the folder cannot be written."""
+    return exc.errno in _WRITE_ERRNOS or says_write_failure(str(exc))
 
 
 def _staging(out: Path) -> Path:

@@ -41,11 +41,11 @@ from .config import (ConfigError, Experiment, Profile, gpu_only_reason, has_seco
                      read_yaml_mapping, unavailable_channel, unmatched_overrides)
 from .io import atomic_path, remove_temporaries, write_json, write_text
 from .notices import ENV_VAR, StudyWarning, read_notices
-from .output_sets import study_output_problem
+from .output_sets import says_write_failure, study_output_problem
 from .paths import StudyPaths
 from .streams import squash_notebook_file
 
-__all__ = ["Step", "plan_steps", "profile_digest", "gpu_skip_reason", "changed_during_run", "PREPARING_STEPS",
+__all__ = ["Step", "plan_steps", "profile_digest", "cuda_available", "gpu_skip_reason", "changed_during_run", "PREPARING_STEPS",
            "PAPER_EXPERIMENTS", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
            "package_digest", "metrics_warnings", "step_skip_reason", "experiment_skip_reason", "upstream_problem"]
 
@@ -244,8 +244,9 @@ PAPER_EXPERIMENTS: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", 
 MULTITEMPORAL_EXPERIMENT = "IV"
 
 
-def _cuda_available() -> bool:
-    import torch  # only when a profile lists GPU-only experiments: the runner itself needs no torch
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (torch is imported only when asked: the runner itself needs none)."""
+    import torch
 
     return bool(torch.cuda.is_available())
 
@@ -254,7 +255,7 @@ def gpu_skip_reason(profile: Profile, name: str) -> str | None:
     """Why step 04 skips experiment ``name`` on this machine: the profile lists it under ``gpu_only`` and no GPU
     will train it (``device: cpu``, or ``auto`` without CUDA); None otherwise."""
     reason = gpu_only_reason(profile, name)
-    if reason is None or (profile.device != "cpu" and _cuda_available()):
+    if reason is None or (profile.device != "cpu" and cuda_available()):
         return None
     return f"GPU-only on this profile: {reason}"
 
@@ -435,8 +436,7 @@ def _execute(step: Step, *, root: Path, out_path: Path, kernel_name: str | None,
             failed = out_path.with_name(out_path.stem + ".failed.ipynb")
             if tmp.exists():
                 tmp.replace(failed)
-            text = f"{exc.ename}: {exc.evalue}".lower()
-            full = any(w in text for w in ("no space left", "write failed", "read-only file system", "disk quota"))
+            full = says_write_failure(f"{exc.ename}: {exc.evalue}")
             raise StepFailed(
                 f"notebook {step.notebook.name}"
                 + (f" (experiment {step.experiment.stem})" if step.experiment else "")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .checks import Finding
 from .output_sets import study_output_problem
+from .pipeline import cuda_available
 from .paths import StudyPaths
 from .config import (ConfigError, unavailable_channel, unmatched_overrides, Experiment, Profile, evaluation_for, load_experiment, load_profile,
                      model_spec_for, training_for)
@@ -37,12 +38,6 @@ class Preflight:
 
     def add(self, level: str, file: Path | str | None, message: str) -> None:
         self.findings.append(Finding(level, str(file) if file is not None else None, message))  # type: ignore[arg-type]
-
-
-def _cuda_available() -> bool:
-    import torch  # only here: the other checks need no torch
-
-    return bool(torch.cuda.is_available())
 
 
 def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> list[Path]:
@@ -176,7 +171,7 @@ def preflight(profile_path: str | Path, *, experiments: list[Path] | None = None
     if problem is not None:
         pf.add("error", profile_path, problem)
     _check_experiments(pf, _experiment_paths(pf, root, list(experiments or [])), root)
-    if pf.profile.device == "cuda" and not _cuda_available():
+    if pf.profile.device == "cuda" and not cuda_available():
         pf.add("error", profile_path, "key 'device': 'cuda' but no CUDA GPU is available here; set device: auto (CUDA "
                                       "when present, else the CPU) or cpu")
     _check_models(pf)
