@@ -43,7 +43,7 @@ real: setup
 ## The paper profile on the GPUs torchrun sees (CPU: 1 process): data preparation, every experiment trained
 ## data-parallel, then the notebooks (step 04 reuses the checkpoints). NPROC defaults to the most GPUs that split
 ## every experiment's batch evenly (python -m landslide_utils.distributed); NPROC=2 or TORCHRUN="torchrun
-## --nnodes ..." to choose; README, "Training on a GPU node or a cluster".
+## --nnodes ..." to choose; docs/running.md, "Training on a GPU node or a cluster".
 NPROC    ?= $(shell $(PY) -m landslide_utils.distributed --profile params/profiles/paper.yaml 2>/dev/null || echo 1)
 TORCHRUN ?= $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC)
 paper: setup
@@ -52,7 +52,7 @@ paper: setup
 	$(PY) -m landslide_utils run --profile params/profiles/paper.yaml
 
 ## The test suite (under 15 minutes on 2 cores). Two workers share the cores: OpenMP threads that sleep while
-## they wait (instead of spinning) make the two torch jobs together about twice as fast (README, "Tests").
+## they wait (instead of spinning) make the two torch jobs together about twice as fast (docs/running.md, "Tests").
 test: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -n $(JOBS) --durations=15 -q
 

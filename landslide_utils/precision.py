@@ -4,7 +4,7 @@
 optimiser state and the gradients' update stay float32 ("fp32 master weights"). ``auto`` picks ``bf16`` only
 where the hardware computes it natively -- a CUDA GPU that supports bfloat16, or a CPU whose oneDNN reports
 bf16 support (AVX512-BF16 or AMX) -- and ``fp32`` everywhere else: on a CPU without it, bfloat16 is emulated and
-far slower than float32 (measured by ``make bench``; see README, "Performance").
+far slower than float32 (measured by ``make bench``; see reports/README.md, "Performance").
 
 CPU runs stay repeatable in either precision (same threads, same seeds, same numbers); the effect of bf16 on
 accuracy is measured by the precision sweep (``params/sweeps/precision.yaml``), not assumed.

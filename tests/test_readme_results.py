@@ -1,4 +1,4 @@
-"""README.md's result blocks are generated from the committed reports (tools/readme_results.py), never pasted."""
+"""The results page's (reports/README.md) blocks are generated from the committed reports (tools/readme_results.py), never pasted."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ import readme_results  # noqa: E402 - the tool beside the results script
 
 
 def test_readme_result_blocks_are_current() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_results.BLOCK.search(text), "README.md has no generated result block"
+    text = readme_results.PAGES[0].read_text(encoding="utf-8")
+    assert readme_results.BLOCK.search(text), "reports/README.md has no generated result block"
     proc = subprocess.run([sys.executable, str(ROOT / "tools/readme_results.py"), "--check"], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_a_hand_edited_block_is_found_stale() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = readme_results.PAGES[0].read_text(encoding="utf-8")
     m = readme_results.BLOCK.search(text)
     edited = text[:m.start("body")] + m.group("body").replace("|", "| 1", 1) + text[m.end("body"):]
     _, stale = readme_results.regenerate(edited)

@@ -1,10 +1,10 @@
-"""Regenerate (or check) the result blocks of README.md from the committed reports, so that no result there is
-pasted by hand.
+"""Regenerate (or check) the result blocks of reports/README.md (the results page) from the committed reports, so
+that no result there is pasted by hand.
 
 A block is the text between a line ``<!-- generated: ARGS -->`` and the next ``<!-- end generated -->``; its body
 is what ``tools/results_markdown.py ARGS`` prints from the committed tables and metrics.
 
-    .venv/bin/python tools/readme_results.py           # rewrite every block of README.md
+    .venv/bin/python tools/readme_results.py           # rewrite every block of reports/README.md
     .venv/bin/python tools/readme_results.py --check   # exit 1 naming the stale blocks (the tests run this)
 """
 
@@ -49,17 +49,21 @@ def regenerate(text: str) -> tuple[str, list[str]]:
     return BLOCK.sub(fill, text), stale
 
 
+#: the pages holding generated blocks
+PAGES = (ROOT / "reports" / "README.md",)
+
+
 def main() -> int:
-    readme = ROOT / "README.md"
+    readme = PAGES[0]
     new, stale = regenerate(readme.read_text(encoding="utf-8"))
     if "--check" in sys.argv[1:]:
         if stale:
-            print("README.md: stale generated block(s): " + "; ".join(stale)
+            print("reports/README.md: stale generated block(s): " + "; ".join(stale)
                   + " - run .venv/bin/python tools/readme_results.py", file=sys.stderr)
             return 1
         return 0
     readme.write_text(new, encoding="utf-8")
-    print("README.md: " + (f"regenerated {len(stale)} block(s)" if stale else "every generated block is current"))
+    print("reports/README.md: " + (f"regenerated {len(stale)} block(s)" if stale else "every generated block is current"))
     return 0
 
 
