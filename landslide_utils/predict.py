@@ -44,13 +44,12 @@ from tqdm import tqdm
 from .config import DEFAULT_LOSS, EvaluationSpec, Experiment, Profile, training_for
 from .datasets import landslide_prevalence
 from .io import write_csv, write_geotiff, write_json, write_vector
-from .metrics import all_metrics, confusion_counts, object_recall_by_size
+from .metrics import all_metrics, average_precision, best_threshold, confusion_counts, object_recall_by_size
 from .paths import StudyPaths
 from .tiles import TileData, read_tile
 from .chip_tiles import chip_table, read_manifest
 from .blend import StripBlender
 from .checkpoint import load_checkpoint, resolve_device, update_meta
-from .stats import average_precision, best_threshold
 from rasterio.windows import Window
 
 from .tiling import area_window, paste, read_index

@@ -19,9 +19,8 @@ interval:
   is ``holds`` when the bootstrap interval of the mean difference lies entirely on the claimed side of 0,
   ``contradicted`` when entirely on the other side, ``inconclusive`` when it contains (or touches) 0, and
   ``not testable`` with fewer than two paired points -- never a verdict without its interval.
-* :func:`average_precision` and :func:`best_threshold` -- threshold-free quality of a landslide probability
-  map (average precision exactly as scikit-learn's ``average_precision_score``) and the F1-optimal threshold,
-  both from one sort and cumulative sums, so they run on millions of pixels.
+* (:func:`landslide_utils.metrics.average_precision` and ``best_threshold``, the threshold-free quality of a
+  probability map, live with the other pixel metrics.)
 
 Caveat: the percentile interval is too narrow for very small samples (with 2-4 seeds its coverage is well
 below the nominal level); treat ``holds`` from fewer than ~5 points as a hint, not as evidence.
@@ -54,8 +53,6 @@ __all__ = [
     "judge",
     "judge_claims",
     "VERDICTS",
-    "average_precision",
-    "best_threshold",
     "SUMMARY_METRICS",
 ]
 
@@ -476,89 +473,3 @@ def judge_claims(
     cols = ["name", "claim", "metric", "better", "worse", "side", "n", "n_dropped", "estimate", "ci_low",
             "ci_high", "verdict"]
     return pd.DataFrame(rows, columns=cols)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# threshold-free accuracy of a probability map
-
-
-def _sorted_cumsums(
-    scores: np.ndarray, labels: np.ndarray, valid: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct thresholds (descending) and the true/false positives when predicting ``score >= threshold``."""
-    s = np.asarray(scores).ravel()
-    y = np.asarray(labels).astype(bool).ravel()
-    if s.shape != y.shape:
-        raise ValueError(f"scores ({np.asarray(scores).shape}) and labels ({np.asarray(labels).shape}) differ in "
-                         "shape")
-    if valid is not None:
-        v = np.asarray(valid).astype(bool).ravel()
-        if v.shape != s.shape:
-            raise ValueError(f"valid mask ({np.asarray(valid).shape}) and scores ({np.asarray(scores).shape}) "
-                             "differ in shape")
-        s, y = s[v], y[v]
-    if s.size and not np.isfinite(s).all():
-        raise ValueError("scores hold NaN or infinite values on valid pixels; mask them with valid=")
-    order = np.argsort(s, kind="stable")[::-1]
-    s, y = s[order], y[order]
-    # last index of each run of equal scores: all tied samples switch to positive at once (as scikit-learn)
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1] if s.size else np.array([], dtype=np.int64)
-    tps = np.cumsum(y, dtype=np.int64)[last]
-    fps = (last + 1) - tps
-    return s[last], tps, fps
-
-
-def average_precision(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = None) -> float:
-    """Average precision of a landslide probability map: ``AP = sum_n (R_n - R_{n-1}) P_n``.
-
-    The step-wise sum over the distinct score thresholds (highest first, ``R_0 = 0``), without interpolation,
-    exactly as scikit-learn's ``average_precision_score``; tied scores form one threshold. One sort and
-    cumulative sums, so a whole test area (millions of pixels) takes about a second.
-
-    Args:
-        scores: landslide probability (or any score, higher = more landslide-like), any shape.
-        labels: true landslide mask, same shape (bool or 0/1).
-        valid: pixels that count, same shape; ``None`` = all.
-
-    Returns:
-        AP in [0, 1]; NaN when there is no landslide pixel (recall undefined).
-
-    Raises:
-        ValueError: shapes differ or a valid score is not finite.
-    """
-    _, tps, fps = _sorted_cumsums(scores, labels, valid)
-    if tps.size == 0 or tps[-1] == 0:
-        return float("nan")
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
-
-
-def best_threshold(
-    scores: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = None
-) -> tuple[float, float]:
-    """The F1-optimal threshold of a probability map (predict landslide where ``score >= threshold``).
-
-    Every distinct score is a candidate (tied scores switch together, as in :func:`average_precision`);
-    ``F1 = 2 TP / (TP + FP + P)`` with ``P`` the number of landslide pixels. When several thresholds reach the
-    same F1, the highest (the fewest predicted pixels) is returned.
-
-    Args:
-        scores: landslide probability, any shape.
-        labels: true landslide mask, same shape.
-        valid: pixels that count; ``None`` = all.
-
-    Returns:
-        ``(threshold, f1)``. Without any landslide pixel (or without valid pixels) F1 is 0 at every threshold
-        (the zero-division rule of :mod:`landslide_utils.metrics`), and ``(0.5, 0.0)`` is returned: the
-        conventional threshold, so that a map chosen on such tiles behaves like the default.
-
-    Raises:
-        ValueError: shapes differ or a valid score is not finite.
-    """
-    thr, tps, fps = _sorted_cumsums(scores, labels, valid)
-    if tps.size == 0 or tps[-1] == 0:
-        return 0.5, 0.0
-    f1 = 2.0 * tps / (tps + fps + tps[-1])
-    k = int(np.argmax(f1))  # first maximum = highest threshold
-    return float(thr[k]), float(f1[k])

@@ -14,13 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from landslide_utils.metrics import Counts, all_metrics
+from landslide_utils.metrics import Counts, all_metrics, average_precision, best_threshold
 from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
 from landslide_utils.stats import (
     PAPER_CLAIMS,
     Claim,
-    average_precision,
-    best_threshold,
     bootstrap_ci,
     claims_from_table,
     claims_table,
