@@ -12,10 +12,8 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
-import io
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,13 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError, load_profile
-from .io import atomic_path, remove_temporaries, write_csv, write_json, write_text
+from .config import load_profile
+from .io import remove_temporaries, write_csv, write_json, write_text
 from .paths import StudyPaths
-from .pipeline import metrics_warnings, package_digest
-from .streams import squash_notebook_file
+from .pipeline import package_digest
 from .sweep import Run, Sweep, digest_of, format_value, load_sweep, plain_data
+from .sweep_workers import (DaskPool, LocalPool, RunOutcome, SharedTask, SweepTask, execute_chain, execute_notebook,
+                            execute_shared, relative_path)
 
 __all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
 
@@ -36,7 +35,6 @@ METRIC_ORDER = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kap
 """Metric columns of ``results.csv`` first, in this order; other numbers of the metrics JSON follow."""
 _NOTEBOOK_04 = "04_run_experiment.ipynb"
 _NOTEBOOK_07 = "07_analyse_sweep.ipynb"
-_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 # --------------------------------------------------------------------------------------------------------------
 # planning
@@ -46,13 +44,6 @@ def _write_yaml(path: Path, data: dict[str, Any], header: str) -> None:
     text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         write_text(path, text)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _shared_dir(sweep: Sweep, key: str) -> Path:
@@ -69,7 +60,7 @@ def _write_shared(sweep: Sweep, key: str) -> Path:
     prof["paths"] = paths
     out = folder / "profile.yaml"
     _write_yaml(out, plain_data(prof, folder, sweep.root),
-                f"# Shared step {key[:2]} of the sweep {sweep.name} ({_rel(sweep.path, sweep.root)}); written by the "
+                f"# Shared step {key[:2]} of the sweep {sweep.name} ({relative_path(sweep.path, sweep.root)}); written by the "
                 "runner, do not edit.\n")
     return out
 
@@ -87,7 +78,7 @@ def _plan_runs(sweep: Sweep, threads: int) -> list[Run]:
                          "enhanced": _shared_dir(sweep, be) / "enhanced"}
         prof_path = folder / "profile.yaml"
         _write_yaml(prof_path, plain_data(prof, folder, sweep.root),
-                    f"# Point {pt.name} of the sweep {sweep.name} ({_rel(sweep.path, sweep.root)}); written by the "
+                    f"# Point {pt.name} of the sweep {sweep.name} ({relative_path(sweep.path, sweep.root)}); written by the "
                     "runner, do not edit.\n")
         for e in sweep.spec.experiments:
             ed = sweep.derived_experiments[(pt.name, e)]
@@ -130,242 +121,6 @@ def _run_digest(sweep: Sweep, run: Run, package: str, shared: dict[str, str | No
         "shared": {k: shared.get(k) for k in (run.prepare_key, run.enhance_key) if k},
     }
     return digest_of(record)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# execution (functions below run in worker processes, local or on a dask cluster)
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """What became of one run: ``status`` is ``ran``, ``skipped`` or ``failed`` (``message`` says why; for a run
-    that ran, the guard's warnings of its metrics)."""
-
-    point: str
-    experiment: str
-    status: str
-    seconds: float = 0.0
-    message: str = ""
-    cell: int | None = None
-
-
-@dataclass(frozen=True)
-class _Task:
-    root: str
-    point: str
-    experiment: str
-    notebook: str
-    output: str
-    profile: str
-    experiment_file: str
-    metrics: str
-    stamp: str
-    digest: str
-    threads: int
-    kernel_name: str | None
-    checkpoint_dir: str = ""
-    warm_from: str | None = None  # checkpoint folder of the same run at the next-smaller training.steps
-
-
-@dataclass(frozen=True)
-class _SharedTask:
-    root: str
-    key: str
-    profile: str
-    force: bool
-    threads: int
-    quiet: bool  # swallow the pipeline's lines (local processes; redirecting stdout is unsafe in dask threads)
-
-
-def _set_threads(threads: int) -> None:
-    for var in _THREAD_ENV:
-        os.environ[var] = str(threads)
-
-
-class _NotebookFailed(Exception):
-    def __init__(self, cell: int, error: str) -> None:
-        super().__init__(error)
-        self.cell, self.error = cell, error
-
-
-def _execute_notebook(notebook: Path, out: Path, parameters: dict[str, str], root: Path,
-                      kernel_name: str | None) -> tuple[int, str] | None:
-    """Execute with papermill into ``out`` atomically; on failure keep ``<out>.failed.ipynb`` and return
-    (cell index, error) of the failing cell."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from .pipeline import KERNEL_ARGUMENTS
-
-    failed = out.with_name(out.stem + ".failed.ipynb")
-    try:
-        with atomic_path(out, suffix=".ipynb") as tmp:
-            try:
-                pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, cwd=str(root),
-                                    kernel_name=kernel_name, progress_bar=False, request_save_on_cell_execute=True,
-                                    extra_arguments=list(KERNEL_ARGUMENTS))
-            except PapermillExecutionError as exc:
-                if tmp.exists():
-                    tmp.replace(failed)
-                raise _NotebookFailed(exc.cell_index, f"{exc.ename}: {exc.evalue}") from None
-            squash_notebook_file(tmp)  # progress-bar redraws -> their final state
-    except _NotebookFailed as fail:
-        return fail.cell, fail.error
-    failed.unlink(missing_ok=True)
-    return None
-
-
-def _execute_run(task: _Task) -> RunOutcome:
-    """Execute notebook 04 for one point x experiment and write its record; never raises."""
-    t0 = time.perf_counter()
-    try:
-        _set_threads(task.threads)
-        root = Path(task.root)
-        out, stamp = Path(task.output), Path(task.stamp)
-        stamp.unlink(missing_ok=True)
-        fail = _execute_notebook(Path(task.notebook), out, {"profile": task.profile, "experiment": task.experiment_file, "maps": False},
-                                 root, task.kernel_name)
-        secs = time.perf_counter() - t0
-        if fail is not None:
-            kept = _rel(out.with_name(out.stem + ".failed.ipynb"), root)
-            return RunOutcome(task.point, task.experiment, "failed", secs,
-                              f"{fail[1]}\n  the partly executed notebook is at {kept}", fail[0])
-        if not Path(task.metrics).is_file():
-            return RunOutcome(task.point, task.experiment, "failed", secs,
-                              f"notebook 04 ran but wrote no metrics file {task.metrics}")
-        write_json(stamp, {"digest": task.digest, "seconds": round(secs, 1)})
-        return RunOutcome(task.point, task.experiment, "ran", secs,
-                          "\n".join(f"warning: {w}" for w in metrics_warnings(Path(task.metrics))))
-    except BaseException as exc:  # noqa: BLE001 -- one run's failure must not stop the others
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return RunOutcome(task.point, task.experiment, "failed", time.perf_counter() - t0,
-                          f"{type(exc).__name__}: {exc}")
-
-
-def _warm_start(task: _Task) -> None:
-    """Start a run from the finished checkpoint of the same run at a smaller budget (``training.steps`` is free
-    in a checkpoint, and resumed training is bit-exact on CPU, so this equals training from scratch)."""
-    if not task.warm_from or not task.checkpoint_dir:
-        return
-    src, dst = Path(task.warm_from), Path(task.checkpoint_dir)
-    if (dst / "checkpoint.pt").exists() or not (src / "checkpoint.pt").is_file():
-        return
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("loss.csv", "checkpoint.pt"):  # checkpoint last: its presence means the copy is complete
-        if (src / name).is_file():
-            with atomic_path(dst / name, suffix=Path(name).suffix) as tmp:
-                shutil.copyfile(src / name, tmp)
-
-
-def _execute_chain(tasks: list[_Task]) -> list[RunOutcome]:
-    """The runs of one experiment at one point that differ only in ``training.steps``, smallest budget first,
-    each warm-started from the previous one."""
-    outcomes = []
-    for task in tasks:
-        try:
-            _warm_start(task)
-        except OSError:
-            pass  # a failed copy only costs the saving: the run trains from scratch
-        outcomes.append(_execute_run(task))
-    return outcomes
-
-
-def _execute_shared(task: _SharedTask) -> tuple[str, str | None, float]:
-    """Run step 01 or 03 of a shared folder through the pipeline; (key, error or None, seconds)."""
-    from .pipeline import StepFailed, run_pipeline
-
-    t0 = time.perf_counter()
-    try:
-        _set_threads(task.threads)
-        with contextlib.redirect_stdout(io.StringIO()) if task.quiet else contextlib.nullcontext():
-            run_pipeline(profile_path=task.profile, steps=[task.key[:2]], force=task.force, root=task.root,
-                         html=False, progress=False)
-        return task.key, None, time.perf_counter() - t0
-    except StepFailed as exc:
-        return task.key, str(exc), time.perf_counter() - t0
-    except Exception as exc:  # noqa: BLE001
-        return task.key, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0
-
-
-def _ignore_interrupts() -> None:
-    """Worker initialiser: Ctrl-C in the terminal reaches every process of the group; only the parent handles it
-    (it stops the workers), so no worker prints a traceback."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-class _LocalPool:
-    """``map_unordered`` on a process pool (spawned workers: no fork of a threaded parent)."""
-
-    def __init__(self, workers: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_ignore_interrupts)
-
-    def map_unordered(self, fn: Any, tasks: list[Any], fallback: Any) -> Any:
-        from concurrent.futures import as_completed
-
-        futures = {self.pool.submit(fn, t): t for t in tasks}
-        for fut in as_completed(futures):
-            try:
-                yield fut.result()
-            except Exception as exc:  # noqa: BLE001 -- a worker process died
-                yield fallback(futures[fut], exc)
-
-    def close(self, *, interrupted: bool = False) -> None:
-        """Wait for the workers; when ``interrupted``, stop them at once (their runs resume next time)."""
-        if interrupted:
-            workers = list(getattr(self.pool, "_processes", {}).values())  # the executor keeps no public list
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            for proc in workers:
-                proc.terminate()
-            for proc in workers:
-                proc.join(timeout=10)
-            return
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _DaskPool:
-    """``map_unordered`` on a dask.distributed cluster: each task ``pure=False, retries=1``."""
-
-    def __init__(self, address: str) -> None:
-        from distributed import Client
-
-        try:
-            self.client = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {address}: cannot reach the dask scheduler ({exc}); start one with "
-                              "'dask scheduler' and workers with 'dask worker ADDRESS' on hosts sharing the "
-                              "project folder at the same path") from None
-
-    def threads(self) -> int:
-        """Torch threads per task: cores of a host // task slots on that host (the smallest over hosts)."""
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
-        cores = self.client.run(os.cpu_count)
-        slots: dict[str, int] = {}
-        host_cores: dict[str, int] = {}
-        for addr, w in info.items():
-            host = w.get("host", addr)
-            slots[host] = slots.get(host, 0) + int(w.get("nthreads", 1))
-            host_cores[host] = int(cores.get(addr) or 1)
-        return max(1, min((host_cores[h] // max(1, n) for h, n in slots.items()), default=1))
-
-    def map_unordered(self, fn: Any, tasks: list[Any], fallback: Any) -> Any:
-        from distributed import as_completed
-
-        futures = {self.client.submit(fn, t, pure=False, retries=1): t for t in tasks}
-        for fut in as_completed(list(futures)):
-            try:
-                yield fut.result()
-            except Exception as exc:  # noqa: BLE001 -- a lost worker (KilledWorker) costs only its own run
-                yield fallback(futures[fut], exc)
-
-    def close(self, *, interrupted: bool = False) -> None:  # noqa: ARG002 - the cluster's tasks are its own
-        self.client.close()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -431,11 +186,11 @@ def run_sweep(
         remove_temporaries(folder)
     n_workers = workers or sweep.spec.workers or 1
     cores = os.cpu_count() or 1
-    pool: _LocalPool | _DaskPool = _DaskPool(scheduler) if scheduler else _LocalPool(n_workers)
+    pool: LocalPool | DaskPool = DaskPool(scheduler) if scheduler else LocalPool(n_workers)
     outcomes: dict[tuple[str, str], RunOutcome] = {}
     interrupted, bar = False, None
     try:
-        threads = pool.threads() if isinstance(pool, _DaskPool) else max(1, cores // n_workers)
+        threads = pool.threads() if isinstance(pool, DaskPool) else max(1, cores // n_workers)
         runs = _plan_runs(sweep, threads)
         where = f"dask scheduler {scheduler}" if scheduler else f"{n_workers} local worker(s)"
         print(f"sweep {sweep.name}: {len(sweep.points)} point(s) x {len(sweep.spec.experiments)} experiment(s) "
@@ -452,8 +207,8 @@ def run_sweep(
                     if prep in shared_error:
                         shared_error[key] = f"its step 01 ({prep}) failed"
                         continue
-                tasks.append(_SharedTask(str(sweep.root), key, str(prof), force, threads, quiet=not scheduler))
-            for key, error, secs in pool.map_unordered(_execute_shared, tasks,
+                tasks.append(SharedTask(str(sweep.root), key, str(prof), force, threads, quiet=not scheduler))
+            for key, error, secs in pool.map_unordered(execute_shared, tasks,
                                                        lambda t, exc: (t.key, f"{type(exc).__name__}: {exc}", 0.0)):
                 if error:
                     shared_error[key] = error
@@ -490,14 +245,14 @@ def run_sweep(
                     if json.loads(r.stamp_path.read_text(encoding="utf-8")).get("digest") == digest:
                         report(RunOutcome(r.point.name, r.experiment, "skipped"))
                         continue
-            tasks.append(_Task(
+            tasks.append(SweepTask(
                 root=str(sweep.root), point=r.point.name, experiment=r.experiment, notebook=str(nb04),
-                output=str(r.notebook_out), profile=_rel(r.profile_path, sweep.root),
-                experiment_file=_rel(r.experiment_path, sweep.root), metrics=str(r.metrics_path),
+                output=str(r.notebook_out), profile=relative_path(r.profile_path, sweep.root),
+                experiment_file=relative_path(r.experiment_path, sweep.root), metrics=str(r.metrics_path),
                 stamp=str(r.stamp_path), digest=digest, threads=threads, kernel_name=kernel_name,
                 checkpoint_dir=str(sweep.data_dir / r.point.name / "experiments" / r.experiment),
             ))
-        for chain_outcomes in pool.map_unordered(_execute_chain, _chains(sweep, runs, tasks), lambda ch, exc: [
+        for chain_outcomes in pool.map_unordered(execute_chain, _chains(sweep, runs, tasks), lambda ch, exc: [
                 RunOutcome(t.point, t.experiment, "failed", message=f"worker lost: {type(exc).__name__}: {exc}")
                 for t in ch]):
             for o in chain_outcomes:
@@ -515,18 +270,18 @@ def run_sweep(
     table = results_table(sweep, runs, ok={(o.point, o.experiment) for o in ordered if o.status != "failed"})
     results_path = sweep.reports_dir / "results.csv"
     write_csv(results_path, table, index=False)
-    print(f"results: {len(table)} row(s) -> {_rel(results_path, sweep.root)}", flush=True)
+    print(f"results: {len(table)} row(s) -> {relative_path(results_path, sweep.root)}", flush=True)
     result = SweepResult(sweep, ordered, table, results_path)
     result.analysis = _analyse(sweep, results_path, package, force=force, kernel_name=kernel_name)
     return result
 
 
-def _chains(sweep: Sweep, runs: list[Run], tasks: list[_Task]) -> list[list[_Task]]:
+def _chains(sweep: Sweep, runs: list[Run], tasks: list[SweepTask]) -> list[list[SweepTask]]:
     """Group the tasks into chains of one experiment at points equal but for ``training.steps`` (smallest
     first, each warm-started from the one before); without a steps grid every chain is one task."""
     steps_key = "training.steps"
     by_run = {(r.point.name, r.experiment): r for r in runs}
-    groups: dict[tuple[str, str], list[tuple[int, _Task]]] = {}
+    groups: dict[tuple[str, str], list[tuple[int, SweepTask]]] = {}
     for t in tasks:
         values = by_run[(t.point, t.experiment)].point.values
         rest = digest_of({k: v for k, v in values.items() if k != steps_key})
@@ -534,7 +289,7 @@ def _chains(sweep: Sweep, runs: list[Run], tasks: list[_Task]) -> list[list[_Tas
     chains = []
     for members in groups.values():
         members.sort(key=lambda m: m[0])
-        chain: list[_Task] = []
+        chain: list[SweepTask] = []
         for _, t in members:
             prev = chain[-1].checkpoint_dir if chain and steps_key in sweep.keys else None
             chain.append(dataclasses.replace(t, warm_from=prev))
@@ -567,7 +322,7 @@ def results_table(sweep: Sweep, runs: list[Run], *, ok: set[tuple[str, str]] | N
         for k, v in numbers.items():
             row.setdefault(k, v)
         row.update(tail)
-        row["metrics_path"] = _rel(r.metrics_path, sweep.root)
+        row["metrics_path"] = relative_path(r.metrics_path, sweep.root)
         rows.append(row)
     cols = ["point", "experiment", "model", "channels", "training_data", *sweep.keys]
     return pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [c for row in rows for c in row])))
@@ -591,10 +346,10 @@ def _analyse(sweep: Sweep, results: Path, package: str, *, force: bool, kernel_n
                 return "skipped"
     t0 = time.perf_counter()
     stamp.unlink(missing_ok=True)
-    fail = _execute_notebook(nb, out, {"sweep": _rel(sweep.path, sweep.root)}, sweep.root, kernel_name)
+    fail = execute_notebook(nb, out, {"sweep": relative_path(sweep.path, sweep.root)}, sweep.root, kernel_name)
     if fail is not None:
         print(f"analysis: FAILED in cell {fail[0]}: {fail[1]}", flush=True)
         return f"failed in cell {fail[0]}: {fail[1]}"
     write_json(stamp, {"digest": digest})
-    print(f"analysis: done in {time.perf_counter() - t0:.0f} s -> {_rel(out, sweep.root)}", flush=True)
+    print(f"analysis: done in {time.perf_counter() - t0:.0f} s -> {relative_path(out, sweep.root)}", flush=True)
     return "ran"
