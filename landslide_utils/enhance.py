@@ -33,6 +33,7 @@ from tqdm import tqdm
 from .config import EnhanceSpec
 from .io import write_text
 from .tiles import CATEGORICAL_FACTORS, TileData, read_tile, write_tile
+from .resize import nearest_index, resize_area
 
 __all__ = [
     "EnhanceError",
@@ -74,33 +75,6 @@ def _relabel(instances: np.ndarray) -> np.ndarray:
     m = instances > 0
     out[m] = np.searchsorted(ids, instances[m]) + 1
     return out
-
-
-def _area_1d(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """Adaptive average along ``axis`` (windows as torch's adaptive pooling / ``interpolate(mode='area')``)."""
-    n_in = x.shape[axis]
-    i = np.arange(n_out)
-    start = (i * n_in) // n_out
-    end = -((-(i + 1) * n_in) // n_out)  # ceil
-    cs = np.cumsum(x, axis=axis, dtype=np.float64)
-    cs = np.concatenate([np.zeros_like(np.take(cs, [0], axis=axis)), cs], axis=axis)
-    shape = [1] * x.ndim
-    shape[axis] = n_out
-    return (np.take(cs, end, axis=axis) - np.take(cs, start, axis=axis)) / (end - start).reshape(shape)
-
-
-def _resize_area(arr: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """Area-average resize of a (C, H, W) array; an exact 2 x 2 block mean when the size halves evenly."""
-    c, h, w = arr.shape
-    if h == 2 * out_h and w == 2 * out_w:
-        return arr.reshape(c, out_h, 2, out_w, 2).mean(axis=(2, 4), dtype=np.float64).astype(np.float32)
-    out = _area_1d(_area_1d(arr, out_h, axis=1), out_w, axis=2)
-    return out.astype(np.float32)
-
-
-def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
-    """Source index of each output pixel for nearest-neighbour resizing (pixel centres, as PIL/'nearest-exact')."""
-    return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
 
 
 def _sample_transform(tile: TileData, scale: float) -> Affine:
@@ -191,10 +165,10 @@ def splice(
         k = quadrant_sources[q]
         src, qh, qw = sources[k], r1 - r0, c1 - c0
         if mode == "resize":
-            ri, ci = _nearest_index(h, qh), _nearest_index(w, qw)
-            image[:, r0:r1, c0:c1] = _resize_area(src.image, qh, qw)
+            ri, ci = nearest_index(h, qh), nearest_index(w, qw)
+            image[:, r0:r1, c0:c1] = resize_area(src.image, qh, qw)
             cat = np.array([n in CATEGORICAL_FACTORS for n in src.factor_names], bool)
-            factors[~cat, r0:r1, c0:c1] = _resize_area(src.factors[~cat], qh, qw)
+            factors[~cat, r0:r1, c0:c1] = resize_area(src.factors[~cat], qh, qw)
             factors[cat, r0:r1, c0:c1] = src.factors[cat][:, ri][:, :, ci]
             v = src.valid[np.ix_(ri, ci)]
             inst = src.instances[np.ix_(ri, ci)]
