@@ -45,11 +45,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # the profiler's start/stop lines
 
-from landslide_utils.checkpoint import save_checkpoint  # noqa: E402
-from landslide_utils.config import CHANNEL_SETS, load_profile  # noqa: E402
+from landslide_utils.config.channels import CHANNEL_SETS
+from landslide_utils.config.load import load_profile  # noqa: E402
 from landslide_utils.models import build_model, model_task, spec_for  # noqa: E402
-from landslide_utils.precision import autocast, bf16_native  # noqa: E402
-from landslide_utils.train import make_optimizer, train_step  # noqa: E402
+from landslide_utils.training.checkpoint import save_checkpoint  # noqa: E402
+from landslide_utils.training.loop import make_optimizer, train_step  # noqa: E402
+from landslide_utils.training.precision import autocast, bf16_native  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 #: targets of the issue (fractions), for the report
@@ -192,7 +193,7 @@ def pure_forward(name: str, *, checkpoint: Path, windows: int, window: int, batc
                  channels_last: bool = True) -> float:
     """Windows per second of the model's forward pass alone over random windows (as predict_tiles runs it for a
     scene: channels-last for U-Net/PSPNet)."""
-    from landslide_utils.checkpoint import load_checkpoint
+    from landslide_utils.training.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(checkpoint)
     cl = channels_last and meta["task"] == "semantic"
@@ -234,7 +235,7 @@ def _peak_rss_mb() -> float:
 
 def _child(args: argparse.Namespace) -> None:
     """Predict one scene in this (fresh) process and print its peak memory and timings as JSON."""
-    from landslide_utils.scene import predict_scene
+    from landslide_utils.prediction.scene import predict_scene
 
     res = predict_scene(checkpoint=args.checkpoint, image=args.scene / "scene.tif", dem=args.scene / "dem.tif",
                         rivers=args.scene / "rivers.gpkg", out_dir=args.scene / "out", window=args.window,
@@ -325,7 +326,7 @@ def main() -> None:
                               precision=args.precision, read_ahead=2 * args.batch)
         res_serial = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
                                precision=args.precision, read_ahead=0)
-        from landslide_utils.precision import resolve_precision
+        from landslide_utils.training.precision import resolve_precision
 
         prec = resolve_precision(args.precision, "cpu")
         fwd = pure_forward(args.scene_model, checkpoint=ckpt, windows=res["windows"], window=args.window,

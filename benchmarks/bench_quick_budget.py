@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 import torch
-
-from landslide_utils.config import load_experiment, load_profile, training_for
-from landslide_utils.paths import StudyPaths
-from landslide_utils.models import build_model, model_task, spec_for
-from landslide_utils.train import train_step
-
 from bench_limits import make_batch  # noqa: E402 - the sibling script (benchmarks/ is on sys.path)
+
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.overrides import training_for
+from landslide_utils.models import build_model, model_task, spec_for
+from landslide_utils.paths import StudyPaths
+from landslide_utils.training.loop import train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 25 * 60

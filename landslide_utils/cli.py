@@ -5,10 +5,10 @@
   settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster.
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
 * ``predict --checkpoint CKPT --image scene.tif [--dem dem.tif] [--rivers rivers.gpkg] --out DIR``: map a
-  whole scene of any size window by window (:mod:`landslide_utils.scene`).
+  whole scene of any size window by window (:mod:`landslide_utils.prediction.scene`).
 * ``train --profile P.yaml (--experiment E.yaml | --all) [--device cuda] [--force]``: train one experiment, or
   every experiment of the profile (the checkpoints step 04 then reuses); started by ``torchrun --nproc_per_node N -m landslide_utils train ...`` it trains
-  data-parallel over the N processes (:mod:`landslide_utils.distributed`).
+  data-parallel over the N processes (:mod:`landslide_utils.training.distributed`).
 * ``check --profile P.yaml [--experiment E.yaml ...]``: every check that needs no computing (parameter files,
   names against the registries, input files opened and inspected) and exit; writes nothing.
 
@@ -27,9 +27,10 @@ import threading
 import warnings
 from pathlib import Path
 
-from .config import ConfigError, load_profile
-from .paths import StudyPaths
-from .study_lock import study_lock
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.load import load_profile
+from landslide_utils.paths import StudyPaths
+from landslide_utils.runner.study_lock import study_lock
 
 __all__ = ["main"]
 
@@ -115,7 +116,7 @@ def _on_sigterm(signum: int, frame: object) -> None:  # noqa: ARG001 - the signa
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202, ARG001
     """Study warnings as one ``warning: ...`` line on stderr (others as Python shows them)."""
-    from .notices import StudyWarning
+    from landslide_utils.notices import StudyWarning
 
     if issubclass(category, StudyWarning):
         print(f"warning: {message}", file=sys.stderr, flush=True)
@@ -128,7 +129,7 @@ _DEFAULT_SHOW = warnings.showwarning
 
 def _project_root(given: Path | None, near: Path) -> Path:
     """--root, else the project around the working directory, else the project around the parameter file."""
-    from .paths import find_root
+    from landslide_utils.paths import find_root
 
     if given is not None:
         if not (Path(given) / "params" / "profiles").is_dir():
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt as exc:
-        from .pipeline import RunInterrupted
+        from landslide_utils.runner.pipeline import RunInterrupted
 
         terminated = getattr(exc, "signal_name", "SIGINT") == "SIGTERM"
         if args.command in ("synth", "predict"):
@@ -174,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
-        from .checks import InputError
-        from .chips import ChipError
+        from landslide_utils.chips.formats import ChipError
+        from landslide_utils.inputs.checks import InputError
 
         if os.environ.get("LANDSLIDE_TRACEBACK"):
             raise
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        from .pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
+        from landslide_utils.runner.pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
 
         with warnings.catch_warnings():  # its warnings are printed once, by run_pipeline
             warnings.simplefilter("ignore")
@@ -219,12 +220,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         return _train(args)
     if args.command == "sweep":
-        from .sweep_runner import run_sweep
+        from landslide_utils.sweeps.runner import run_sweep
 
         if args.workers is not None and args.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
             return 2
-        from .sweep import load_sweep
+        from landslide_utils.sweeps.spec import load_sweep
 
         with study_lock(load_sweep(args.sweep, root=args.root).data_dir):
             res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
@@ -241,8 +242,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 1
         return 0
     if args.command == "synth":
-        from .output_sets import check_outputs, staged_outputs
-        from .synthetic import SYNTHETIC_FILES, generate_from_profile
+        from landslide_utils.files.output_sets import check_outputs, staged_outputs
+        from landslide_utils.synthetic import SYNTHETIC_FILES, generate_from_profile
 
         profile = load_profile(args.profile)
         if profile.data.source != "synthetic":
@@ -262,7 +263,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{name}: {p}")
         return 0
     if args.command == "predict":
-        from .scene import predict_scene
+        from landslide_utils.prediction.scene import predict_scene
 
         try:
             res = predict_scene(checkpoint=args.checkpoint, image=args.image, dem=args.dem, rivers=args.rivers,
@@ -285,7 +286,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """``check --profile P [--experiment E ...]``: every check that needs no computing (:mod:`.preflight`)."""
-    from .preflight import preflight
+    from landslide_utils.runner.preflight import preflight
 
     try:
         root: Path | None = _project_root(None, args.profile)
@@ -322,11 +323,18 @@ def _train_unlocked(args: argparse.Namespace) -> int:
     Every experiment's batch sizes are checked against the number of processes before anything trains. When the
     study has no tiles yet, rank 0 first runs steps 01-03 while the others wait (should it fail, it exits and
     torchrun stops the others)."""
-    from .checkpoint import resolve_device
-    from .config import load_experiment, training_for
-    from .distributed import batch_problem, from_environment, training_batch_sizes
-    from .pipeline import StepFailed, experiment_files, experiment_skip_reason, gpu_skip_reason, run_pipeline
-    from .train import train_experiment
+    from landslide_utils.config.load import load_experiment
+    from landslide_utils.config.overrides import training_for
+    from landslide_utils.runner.pipeline import (
+        StepFailed,
+        experiment_files,
+        experiment_skip_reason,
+        gpu_skip_reason,
+        run_pipeline,
+    )
+    from landslide_utils.training.checkpoint import resolve_device
+    from landslide_utils.training.distributed import batch_problem, from_environment, training_batch_sizes
+    from landslide_utils.training.loop import train_experiment
 
     profile = load_profile(args.profile)
     root = _project_root(args.root, args.profile)

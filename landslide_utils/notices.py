@@ -3,7 +3,7 @@
 Step 01 runs inside a notebook kernel, so a warning printed there (a raster without declared nodata, tiles that
 are mostly padding, a key given twice in a YAML file) would be seen only by someone who opens the notebook.
 :func:`notify` emits a :class:`StudyWarning` (shown in the notebook as usual) and, when the runner has set
-``LANDSLIDE_NOTICES`` to a file, appends the message there; the runner (:mod:`landslide_utils.pipeline`) prints
+``LANDSLIDE_NOTICES`` to a file, appends the message there; the runner (:mod:`landslide_utils.runner.pipeline`) prints
 those messages on the console after the step, also when the step failed.
 """
 

@@ -1,4 +1,4 @@
-"""Checkpoints (landslide_utils.checkpoint): save/load round trip, compatibility checks, clear errors."""
+"""Checkpoints (landslide_utils.training.checkpoint): save/load round trip, compatibility checks, clear errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from landslide_utils.checkpoint import (check_compatible, load_checkpoint, read_checkpoint, resolve_device,
-                                        save_checkpoint, update_meta)
-from landslide_utils.config import ConfigError, SegmentationSpec, TrainingSpec
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.model_schema import SegmentationSpec, TrainingSpec
 from landslide_utils.models import build_model
+from landslide_utils.training.checkpoint import (
+    check_compatible,
+    load_checkpoint,
+    read_checkpoint,
+    resolve_device,
+    save_checkpoint,
+    update_meta,
+)
 
 
 def _meta() -> dict:

@@ -1,4 +1,4 @@
-"""Input checks (``landslide_utils.checks``), on a tiny set of real-format input files: every problem is found
+"""Input checks (``landslide_utils.inputs.checks``), on a tiny set of real-format input files: every problem is found
 before anything is written, and the message names the file and the fix."""
 
 from __future__ import annotations
@@ -7,14 +7,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import pytest
+import rasterio
 from rasterio.transform import Affine, from_origin
 from shapely.geometry import Point, Polygon, box
 
-from landslide_utils.checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs
-from landslide_utils.config import AreaSpec, load_profile
-from landslide_utils.prepare import prepare_data
+from landslide_utils.config.data_schema import AreaSpec
+from landslide_utils.config.load import load_profile
+from landslide_utils.inputs.checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs
+from landslide_utils.steps.prepare import prepare_data
 from tests.data.tiny_files import make_data as md
 
 SIZE_M = md.SIZE * md.RES  # the image is SIZE_M x SIZE_M metres, upper-left corner (X0, Y0)
@@ -210,7 +211,7 @@ def test_second_image_with_fewer_bands_warns_unless_the_named_first_three_match(
                                                                                tmp_path: Path) -> None:
     """A five-band post-event image (red, green, blue, nir, swir) and an RGB second date: a warning when the
     bands carry no names, an info when both name the same first three bands (the ones the models read)."""
-    from landslide_utils.io import write_geotiff
+    from landslide_utils.files.atomic import write_geotiff
 
     with rasterio.open(inputs["image_t1"]) as src:
         tr, h, w = src.transform, src.height, src.width

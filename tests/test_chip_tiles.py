@@ -1,4 +1,4 @@
-"""Chip datasets as a study's data (landslide_utils.chip_tiles): profile keys, the split, tiles on the mosaic,
+"""Chip datasets as a study's data (landslide_utils.chips.study_tiles): profile keys, the split, tiles on the mosaic,
 background windows, per-chip tables and the bad inputs."""
 
 from __future__ import annotations
@@ -13,14 +13,21 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landslide_utils.chip_tiles import (MANIFEST, background_windows, chip_table, read_manifest, split_chips,
-                                        tile_chip_dataset)
-from landslide_utils.chips import ChipError
-from landslide_utils.config import ChipsSpec, ConfigError, load_profile
-from landslide_utils.enhance import enhance_from_index
-from landslide_utils.config import EnhanceSpec
-from landslide_utils.tiles import read_tile
-from landslide_utils.tiling import read_index
+from landslide_utils.chips.formats import ChipError
+from landslide_utils.chips.study_tiles import (
+    MANIFEST,
+    background_windows,
+    chip_table,
+    read_manifest,
+    split_chips,
+    tile_chip_dataset,
+)
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.data_schema import ChipsSpec, EnhanceSpec
+from landslide_utils.config.load import load_profile
+from landslide_utils.enhance.samples import enhance_from_index
+from landslide_utils.tiles.tile import read_tile
+from landslide_utils.tiles.tiling import read_index
 from tests.data.chips.make_data import SQUARES, make_chips, make_study_bijie
 
 

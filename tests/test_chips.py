@@ -1,4 +1,4 @@
-"""Chip datasets (landslide_utils.chips): the three layouts, their arrays, and bad datasets named file by file."""
+"""Chip datasets (landslide_utils.chips.formats): the three layouts, their arrays, and bad datasets named file by file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from landslide_utils.chips import ChipError, band_indices, inspect_chips, list_chips, read_chip
+from landslide_utils.chips.formats import ChipError, band_indices, inspect_chips, list_chips, read_chip
 from tests.data.chips.make_data import BIJIE_SLOPE_DEG, PIXEL_SIZE_M, SQUARES, make_chips
 
 

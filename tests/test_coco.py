@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from landslide_utils.coco import instance_annotations, write_coco
-from landslide_utils.tiles import read_tile
-from landslide_utils.tiling import make_tiles
+from landslide_utils.tiles.coco import instance_annotations, write_coco
+from landslide_utils.tiles.tile import read_tile
+from landslide_utils.tiles.tiling import make_tiles
 from tests.data.tiny_aligned.make_data import make_aligned, tiling_profile
 
 

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from landslide_utils.compare import (
-    TABLE6, check_claims, comparison_table, gather_metrics, improvements, load_reference,
+from landslide_utils.evaluation.published import (
+    TABLE6,
+    check_claims,
+    comparison_table,
+    gather_metrics,
+    improvements,
+    load_reference,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

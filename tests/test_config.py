@@ -6,7 +6,9 @@ import pytest
 import yaml
 
 from landslide_utils.cli import main
-from landslide_utils.config import ConfigError, load_experiment, load_profile, training_for
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.overrides import training_for
 from landslide_utils.synthetic import SYNTHETIC_FILES, synthetic_files
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Training samples (``landslide_utils.datasets``): normalisation statistics, model inputs, the eight
+"""Training samples (``landslide_utils.training.datasets``): normalisation statistics, model inputs, the eight
 augmentations and the instance / semantic targets, on tiny 64 x 64 tiles written with tiles.write_tile."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from landslide_utils.datasets import (
+from landslide_utils.tiles.tile import TileData, read_tile, write_tile
+from landslide_utils.training.datasets import (
     TileDataset,
     augment_arrays,
     channel_stats,
@@ -19,7 +20,6 @@ from landslide_utils.datasets import (
     normalise,
     tile_input,
 )
-from landslide_utils.tiles import TileData, read_tile, write_tile
 
 # the tiny tiles of the training tests: 64 x 64 at 4 m, a noisy green background, brown rectangles = landslides
 from .test_train import TILE, TRAIN, make_tile  # noqa: E402

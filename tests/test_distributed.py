@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from landslide_utils.checkpoint import load_checkpoint
-from landslide_utils.distributed import DistContext, from_environment, shard
+from landslide_utils.training.checkpoint import load_checkpoint
+from landslide_utils.training.distributed import DistContext, from_environment, shard
 
 from .test_train import make_study, weights
 
@@ -95,7 +95,7 @@ def test_two_gloo_processes_train_like_one_with_the_same_global_batch(tmp_path: 
     w1 = weights(one / "data/tiny/experiments/E/checkpoint.pt")
     w2 = weights(two / "data/tiny/experiments/E/checkpoint.pt")
     torch.manual_seed(0)
-    from landslide_utils.checkpoint import rebuild_model
+    from landslide_utils.training.checkpoint import rebuild_model
 
     _, meta = load_checkpoint(one / "data/tiny/experiments/E/checkpoint.pt")
     torch.set_num_threads(1)
@@ -105,8 +105,8 @@ def test_two_gloo_processes_train_like_one_with_the_same_global_batch(tmp_path: 
     assert gap < 0.05
     loaded, meta2 = load_checkpoint(two / "data/tiny/experiments/E/checkpoint.pt")  # step 04 / predict load it
     assert meta2["finished"] and meta2["step"] == 3
-    from landslide_utils import train as train_mod
-    from landslide_utils.config import load_experiment, load_profile
+    from landslide_utils.config.load import load_experiment, load_profile
+    from landslide_utils.training import loop as train_mod
 
     again = train_mod.train_experiment(load_profile(two / "params/profiles/tiny.yaml"),
                                        load_experiment(two / "params/experiments/E.yaml"), root=two, progress=False)
@@ -151,8 +151,8 @@ def test_uneven_global_batch_is_refused_before_training(tmp_path: Path) -> None:
 
 def test_read_ahead_workers_change_nothing_but_the_speed(tmp_path: Path) -> None:
     """``training.loader_workers`` reads the next steps' tiles in threads: the same weights as reading in the loop."""
-    from landslide_utils import train as train_mod
-    from landslide_utils.config import Experiment
+    from landslide_utils.config.schema import Experiment
+    from landslide_utils.training import loop as train_mod
 
     profile = make_study(tmp_path, steps=3, every=3)
     plain = train_mod.train_experiment(profile, Experiment(name="A", model="unet", channels="rgb",
@@ -167,7 +167,7 @@ def test_read_ahead_workers_change_nothing_but_the_speed(tmp_path: Path) -> None
 
 
 def test_processes_for_splits_every_batch_evenly() -> None:
-    from landslide_utils.distributed import processes_for
+    from landslide_utils.training.distributed import processes_for
 
     assert processes_for([2, 4, 8], devices=8) == 2  # the paper profile's batch of 2 on an 8-GPU node
     assert processes_for([4, 8], devices=8) == 4

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.transform import Affine
 
-from landslide_utils.config import EnhanceSpec
-from landslide_utils.enhance import (
+from landslide_utils.config.data_schema import EnhanceSpec
+from landslide_utils.enhance.samples import (
     INDEX_COLUMNS,
     EnhanceError,
     cutmix,
@@ -23,7 +23,7 @@ from landslide_utils.enhance import (
     load_enhanced,
     splice,
 )
-from landslide_utils.tiles import TileData, read_tile, write_tile
+from landslide_utils.tiles.tile import TileData, read_tile, write_tile
 
 FAST = settings(max_examples=40, deadline=None)
 

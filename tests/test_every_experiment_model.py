@@ -14,11 +14,14 @@ import rasterio
 import torch
 from rasterio.transform import from_origin
 
-from landslide_utils.checkpoint import load_checkpoint, save_checkpoint
-from landslide_utils.config import MODEL_NAMES, channel_names, load_experiment, load_profile, training_for
+from landslide_utils.config.channels import channel_names
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.model_schema import MODEL_NAMES
+from landslide_utils.config.overrides import training_for
 from landslide_utils.models import build_model, model_task, spec_for
-from landslide_utils.scene import predict_scene
-from landslide_utils.train import make_optimizer, train_step
+from landslide_utils.prediction.scene import predict_scene
+from landslide_utils.training.checkpoint import load_checkpoint, save_checkpoint
+from landslide_utils.training.loop import make_optimizer, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_FILES = sorted((ROOT / "params/experiments").rglob("*.yaml"))

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from rasterio.transform import from_origin
 
-from landslide_utils.config import FactorSpec
-from landslide_utils.factors import factor_density, river_level_labels, write_tables
-from landslide_utils.tiles import TileData, write_tile
+from landslide_utils.analysis.density import factor_density, river_level_labels, write_tables
+from landslide_utils.config.data_schema import FactorSpec
+from landslide_utils.tiles.tile import TileData, write_tile
 
 
 def _tile(path, dem, slope, river, inst, valid=None, px=2.0):
@@ -74,8 +74,8 @@ def test_accumulates_over_tiles_and_rejects_empty(tmp_path):
 
 
 def test_analyse_study_without_tiles_says_run_step_01(tmp_path):
-    from landslide_utils.config import load_profile
-    from landslide_utils.factors import analyse_study
+    from landslide_utils.analysis.density import analyse_study
+    from landslide_utils.config.load import load_profile
 
     from .study_project import ROOT
 

@@ -16,8 +16,8 @@ import shapely
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 
-from landslide_utils.factor_importance import frequency_ratio, natural_breaks, rf_importance
-from landslide_utils.influencing import (
+from landslide_utils.analysis.importance import frequency_ratio, natural_breaks, rf_importance
+from landslide_utils.inputs.factor_rasters import (
     ASPECT_CLASSES,
     aspect_classes,
     aspect_degrees,
@@ -167,7 +167,7 @@ def test_distance_to_a_vertical_line() -> None:
 
 
 def test_distance_to_lines_outside_the_raster_is_exact(monkeypatch) -> None:
-    import landslide_utils.influencing as inf
+    import landslide_utils.inputs.factor_rasters as inf
 
     shape = (5, 6)
     x, y = _xy(shape)
@@ -295,7 +295,7 @@ def test_rf_importance_finds_the_factor_that_is_the_label() -> None:
 
 
 def test_distance_row_blocks_match_one_block(monkeypatch) -> None:
-    import landslide_utils.influencing as inf
+    import landslide_utils.inputs.factor_rasters as inf
 
     shape = (9, 7)
     lines = [LineString([(499000, 4001000), (499500, 3999000)]), shapely.Point(500200, 3999950)]

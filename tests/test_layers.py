@@ -13,10 +13,10 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from landslide_utils.config import load_profile
-from landslide_utils.layers import align_layers, check_inputs, load_inputs
-from landslide_utils.prepare import prepare_data
-from landslide_utils.tiling import read_index
+from landslide_utils.config.load import load_profile
+from landslide_utils.inputs.layers import align_layers, check_inputs, load_inputs
+from landslide_utils.steps.prepare import prepare_data
+from landslide_utils.tiles.tiling import read_index
 from tests.data.tiny_files import make_data as md
 
 

@@ -1,4 +1,4 @@
-"""Losses of the semantic models (landslide_utils.losses) on hand-made logits."""
+"""Losses of the semantic models (landslide_utils.models.losses) on hand-made logits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from landslide_utils.losses import LOSSES, bce, focal, segmentation_loss, soft_dice
+from landslide_utils.models.losses import LOSSES, bce, focal, segmentation_loss, soft_dice
 
 
 def _data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from landslide_utils.metrics import (
+from landslide_utils.evaluation.metrics import (
     Counts,
     all_metrics,
     cohen_kappa,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from landslide_utils.config import MaskRCNNSpec, SegmentationSpec
+from landslide_utils.config.model_schema import MaskRCNNSpec, SegmentationSpec
 from landslide_utils.models import MODEL_NAMES, build_model, first_conv, load_pretrained
 
 MRCNN = MaskRCNNSpec(backbone="resnet18", anchor_sizes=(8, 16, 32, 64, 128))

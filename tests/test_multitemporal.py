@@ -1,4 +1,4 @@
-"""Multi-temporal test (landslide_utils.multitemporal) at unit level, on the tiny study of test_train."""
+"""Multi-temporal test (landslide_utils.evaluation.multitemporal) at unit level, on the tiny study of test_train."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from landslide_utils import multitemporal as mt
-from landslide_utils.checkpoint import read_checkpoint
+from landslide_utils.evaluation import multitemporal as mt
 from landslide_utils.paths import StudyPaths
-from landslide_utils.tiling import read_index
-from landslide_utils.train import train_experiment
+from landslide_utils.tiles.tiling import read_index
+from landslide_utils.training.checkpoint import read_checkpoint
+from landslide_utils.training.loop import train_experiment
 
 from .test_train import exp, make_study, same_weights, weights
 

@@ -18,7 +18,7 @@ import pytest
 import rasterio
 from pycocotools.coco import COCO
 
-from landslide_utils.pipeline import run_pipeline
+from landslide_utils.runner.pipeline import run_pipeline
 
 from .study_project import ROOT, make_project
 from .test_reports_reproduce import compare_metrics

@@ -1,5 +1,5 @@
 """Outputs never replace inputs, nor earlier outputs unless asked, and a failed run leaves the earlier set whole
-(landslide_utils.output_sets; ``predict`` through it)."""
+(landslide_utils.files.output_sets; ``predict`` through it)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import rasterio
 import torch
 from rasterio.transform import from_origin
 
-from landslide_utils import scene as scene_mod
-from landslide_utils.checkpoint import save_checkpoint
 from landslide_utils.cli import main
-from landslide_utils.config import ConfigError, load_profile
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.load import load_profile
+from landslide_utils.files.output_sets import check_outputs, staged_outputs
 from landslide_utils.models import build_model
-from landslide_utils.output_sets import check_outputs, staged_outputs
+from landslide_utils.prediction import scene as scene_mod
+from landslide_utils.training.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("a.tif", "b.json")
@@ -169,7 +170,7 @@ def test_a_second_run_of_a_running_study_is_refused_and_a_dead_holders_lock_is_t
     import subprocess
     import sys
 
-    from landslide_utils.study_lock import StudyLocked, study_lock
+    from landslide_utils.runner.study_lock import StudyLocked, study_lock
 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from landslide_utils.precision import autocast, bf16_native, resolve_precision
-from landslide_utils.train import train_step
+from landslide_utils.training.loop import train_step
+from landslide_utils.training.precision import autocast, bf16_native, resolve_precision
 
 
 def test_auto_picks_bf16_only_where_native() -> None:

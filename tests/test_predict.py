@@ -14,11 +14,11 @@ from rasterio.transform import Affine
 from scipy import ndimage
 from torch import nn
 
-from landslide_utils import predict as predict_mod
-from landslide_utils.config import EvaluationSpec
+from landslide_utils.config.model_schema import EvaluationSpec
+from landslide_utils.evaluation import test_area as predict_mod
 from landslide_utils.paths import StudyPaths
-from landslide_utils.tiles import read_tile
-from landslide_utils.train import train_experiment
+from landslide_utils.tiles.tile import read_tile
+from landslide_utils.training.loop import train_experiment
 
 from .test_train import ORIGIN, PIX, exp, make_study
 

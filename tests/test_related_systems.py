@@ -17,22 +17,32 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landslide_utils import train as train_mod
-from landslide_utils.checkpoint import load_checkpoint
-from landslide_utils.config import (ConfigError, Experiment, FCNSpec, MaskRCNNSpec, evaluation_for, gpu_only_reason, load_experiment,
-                                    load_profile, model_spec_for, training_for)
-from landslide_utils.crossval import stratified_folds
-from landslide_utils.datasets import TileDataset, channel_stats
-from landslide_utils.imbalance import augment_variant, imbalance_table, landslide_copies
-from landslide_utils.losses import bce, focal, sobel_edge_loss
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.model_schema import FCNSpec, MaskRCNNSpec
+from landslide_utils.config.overrides import evaluation_for, gpu_only_reason, model_spec_for, training_for
+from landslide_utils.config.schema import Experiment
+from landslide_utils.evaluation.test_area import evaluate_test_area
 from landslide_utils.models import build_model
 from landslide_utils.models.ensemble import ProbabilityMean
+from landslide_utils.models.losses import bce, focal, sobel_edge_loss
 from landslide_utils.models.maskrcnn import BottomUpPath, mask_loss_with_edge
-from landslide_utils.pipeline import experiment_files, plan_steps, step_skip_reason
-from landslide_utils.predict import evaluate_test_area
-from landslide_utils.related import (RELATED_PAPERS, cv_table, load_related, published_vs_measured, sweep_verdicts,
-                                     related_claims, single_run_claims)
-from landslide_utils.tiles import write_tile
+from landslide_utils.runner.pipeline import experiment_files, plan_steps, step_skip_reason
+from landslide_utils.steps.related_systems import (
+    RELATED_PAPERS,
+    cv_table,
+    load_related,
+    published_vs_measured,
+    related_claims,
+    single_run_claims,
+    sweep_verdicts,
+)
+from landslide_utils.tiles.tile import write_tile
+from landslide_utils.training import loop as train_mod
+from landslide_utils.training.checkpoint import load_checkpoint
+from landslide_utils.training.crossval import stratified_folds
+from landslide_utils.training.datasets import TileDataset, channel_stats
+from landslide_utils.training.imbalance import augment_variant, imbalance_table, landslide_copies
 
 from .study_project import ROOT
 from .test_datasets import small_tile
@@ -342,7 +352,7 @@ def test_published_tables_and_single_run_claims(tmp_path: Path) -> None:
 
 
 def test_check_flags_an_override_pattern_that_matches_no_experiment(tmp_path: Path) -> None:
-    from landslide_utils.preflight import preflight
+    from landslide_utils.runner.preflight import preflight
 
     text = (ROOT / "params/profiles/smoke.yaml").read_text(encoding="utf-8")
     prof = tmp_path / "params" / "profiles" / "smoke.yaml"

@@ -9,15 +9,18 @@ import pytest
 import torch
 from rasterio.transform import from_origin
 
-from landslide_utils.config import (CHANNEL_SETS, ConfigError, Experiment, TrainingSpec, channel_names,
-                                    channels_problem, load_experiment, load_profile, unavailable_channel)
-from landslide_utils.datasets import TileDataset, leading_image_channels
-from landslide_utils.losses import segmentation_loss
+from landslide_utils.config.channels import CHANNEL_SETS, channel_names, channels_problem
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.model_schema import TrainingSpec
+from landslide_utils.config.schema import Experiment
+from landslide_utils.config.study_inputs import unavailable_channel
 from landslide_utils.models import build_model
+from landslide_utils.models.losses import segmentation_loss
 from landslide_utils.models.registry import encoder_of
-from landslide_utils.related import RELATED_PAPERS, load_related, metric_value
-from landslide_utils.tiles import FACTOR_NAMES, TileData, read_tile, tile_channels, write_tile
-from landslide_utils.train import fit, phase_of
+from landslide_utils.steps.related_systems import RELATED_PAPERS, load_related, metric_value
+from landslide_utils.tiles.tile import FACTOR_NAMES, TileData, read_tile, tile_channels, write_tile
+from landslide_utils.training.datasets import TileDataset, leading_image_channels
+from landslide_utils.training.loop import fit, phase_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NINE = ("aspect", "curvature", "ndvi", "mndwi", "river_distance", "fault_distance", "lithology")
@@ -141,7 +144,7 @@ def test_class_weights_weigh_the_landslide_pixels() -> None:
 @pytest.mark.parametrize("name", ["deeplabv3plus", "fcdensenet", "segnet", "resunet"])
 def test_registry_builds_the_new_families(name: str) -> None:
     torch.manual_seed(0)
-    from landslide_utils.config import MODEL_SPECS, SegNetSpec, FCDenseNetSpec
+    from landslide_utils.config.model_schema import MODEL_SPECS, FCDenseNetSpec, SegNetSpec
     spec = {"segnet": SegNetSpec(width=8), "fcdensenet": FCDenseNetSpec(growth_rate=4, down_blocks=(2, 2),
                                                                         bottleneck_layers=2)}.get(name)
     model = build_model(name, 12, spec=spec if spec is not None else MODEL_SPECS[name](encoder="resnet18")
@@ -175,8 +178,8 @@ def test_channel_sets_table_is_consistent() -> None:
 
 
 def _checkpoint(path: Path, model_name: str = "fcdensenet", channels: str = "rgb") -> Path:
-    from landslide_utils.checkpoint import save_checkpoint
-    from landslide_utils.config import MODEL_SPECS
+    from landslide_utils.config.model_schema import MODEL_SPECS
+    from landslide_utils.training.checkpoint import save_checkpoint
 
     n = len(channel_names(channels))
     spec = MODEL_SPECS[model_name]()
@@ -191,7 +194,7 @@ def _checkpoint(path: Path, model_name: str = "fcdensenet", channels: str = "rgb
 def test_prediction_memory_grows_with_the_batch_and_the_weights(tmp_path: Path) -> None:
     """Table IX's memory, measured in a fresh process per model: a larger batch needs more memory for its
     activations, a model with ten times the weights more memory once loaded; a missing checkpoint is named."""
-    from landslide_utils.efficiency import prediction_memories, prediction_memory
+    from landslide_utils.prediction.memory import prediction_memories, prediction_memory
 
     small, big = _checkpoint(tmp_path / "small.pt"), _checkpoint(tmp_path / "big.pt", "segnet")  # 11 vs 112 MB
     one = prediction_memories({"small": small, "big": big}, tile_size=64, batch=1)
@@ -204,7 +207,7 @@ def test_prediction_memory_grows_with_the_batch_and_the_weights(tmp_path: Path) 
 
 
 def test_efficiency_table_carries_measured_memory() -> None:
-    from landslide_utils.related import efficiency_table
+    from landslide_utils.steps.related_systems import efficiency_table
 
     ref = load_related("gao2021", root=ROOT)
     eff = efficiency_table(ref, ROOT / "nowhere", {"gao2021_fcdensenet": {"model_mb": 12.3, "prediction_mb": 45.6,
@@ -221,7 +224,7 @@ def test_study_factor_analysis_finds_the_factor_that_places_the_landslides(tmp_p
 
     import rasterio
 
-    from landslide_utils.factor_importance import study_factor_analysis
+    from landslide_utils.analysis.importance import study_factor_analysis
 
     rng = np.random.default_rng(0)
     h, w = 120, 100
@@ -255,8 +258,7 @@ def test_study_factor_analysis_finds_the_factor_that_places_the_landslides(tmp_p
 def test_resized_splices_keep_class_codes_of_categorical_factors() -> None:
     """Background enhancement's resize mode averages continuous factors but never class codes (aspect,
     lithology, river level): every spliced code is one of the source codes."""
-    from landslide_utils.config import EnhanceSpec
-    from landslide_utils.enhance import splice
+    from landslide_utils.enhance.samples import splice
 
     tiles = []
     for s in range(4):
@@ -279,7 +281,7 @@ def test_deeplab_needs_a_dilatable_encoder_and_own_models_cannot_freeze(tmp_path
     """`check` names the key: DeepLabv3+ at output stride 8 on VGG16 (which cannot run dilated), and
     training.frozen_share on FC-DenseNet (no encoder to freeze); both would otherwise fail in training."""
     from landslide_utils.cli import main
-    from landslide_utils.config import DeepLabSpec
+    from landslide_utils.config.model_schema import DeepLabSpec
     from landslide_utils.models.registry import model_option_problem
 
     assert "cannot run at output stride 8" in model_option_problem("deeplabv3plus", DeepLabSpec(encoder="vgg16"))

@@ -20,16 +20,24 @@ from scipy import ndimage
 from shapely.geometry import LineString
 from torch import nn
 
-from landslide_utils import scene as scene_mod
-from landslide_utils.blend import (InstanceMerger, Piece, StripBlender, StripLabels, taper, window_grid,
-                                   window_starts, window_weight)
-from landslide_utils.checks import InputError
-from landslide_utils.config import load_profile
-from landslide_utils.layers import align_layers, load_inputs
-from landslide_utils.predict import predict_tiles
-from landslide_utils.scene_inputs import open_scene
+from landslide_utils.config.load import load_profile
+from landslide_utils.evaluation.test_area import predict_tiles
+from landslide_utils.inputs.checks import InputError
+from landslide_utils.inputs.layers import align_layers, load_inputs
+from landslide_utils.inputs.scene_windows import open_scene
+from landslide_utils.prediction import scene as scene_mod
+from landslide_utils.prediction.blend import (
+    InstanceMerger,
+    Piece,
+    StripBlender,
+    StripLabels,
+    taper,
+    window_grid,
+    window_starts,
+    window_weight,
+)
 from landslide_utils.synthetic import generate_from_profile
-from landslide_utils.tiles import TileData
+from landslide_utils.tiles.tile import TileData
 from tests.data.tiny_files import make_data as md
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -389,8 +397,8 @@ def test_cli_reports_bad_options_and_files_in_one_line(tmp_path: Path, capsys: p
 
 def test_cli_maps_a_scene_with_a_real_checkpoint_and_factors(tmp_path: Path) -> None:
     """The whole path: a saved PSPNet checkpoint (rgb+factors), DEM and rivers in another CRS, the command line."""
-    from landslide_utils.checkpoint import save_checkpoint
     from landslide_utils.models import build_model
+    from landslide_utils.training.checkpoint import save_checkpoint
 
     profile = load_profile(ROOT / "params/profiles/smoke.yaml")
     spec = profile.models.pspnet

@@ -1,5 +1,5 @@
-"""The aligned stack (``aligned.nc``, :mod:`landslide_utils.stack`) and the rioxarray resampling behind step 01
-(:mod:`landslide_utils.grids`): round trips, equality with GDAL's warper called directly (rasterio, the code
+"""The aligned stack (``aligned.nc``, :mod:`landslide_utils.inputs.stack`) and the rioxarray resampling behind step 01
+(:mod:`landslide_utils.inputs.grids`): round trips, equality with GDAL's warper called directly (rasterio, the code
 before rioxarray), and the factor densities of the stack against those of the tiles."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine, from_origin
 from rasterio.warp import reproject
 
-from landslide_utils.config import load_profile
-from landslide_utils.factors import factor_density, stack_density
-from landslide_utils.grids import match, resample
-from landslide_utils.layers import align_layers, load_inputs
-from landslide_utils.prepare import prepare_data
-from landslide_utils.scene_inputs import DemSource
-from landslide_utils.stack import STACK_FILE, open_aligned, open_stack
-from landslide_utils.terrain import slope_degrees
+from landslide_utils.analysis.density import factor_density, stack_density
+from landslide_utils.config.load import load_profile
+from landslide_utils.inputs.grids import match, resample
+from landslide_utils.inputs.layers import align_layers, load_inputs
+from landslide_utils.inputs.scene_windows import DemSource
+from landslide_utils.inputs.stack import STACK_FILE, open_aligned, open_stack
+from landslide_utils.inputs.terrain import slope_degrees
+from landslide_utils.steps.prepare import prepare_data
 from tests.data.tiny_files import make_data as md
 
 
@@ -140,10 +140,10 @@ def test_stack_round_trips_with_crs_transform_and_values(inputs: dict[str, Path]
         assert ds.area.attrs["flag_meanings"].split() == list(res.areas["name"])
         assert set(np.unique(ds.area.values)) == {1, 2, 3}
         assert set(np.unique(ds.split.values)) == {1, 2}
+        import matplotlib.pyplot as plt
+
         from landslide_utils.plots.data import plot_stack
         from landslide_utils.plots.factors import plot_factor_histograms
-
-        import matplotlib.pyplot as plt
 
         for fig in (plot_stack(ds, save=tmp_path / "stack.png"),
                     plot_factor_histograms(ds, save=tmp_path / "hist.png")):

@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from landslide_utils.metrics import Counts, all_metrics, average_precision, best_threshold
-from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
-from landslide_utils.stats import (
+from landslide_utils.evaluation.metrics import Counts, all_metrics, average_precision, best_threshold
+from landslide_utils.evaluation.stats import (
     PAPER_CLAIMS,
     Claim,
     bootstrap_ci,
@@ -30,6 +29,7 @@ from landslide_utils.stats import (
     tile_bootstrap,
     tiles_path,
 )
+from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
 
 # ---------------------------------------------------------------------------------------------------------------
 # bootstrap

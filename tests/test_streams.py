@@ -1,4 +1,4 @@
-"""Progress-bar redraws in executed notebooks reduced to their final state (landslide_utils.streams)."""
+"""Progress-bar redraws in executed notebooks reduced to their final state (landslide_utils.runner.notebook_output)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import nbformat
 from hypothesis import given
 from hypothesis import strategies as st
 
-from landslide_utils.streams import squash_notebook_file, squash_streams, terminal_text
+from landslide_utils.runner.notebook_output import squash_notebook_file, squash_streams, terminal_text
 
 
 def _stream(name: str, text: str) -> nbformat.NotebookNode:

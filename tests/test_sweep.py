@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from landslide_utils.config import ConfigError
-from landslide_utils.sweep import expand_points, load_sweep, point_names
-from landslide_utils.sweep_runner import RunOutcome, outcome_line, run_sweep
+from landslide_utils.config.base import ConfigError
+from landslide_utils.sweeps.runner import RunOutcome, outcome_line, run_sweep
+from landslide_utils.sweeps.spec import expand_points, load_sweep, point_names
 
 from .study_project import ROOT, make_project
 
@@ -178,7 +178,7 @@ def _analysis_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('sweep = "params/sweeps/x.yaml"')
     params.metadata["tags"] = ["parameters"]
-    body = ("import pandas as pd\nfrom landslide_utils.sweep import load_sweep\n"
+    body = ("import pandas as pd\nfrom landslide_utils.sweeps.spec import load_sweep\n"
             "print(len(pd.read_csv(load_sweep(sweep).reports_dir / 'results.csv')), 'rows')")
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

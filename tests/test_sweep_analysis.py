@@ -1,4 +1,4 @@
-"""Step 07's tables (landslide_utils.sweep_analysis) on a hand-made results table."""
+"""Step 07's tables (landslide_utils.sweeps.analysis) on a hand-made results table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landslide_utils.sweep_analysis import analyse_results
+from landslide_utils.sweeps.analysis import analyse_results
 
 
 def _results(root: Path, *, steps: tuple[int, ...] = (150,)) -> Path:
@@ -100,7 +100,7 @@ def test_swept_setting_is_compared_with_its_baseline_paired_by_seed(tmp_path: Pa
 
 def test_factor_effects_plot_and_labels(tmp_path: Path) -> None:
     from landslide_utils.plots.sweep import plot_factor_effects
-    from landslide_utils.sweep_analysis import group_labels
+    from landslide_utils.sweeps.analysis import group_labels
 
     keys = ("seed", "training.loss", "training.steps")
     res = analyse_results(_loss_results(tmp_path), root=tmp_path, keys=keys, n_boot=100)

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from rasterio.features import rasterize
 from rasterio.warp import Resampling, reproject
 
-from landslide_utils.config import AreaSpec, SyntheticSpec, load_profile, synthetic_bounds
-from landslide_utils.io import sha256_file
+from landslide_utils.config.data_schema import AreaSpec, SyntheticSpec, synthetic_bounds
+from landslide_utils.config.load import load_profile
+from landslide_utils.files.atomic import sha256_file
 from landslide_utils.synthetic import DEM_NODATA, SYNTHETIC_FILES, generate, generate_from_profile, synthetic_files
 
 ROOT = Path(__file__).resolve().parents[1]

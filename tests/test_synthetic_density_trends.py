@@ -5,10 +5,10 @@ area lies on 20–50° slopes."""
 import numpy as np
 from scipy.stats import spearmanr
 
-from landslide_utils.config import load_profile
-from landslide_utils.factors import factor_density, stack_density
-from landslide_utils.prepare import prepare_data
-from landslide_utils.stack import open_aligned
+from landslide_utils.analysis.density import factor_density, stack_density
+from landslide_utils.config.load import load_profile
+from landslide_utils.inputs.stack import open_aligned
+from landslide_utils.steps.prepare import prepare_data
 
 from .study_project import ROOT
 

@@ -16,11 +16,11 @@ import shapely
 from rasterio.enums import ColorInterp
 from rasterio.features import rasterize
 
-from landslide_utils.config import SyntheticSpec, load_profile, synthetic_bounds
-from landslide_utils.io import sha256_file
-from landslide_utils.prepare import ensure_synthetic_inputs
-from landslide_utils.synthetic import (GEOLOGY_FILES, LITHOLOGY_UNITS, SYNTHETIC_FILES, generate,
-                                       synthetic_files)
+from landslide_utils.config.data_schema import SyntheticSpec, synthetic_bounds
+from landslide_utils.config.load import load_profile
+from landslide_utils.files.atomic import sha256_file
+from landslide_utils.steps.prepare import ensure_synthetic_inputs
+from landslide_utils.synthetic import GEOLOGY_FILES, LITHOLOGY_UNITS, SYNTHETIC_FILES, generate, synthetic_files
 from landslide_utils.synthetic.geology import fault_buffer_m
 
 ROOT = Path(__file__).resolve().parents[1]

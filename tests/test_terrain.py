@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasterio.transform import Affine, from_origin
 from shapely.geometry import LineString
 
-from landslide_utils.terrain import RiverRings, river_levels, slope_degrees
+from landslide_utils.inputs.terrain import RiverRings, river_levels, slope_degrees
 
 
 def _plane(shape, *, gx: float, gy: float, xres: float, yres: float) -> np.ndarray:

@@ -15,11 +15,10 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 from shapely.geometry import Polygon
 
-from landslide_utils.tiles import read_tile
-from landslide_utils.tiling import INDEX_COLUMNS, area_window, make_tiles, read_index, stitch
+from landslide_utils.tiles.tile import read_tile
+from landslide_utils.tiles.tiling import INDEX_COLUMNS, area_window, make_tiles, read_index, stitch
 from tests.data.tiny_aligned.make_data import EPSG, RES, X0, Y0, make_aligned
 from tests.data.tiny_aligned.make_data import tiling_profile as _profile
-
 
 BANDS = {"red": ("image", 0), "green": ("image", 1), "blue": ("image", 2), "dem": ("dem", None),
          "slope": ("slope", None), "river_level": ("river_level", None), "instance_id": ("instances", None),

@@ -12,11 +12,12 @@ import torch
 from rasterio.transform import Affine
 from shapely.geometry import box
 
-from landslide_utils import train as train_mod
-from landslide_utils.checkpoint import load_checkpoint
-from landslide_utils.config import Experiment, load_profile
+from landslide_utils.config.load import load_profile
+from landslide_utils.config.schema import Experiment
 from landslide_utils.paths import StudyPaths
-from landslide_utils.tiles import TileData, write_tile
+from landslide_utils.tiles.tile import TileData, write_tile
+from landslide_utils.training import loop as train_mod
+from landslide_utils.training.checkpoint import load_checkpoint
 
 TILE = 64
 PIX = 4.0

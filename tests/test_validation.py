@@ -1,4 +1,4 @@
-"""Validation tiles (landslide_utils.validation): held out of the training areas, never test tiles."""
+"""Validation tiles (landslide_utils.tiles.validation_split): held out of the training areas, never test tiles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landslide_utils.validation import split_validation, validation_paths
+from landslide_utils.tiles.validation_split import split_validation, validation_paths
 
 
 def _index(n_train: int, n_land: int, n_test: int = 5) -> pd.DataFrame:

@@ -62,17 +62,17 @@ generates the embedded synthetic study area), checks every layer, derives slope 
 distance-from-river levels, aligns everything to the image grid and cuts georeferenced tiles with a tile index
 and COCO annotations. A chip dataset (`data.source: chips`: image/mask chips such as the Bijie or Landslide4Sense
 data) is cut into tiles of the same format instead, and the extra test sets of `evaluation.extra_tests` are cut
-too. All work happens in `landslide_utils.prepare`. Methods and assumptions: `docs/methods.md`, sections "Inputs
+too. All work happens in `landslide_utils.steps.prepare`. Methods and assumptions: `docs/methods.md`, sections "Inputs
 of a study area", "Data preparation" and "Chip datasets".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config import load_profile
-from landslide_utils.io import write_csv
+from landslide_utils.config.schema import load_profile
+from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
-from landslide_utils.prepare import prepare_data
+from landslide_utils.steps.prepare import prepare_data
 from landslide_utils.plots.data import plot_aligned_layers, plot_chips, plot_stack, plot_tile_grid
-from landslide_utils.stack import open_aligned
+from landslide_utils.inputs.stack import open_aligned
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -95,7 +95,7 @@ else:
     plot_chips(result.tiles, paths.tiles, n=8, save=paths.figures / 'chips.png');
 """),
     md("## The aligned stack\nThe same layers as one georeferenced xarray Dataset, `aligned.nc` beside the GeoTIFFs "
-       "(`landslide_utils.stack`): image bands, elevation, slope, river levels, landslide instances, the valid mask "
+       "(`landslide_utils.inputs.stack`): image bands, elevation, slope, river levels, landslide instances, the valid mask "
        "and the study areas on the image grid, with their CRS (`ds.rio.crs`), units and provenance in the "
        "attributes. Open it with `open_aligned(load_profile(profile))` or `xr.open_dataset(..., "
        "decode_coords='all')`."),
@@ -139,15 +139,15 @@ NOTEBOOKS["02_analyse_factors.ipynb"] = [
 Landslide **area density** (landslide area in a class / area of the class) against elevation, slope and distance
 from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of the study areas
 by xarray operations on the aligned stack of step 01 (`groupby_bins` of elevation and slope, `groupby` of the
-river level: `landslide_utils.factors.stack_density`). Details: `docs/methods.md`, section "Factor analysis".
+river level: `landslide_utils.analysis.density.stack_density`). Details: `docs/methods.md`, section "Factor analysis".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config import load_profile
-from landslide_utils.factors import analyse_study
+from landslide_utils.config.schema import load_profile
+from landslide_utils.analysis.density import analyse_study
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.factors import plot_all_densities, plot_factor_histograms
-from landslide_utils.stack import open_aligned
+from landslide_utils.inputs.stack import open_aligned
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -183,11 +183,11 @@ factor channels and labels alike, so every sample is a training tile of the same
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config import load_profile
-from landslide_utils.enhance import enhance_from_index, enhancement_counts
+from landslide_utils.config.schema import load_profile
+from landslide_utils.enhance.samples import enhance_from_index, enhancement_counts
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.enhance import plot_cutmix_gallery, plot_splice_gallery
-from landslide_utils.tiling import read_index
+from landslide_utils.tiles.tiling import read_index
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -216,12 +216,12 @@ sections "Models", "Training" and "From model output to a landslide map, and the
     code(SETUP + """
 import pandas as pd
 
-from landslide_utils.config import load_experiment, load_profile
-from landslide_utils.generalisation import evaluate_extra_tests
+from landslide_utils.config.schema import load_experiment, load_profile
+from landslide_utils.evaluation.cross_region import evaluate_extra_tests
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
-from landslide_utils.predict import evaluate_test_area
-from landslide_utils.train import train_experiment
+from landslide_utils.evaluation.test_area import evaluate_test_area
+from landslide_utils.training.loop import train_experiment
 
 prof = load_profile(profile)
 exp = load_experiment(experiment)
@@ -280,10 +280,10 @@ improvements and claims are computed: `docs/methods.md`, section "Experiments Iâ
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.compare import TABLE6, TABLE7, run_comparison
-from landslide_utils.config import load_profile
-from landslide_utils.generalisation import generalisation_table
-from landslide_utils.io import write_csv
+from landslide_utils.evaluation.published import TABLE6, TABLE7, run_comparison
+from landslide_utils.config.schema import load_profile
+from landslide_utils.evaluation.cross_region import generalisation_table
+from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side, plot_metric_bars
 
@@ -331,10 +331,10 @@ second-date image (`data.files.image_t2` not set) skips this step. Details: `doc
 """),
     params(PROFILE_PARAM + '\nexperiment_name = "IV"  # the experiment whose checkpoint is applied'),
     code(SETUP + """
-from landslide_utils.config import load_profile
-from landslide_utils.io import write_csv
-from landslide_utils.layers import AlignedLayers
-from landslide_utils.multitemporal import has_second_date, run_multitemporal
+from landslide_utils.config.schema import load_profile
+from landslide_utils.files.atomic import write_csv
+from landslide_utils.inputs.layers import AlignedLayers
+from landslide_utils.evaluation.multitemporal import has_second_date, run_multitemporal
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.multitemporal import plot_multitemporal_panels
 
@@ -383,8 +383,8 @@ import pandas as pd
 from landslide_utils.plots.results import plot_training_curve
 from landslide_utils.plots.sweep import (plot_claims_forest, plot_factor_effects, plot_learning_curves,
                                          plot_seed_spread)
-from landslide_utils.sweep import load_sweep
-from landslide_utils.sweep_analysis import analyse_results, group_labels
+from landslide_utils.sweeps.spec import load_sweep
+from landslide_utils.sweeps.analysis import analyse_results, group_labels
 
 sw = load_sweep(sweep, root=root)  # the runner executes this notebook in the project root (--root)
 figures = sw.reports_dir / "figures"
@@ -466,17 +466,17 @@ and "The semantic zoo and FC-DenseNet".
     code(SETUP + """
 import pandas as pd
 
-from landslide_utils.config import load_experiment, load_profile
-from landslide_utils.factor_importance import write_factor_analysis
-from landslide_utils.imbalance import imbalance_table
-from landslide_utils.io import write_csv
+from landslide_utils.config.schema import load_experiment, load_profile
+from landslide_utils.analysis.importance import write_factor_analysis
+from landslide_utils.training.imbalance import imbalance_table
+from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.compare import plot_error_maps_side_by_side
 from landslide_utils.plots.results import plot_training_curves
-from landslide_utils.related import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, experiment_folder,
+from landslide_utils.steps.related_systems import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, experiment_folder,
                                      gpu_only_table, load_related, measured_efficiency_table, side_by_side,
                                      single_run_claims, study_folders, sweep_verdicts, write_published_table)
-from landslide_utils.train import training_tiles
+from landslide_utils.training.loop import training_tiles
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)
@@ -526,7 +526,7 @@ write_published_table(refs["yang2022b"], paths.metrics, paths.tables)
 write_published_table(refs["gao2021"], paths.metrics, paths.tables)
 """, CHECK),
     md("## Gao et al. (2021), Table IX: what each model costs, measured here\nParameters and weights (float32); "
-       "the memory of predicting one tile, measured in a fresh process (`landslide_utils.efficiency`: the model "
+       "the memory of predicting one tile, measured in a fresh process (`landslide_utils.prediction.memory`: the model "
        "loaded, the forward pass's peak over it, the process's peak resident memory); the seconds of step 04's "
        "full test-area prediction (tiles, stitching, metrics). The paper's figures come from a GPU and its own "
        "test area: compare the ranking, not the values."),

@@ -4,7 +4,15 @@ Liu et al. 2021 as options), U-Net and PSPNet (V-VIII), and the FCN of Chen et a
 Use :func:`build_model` (the registry); it lists the valid names when given an unknown one.
 """
 
-from .registry import MODEL_NAMES, build_model, first_conv, load_pretrained, model_option_problem, model_task, spec_for
+from landslide_utils.models.registry import (
+           MODEL_NAMES,
+           build_model,
+           first_conv,
+           load_pretrained,
+           model_option_problem,
+           model_task,
+           spec_for,
+)
 
 __all__ = ["MODEL_NAMES", "build_model", "first_conv", "load_pretrained", "model_option_problem", "model_task",
            "spec_for"]

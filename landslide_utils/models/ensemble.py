@@ -1,5 +1,5 @@
 """The mean of several semantic models' landslide probabilities, as one model (the k fold models of a
-cross-validated experiment, Chen et al. 2022: :mod:`landslide_utils.crossval`)."""
+cross-validated experiment, Chen et al. 2022: :mod:`landslide_utils.training.crossval`)."""
 
 from __future__ import annotations
 

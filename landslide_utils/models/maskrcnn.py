@@ -22,7 +22,7 @@ Two options give the improved Mask R-CNN of Liu et al. (2021, ISPRS Int. J. Geo-
   in PANet, Liu S. et al. 2018, where the path comes from; the paper draws the path without naming the
   activation); the RPN and RoI heads then read N2-N6 instead of P2-P6;
 * ``mask_loss: bce+edge`` -- the mask loss plus ``edge_weight`` x the Sobel edge loss
-  (:func:`landslide_utils.losses.sobel_edge_loss`) between the predicted mask probabilities of the positive RoIs
+  (:func:`landslide_utils.models.losses.sobel_edge_loss`) between the predicted mask probabilities of the positive RoIs
   and their 28 x 28 targets (:class:`EdgeLossRoIHeads`).
 
 Without pretrained weights every layer trains and batch normalisation is ordinary ``BatchNorm2d`` (as
@@ -41,17 +41,17 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.detection import roi_heads as tv_roi_heads
 from torchvision.models import resnet as tv_resnet
 from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection import roi_heads as tv_roi_heads
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from ..config import MaskRCNNSpec
-from ..losses import sobel_edge_loss
-from .roi_align import FastMultiScaleRoIAlign
+from landslide_utils.config.model_schema import MaskRCNNSpec
+from landslide_utils.models.losses import sobel_edge_loss
+from landslide_utils.models.roi_align import FastMultiScaleRoIAlign
 
 __all__ = ["BACKBONES", "FPN_LEVELS", "NoResizeTransform", "build_maskrcnn", "widen_first_conv", "first_conv",
            "PRETRAINED_PREFIXES", "MATTERPORT_DEFAULTS", "BottomUpPath", "BottomUpBackbone", "EdgeLossRoIHeads",
@@ -145,7 +145,7 @@ def mask_loss_with_edge(mask_logits: torch.Tensor, proposals: list[torch.Tensor]
                         gt_labels: list[torch.Tensor], mask_matched_idxs: list[torch.Tensor], *,
                         edge_weight: float) -> torch.Tensor:
     """torchvision's Mask R-CNN mask loss (BCE of each positive RoI's mask against its 28 x 28 target) plus
-    ``edge_weight`` x :func:`~landslide_utils.losses.sobel_edge_loss` of the same masks (Liu et al. 2021, eq. 2)."""
+    ``edge_weight`` x :func:`~landslide_utils.models.losses.sobel_edge_loss` of the same masks (Liu et al. 2021, eq. 2)."""
     size = mask_logits.shape[-1]
     labels = torch.cat([lab[idx] for lab, idx in zip(gt_labels, mask_matched_idxs)], dim=0)
     targets = torch.cat([tv_roi_heads.project_masks_on_boxes(m, p, i, size)

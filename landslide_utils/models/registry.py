@@ -17,9 +17,11 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ..config import MODEL_NAMES, MODEL_SPECS, Experiment, MaskRCNNSpec, Profile, SegmentationSpec, model_spec_for
-from . import maskrcnn as _mrcnn
-from . import segmentation as _seg
+from landslide_utils.config.model_schema import MODEL_NAMES, MODEL_SPECS, MaskRCNNSpec, SegmentationSpec
+from landslide_utils.config.overrides import model_spec_for
+from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.models import maskrcnn as _mrcnn
+from landslide_utils.models import segmentation as _seg
 
 __all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems",
            "model_option_problem", "encoder_of"]
@@ -79,7 +81,7 @@ def model_task(name: str) -> Task:
 
 def spec_for(profile: Profile, name: str, experiment: Experiment | None = None) -> MaskRCNNSpec | SegmentationSpec:
     """The profile's ``models.<name>`` section; with ``experiment``, its ``model_options`` applied
-    (:func:`landslide_utils.config.model_spec_for`)."""
+    (:func:`landslide_utils.config.schema.model_spec_for`)."""
     _check_name(name)
     if experiment is not None:
         return model_spec_for(profile, experiment)

@@ -28,11 +28,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import DeepLabSpec, FCDenseNetSpec, FCNSpec, ResUNetSpec, SegmentationSpec, SegNetSpec
-from .fcdensenet import FCDenseNet
-from .fcn import FCN
-from .resunet import ResUNet
-from .segnet import SegNet
+from landslide_utils.config.model_schema import (
+    DeepLabSpec,
+    FCDenseNetSpec,
+    FCNSpec,
+    ResUNetSpec,
+    SegNetSpec,
+)
+from landslide_utils.models.fcdensenet import FCDenseNet
+from landslide_utils.models.fcn import FCN
+from landslide_utils.models.resunet import ResUNet
+from landslide_utils.models.segnet import SegNet
 
 __all__ = ["SegmentationNet", "build_segmentation", "encoder_problem", "PRETRAINED_PREFIXES", "first_conv",
            "encoder_of", "OWN_ARCHITECTURES", "dilation_problem"]

@@ -24,8 +24,8 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from rasterio.windows import Window
 
-from ..synthetic import SYNTHETIC_FILES
-from .display import rgb_display
+from landslide_utils.plots.display import rgb_display
+from landslide_utils.synthetic import SYNTHETIC_FILES
 
 __all__ = ["plot_study_area", "plot_second_date"]
 

@@ -13,8 +13,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..compare import METRICS
-from .results import ERROR_COLOURS, ERROR_LABELS
+from landslide_utils.evaluation.published import METRICS
+from landslide_utils.plots.results import ERROR_COLOURS, ERROR_LABELS
 
 __all__ = ["plot_metric_bars", "plot_error_maps_side_by_side"]
 

@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
-from .display import rgb_display
+from landslide_utils.plots.display import rgb_display
 
 __all__ = ["plot_aligned_layers", "plot_tile_grid", "plot_chips", "plot_stack"]
 
@@ -90,13 +90,13 @@ def plot_aligned_layers(
     """Image, DEM, slope, river levels, landslide instances and valid pixels over one area (or a split).
 
     Args:
-        aligned: :class:`landslide_utils.layers.AlignedLayers`.
+        aligned: :class:`landslide_utils.inputs.layers.AlignedLayers`.
         areas_gdf: the areas (``name``, ``split``) in the image CRS.
         area: a split (``test``/``train``) or an area name.
         save: where to save the figure (PNG at 150 dpi), or None.
         max_pixels: the longer side is decimated to about this many pixels for display.
     """
-    from ..tiling import area_pixel_bounds
+    from landslide_utils.tiles.tiling import area_pixel_bounds
 
     sel = areas_gdf[(areas_gdf["split"] == area) | (areas_gdf["name"] == area)]
     if len(sel) == 0:
@@ -209,8 +209,8 @@ def plot_tile_grid(
 
 def plot_chips(index: pd.DataFrame, tiles_dir: str | Path, *, n: int = 8, save: str | Path | None = None) -> Figure:
     """A few chips of a chip dataset as cut into tiles (step 01): RGB with the landslide mask outlined and each
-    chip's split; train and test chips alternate (:mod:`landslide_utils.chip_tiles`)."""
-    from ..tiling import area_window, stitch
+    chip's split; train and test chips alternate (:mod:`landslide_utils.chips.study_tiles`)."""
+    from landslide_utils.tiles.tiling import area_window, stitch
 
     names = {s: list(dict.fromkeys(index.loc[index["split"] == s, "area"])) for s in ("train", "test")}
     picked = [x for pair in zip(names["train"], names["test"]) for x in pair]
@@ -249,7 +249,7 @@ _CLASS_LAYERS = frozenset({"river_level", "aspect", "lithology", "area", "split"
 
 def plot_stack(ds: "object", *, variables: tuple[str, ...] = ("elevation", "slope", "river_level"),
                max_pixels: int = 1200, save: str | Path | None = None) -> Figure:
-    """Layers of the aligned stack (:func:`landslide_utils.stack.open_aligned`) side by side with xarray's own
+    """Layers of the aligned stack (:func:`landslide_utils.inputs.stack.open_aligned`) side by side with xarray's own
     ``DataArray.plot``: axes in the image CRS, the study areas' outlines (``area``) and the landslides
     (``instances``) drawn over each. A layer larger than ``max_pixels`` on a side is shown every k-th pixel."""
     step = max(1, math.ceil(max(ds.sizes["y"], ds.sizes["x"]) / max_pixels))

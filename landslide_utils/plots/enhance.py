@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-from ..enhance import QUADRANT_NAMES
-from ..tiles import TileData, read_tile
+from landslide_utils.enhance.samples import QUADRANT_NAMES
+from landslide_utils.tiles.tile import TileData, read_tile
 
 __all__ = ["plot_splice_gallery", "plot_cutmix_gallery", "rgb_stretch", "display_range"]
 

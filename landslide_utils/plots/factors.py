@@ -9,9 +9,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.figure import Figure
 
 __all__ = ["plot_density", "plot_all_densities", "plot_factor_importance", "plot_frequency_ratios",
            "plot_factor_histograms"]
@@ -82,7 +82,7 @@ def _save(fig: Figure, save: Path | None) -> None:
 
 def plot_factor_importance(importance: pd.DataFrame, *, save: Path | None = None) -> Figure:
     """Horizontal bars of the random-forest (Gini) importance per factor, largest on top (cf. Gao et al. 2021,
-    the factor-importance figure); ``importance`` from :func:`landslide_utils.factor_importance.
+    the factor-importance figure); ``importance`` from :func:`landslide_utils.analysis.importance.
     study_factor_analysis` (columns factor, label, importance)."""
     t = importance.iloc[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(t) + 1.2), constrained_layout=True)

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from rasterio.windows import from_bounds
 
-from .display import rgb_display
+from landslide_utils.plots.display import rgb_display
 
 __all__ = ["plot_multitemporal_panels"]
 

@@ -17,10 +17,10 @@ from matplotlib.patches import Patch, Rectangle
 from rasterio.windows import from_bounds
 from scipy import ndimage
 
-from ..config import Experiment, Profile
-from ..paths import StudyPaths
-from ..tiles import read_tile
-from .display import rgb_display
+from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.paths import StudyPaths
+from landslide_utils.plots.display import rgb_display
+from landslide_utils.tiles.tile import read_tile
 
 __all__ = ["plot_training_curve", "plot_training_curves", "plot_error_map", "plot_sample_tiles", "ERROR_COLOURS", "ERROR_LABELS"]
 
@@ -165,7 +165,7 @@ def plot_sample_tiles(
     """
     exps = [experiment] if isinstance(experiment, Experiment) else list(experiment)
     paths = StudyPaths.of(profile, Path(root))
-    from ..tiling import read_index
+    from landslide_utils.tiles.tiling import read_index
 
     index = read_index(paths.tile_index)
     test = index[(index["split"] == "test") & (index["landslide_pixels"] > 0)]

@@ -1,6 +1,6 @@
 """Figures of a sweep (every experiment trained at several seeds / budgets): the paper's claims as a forest
 plot of paired differences with their bootstrap intervals, learning curves over the training budget, and the
-spread of a metric over seeds. The numbers come from :mod:`landslide_utils.stats`."""
+spread of a metric over seeds. The numbers come from :mod:`landslide_utils.evaluation.stats`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from ..stats import seed_summary
+from landslide_utils.evaluation.stats import seed_summary
 
 __all__ = ["plot_claims_forest", "plot_factor_effects", "plot_learning_curves", "plot_seed_spread",
            "VERDICT_COLOURS"]
@@ -48,7 +48,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
     its bootstrap interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict.
 
     Args:
-        judged: output of :func:`landslide_utils.stats.judge_claims` (columns ``name``, ``side``, ``n``,
+        judged: output of :func:`landslide_utils.evaluation.stats.judge_claims` (columns ``name``, ``side``, ``n``,
             ``estimate``, ``ci_low``, ``ci_high``, ``verdict``).
         scale: factor applied to the differences (100: fractions -> percentage points).
         title: figure title (default: a generic one).
@@ -87,7 +87,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
 
 
 def plot_factor_effects(effects: pd.DataFrame, *, metric: str = "f1", save: Path | None = None) -> Figure:
-    """Forest plot of :func:`landslide_utils.sweep_analysis.factor_effects` for one metric: one row per
+    """Forest plot of :func:`landslide_utils.sweeps.analysis.factor_effects` for one metric: one row per
     experiment x level, the mean paired difference against the baseline level with its bootstrap interval,
     coloured ``better`` / ``worse`` / ``inconclusive``.
 
@@ -132,7 +132,7 @@ def plot_learning_curves(results: pd.DataFrame, *, metric: str = "f1", steps_key
         results: a sweep's ``results.csv`` with a ``steps_key`` column.
         metric: metric column (fractions; shown in percent).
         steps_key: grid column of the training budget.
-        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.stats.bootstrap_ci`.
+        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
         save: PNG path, or ``None``.
 
     Raises:
@@ -174,7 +174,7 @@ def plot_seed_spread(results: pd.DataFrame, *, metric: str = "f1", confidence: f
     Args:
         results: a sweep's ``results.csv`` (several rows per experiment).
         metric: metric column (fractions; shown in percent).
-        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.stats.bootstrap_ci`.
+        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
         save: PNG path, or ``None``.
 
     Raises:

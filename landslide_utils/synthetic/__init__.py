@@ -46,13 +46,14 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from ..config import AreaSpec, Profile, SyntheticSpec, synthetic_bounds
-from ..io import write_geotiff, write_json, write_vector
-from .geology import LITHOLOGY_UNITS, geology_stats, make_geology
-from .infrared import IR_BAND_NAMES, InfraredPainter
-from .objects import Registry, make_lines, place_blocks, place_landslides, prepared
-from .render import render_images
-from .terrain import DEM_MARGIN, Grid, make_rivers, make_terrain
+from landslide_utils.config.data_schema import AreaSpec, SyntheticSpec, synthetic_bounds
+from landslide_utils.config.schema import Profile
+from landslide_utils.files.atomic import write_geotiff, write_json, write_vector
+from landslide_utils.synthetic.geology import LITHOLOGY_UNITS, geology_stats, make_geology
+from landslide_utils.synthetic.infrared import IR_BAND_NAMES, InfraredPainter
+from landslide_utils.synthetic.objects import Registry, make_lines, place_blocks, place_landslides, prepared
+from landslide_utils.synthetic.render import render_images
+from landslide_utils.synthetic.terrain import DEM_MARGIN, Grid, make_rivers, make_terrain
 
 __all__ = ["generate", "generate_from_profile", "SYNTHETIC_FILES", "GEOLOGY_FILES", "LITHOLOGY_UNITS",
            "synthetic_files", "DEM_NODATA"]

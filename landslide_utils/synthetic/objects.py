@@ -25,8 +25,8 @@ import shapely
 from shapely.geometry import LineString, Polygon, box
 from shapely.ops import substring
 
-from ..config import SyntheticSpec, synthetic_bounds
-from .terrain import Grid, smooth_noise
+from landslide_utils.config.data_schema import SyntheticSpec, synthetic_bounds
+from landslide_utils.synthetic.terrain import Grid, smooth_noise
 
 __all__ = ["SCAR_COLOURS", "Registry", "prepared", "make_lines", "place_landslides", "place_blocks"]
 

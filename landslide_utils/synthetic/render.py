@@ -30,8 +30,8 @@ from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt
 from shapely import affinity
 
-from .objects import SCAR_COLOURS
-from .terrain import Grid, smooth_noise
+from landslide_utils.synthetic.objects import SCAR_COLOURS
+from landslide_utils.synthetic.terrain import Grid, smooth_noise
 
 __all__ = ["render_images"]
 

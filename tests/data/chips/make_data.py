@@ -1,4 +1,4 @@
-"""Tiny chip datasets in the three layouts that ``landslide_utils.chips`` reads (docs/methods.md, "Chip datasets").
+"""Tiny chip datasets in the three layouts that ``landslide_utils.chips.formats`` reads (docs/methods.md, "Chip datasets").
 
 * ``folders/``: ``images/`` with a PNG (RGB, 24 x 20), a JPEG (RGB, 16 x 16) and a GeoTIFF (RGBA, 40 x 36, alpha 0
   on its first four rows), ``masks/`` with a single-band PNG, an RGB PNG (landslide in the red channel only) and

@@ -2,7 +2,7 @@
 
 :func:`make_aligned` writes ``dem.tif``, ``slope.tif``, ``river_level.tif``, ``instances.tif``, ``valid.tif``,
 ``image.tif`` (3-band uint8) and ``areas.gpkg`` into a folder and returns the
-:class:`landslide_utils.layers.AlignedLayers` plus the source arrays, so that tests can compare stitched tiles
+:class:`landslide_utils.inputs.layers.AlignedLayers` plus the source arrays, so that tests can compare stitched tiles
 with the sources exactly. Instances are axis-aligned rectangles with ids 1..n.
 """
 
@@ -16,9 +16,9 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from landslide_utils.config import Profile
-from landslide_utils.io import write_geotiff
-from landslide_utils.layers import AlignedLayers
+from landslide_utils.config.schema import Profile
+from landslide_utils.files.atomic import write_geotiff
+from landslide_utils.inputs.layers import AlignedLayers
 
 X0, Y0, RES = 370000.0, 3003000.0, 2.0
 EPSG = "EPSG:32648"

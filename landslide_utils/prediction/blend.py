@@ -1,0 +1,362 @@
+"""Windows over a scene and their seamless blending, in strips so that no scene-sized array is ever held.
+
+A scene of any size is cut into square windows of ``window`` pixels that overlap by ``overlap`` pixels
+(:func:`window_starts`; the last row and column of windows are moved inside the scene, so they may overlap
+more). A model's score map of each window is weighted by a raised-cosine (Hann) taper that rises from ~0 to 1
+across the overlap on every side that faces another window (:func:`taper`); where two windows overlap by exactly
+``overlap`` the weights sum to one (sin^2 + cos^2), so the blended map is continuous across window edges and a
+model whose output is constant gives the same constant everywhere. Sides on the scene border are not tapered,
+and with ``overlap = 0`` every weight is 1: the blend is then the tile-by-tile prediction, bit for bit.
+
+:class:`StripBlender` accumulates weighted scores row-major and hands finished rows (those no later window can
+reach) to a callback, in strips aligned to the output's block height; its memory is one window row of the scene
+(window x width), not the scene. :class:`StripLabels` labels connected landslide pixels strip by strip and
+merges labels across strip edges (union-find), giving one polygon per landslide; :class:`InstanceMerger` merges
+Mask R-CNN instances that a window edge cut into pieces (or that two overlapping windows both found).
+
+Blending overlapping tiles with a smooth window is the usual remedy for seams in tiled CNN inference (e.g. the
+overlap-tile strategy of the U-Net paper, Ronneberger et al. 2015); the project's choices are in
+docs/methods.md, "Whole-scene prediction".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rasterio.transform import Affine
+from scipy import ndimage
+
+__all__ = ["window_starts", "window_grid", "taper", "window_weight", "StripBlender", "StripLabels",
+           "InstanceMerger", "Piece"]
+
+_FOUR = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+
+
+def window_starts(length: int, *, window: int, overlap: int) -> list[int]:
+    """Offsets of the windows along one axis of ``length`` pixels: every ``window - overlap`` pixels, the last
+    moved back so that it ends at the scene edge (``[0]`` when the scene is not longer than a window)."""
+    if window <= 0:
+        raise ValueError(f"window must be positive, got {window}")
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be in [0, window), got {overlap} with window {window}")
+    if length <= window:
+        return [0]
+    stride = window - overlap
+    starts = list(range(0, length - window, stride))
+    starts.append(length - window)
+    return starts
+
+
+def window_grid(height: int, width: int, *, window: int, overlap: int) -> list[tuple[int, int]]:
+    """``(row_off, col_off)`` of every window, row-major."""
+    rows = window_starts(height, window=window, overlap=overlap)
+    cols = window_starts(width, window=window, overlap=overlap)
+    return [(r, c) for r in rows for c in cols]
+
+
+def taper(n: int, *, overlap: int, start: bool, end: bool) -> np.ndarray:
+    """1-D weights of a window of ``n`` pixels: ``sin^2(pi (i + 0.5) / (2 overlap))`` over the first ``overlap``
+    pixels when ``start`` (a window lies before it), mirrored at the end when ``end``, 1 elsewhere."""
+    w = np.ones(n, np.float32)
+    k = min(overlap, n)
+    if k > 0:
+        ramp = np.sin(np.pi * (np.arange(k) + 0.5) / (2 * k)).astype(np.float32) ** 2
+        if start:
+            w[:k] = np.minimum(w[:k], ramp)
+        if end:
+            w[n - k:] = np.minimum(w[n - k:], ramp[::-1])
+    return w
+
+
+def window_weight(shape: tuple[int, int], *, row_off: int, col_off: int, height: int, width: int,
+                  overlap: int) -> np.ndarray:
+    """(h, w) float32 blending weight of the window at ``(row_off, col_off)`` of a ``height`` x ``width`` scene:
+    tapered on each side that faces another window, flat on the scene border."""
+    h, w = shape
+    rows = taper(h, overlap=overlap, start=row_off > 0, end=row_off + h < height)
+    cols = taper(w, overlap=overlap, start=col_off > 0, end=col_off + w < width)
+    return rows[:, None] * cols[None, :]
+
+
+Emit = Callable[[int, np.ndarray, np.ndarray], None]
+
+
+class StripBlender:
+    """Weighted accumulation of window scores, emitted as finished strips of rows.
+
+    Args:
+        height, width: the scene (or area) grid.
+        emit: ``emit(row0, score, valid)`` receives consecutive strips (float32 blended score, 0 where no
+            valid pixel contributed; bool valid) from row 0 to ``height``, each exactly once.
+        align: strips end on multiples of this many rows (the GeoTIFF block height) except the last, so a tiled
+            output's blocks are each written once.
+    """
+
+    def __init__(self, *, height: int, width: int, emit: Emit, align: int = 1) -> None:
+        self.height, self.width, self.emit, self.align = int(height), int(width), emit, max(1, int(align))
+        self.top = 0
+        self.acc = np.zeros((0, self.width), np.float32)
+        self.wsum = np.zeros((0, self.width), np.float32)
+        self.valid = np.zeros((0, self.width), bool)
+
+    @property
+    def buffered_rows(self) -> int:
+        return self.acc.shape[0]
+
+    def add(self, *, row_off: int, col_off: int, score: np.ndarray, weight: np.ndarray, valid: np.ndarray) -> None:
+        """Add one window's score map with its weight; only its valid pixels count. The part outside the grid
+        (padding of windows larger than the scene) is dropped."""
+        h, w = score.shape
+        r0, r1 = max(row_off, 0), min(row_off + h, self.height)
+        c0, c1 = max(col_off, 0), min(col_off + w, self.width)
+        if r0 >= r1 or c0 >= c1:
+            return
+        if r0 < self.top:
+            raise ValueError(f"window at row {row_off} reaches rows already emitted (up to {self.top}); add "
+                             "windows in row-major order")
+        need = r1 - self.top
+        if need > self.acc.shape[0]:
+            extra = need - self.acc.shape[0]
+            self.acc = np.concatenate([self.acc, np.zeros((extra, self.width), np.float32)])
+            self.wsum = np.concatenate([self.wsum, np.zeros((extra, self.width), np.float32)])
+            self.valid = np.concatenate([self.valid, np.zeros((extra, self.width), bool)])
+        sl = (slice(r0 - row_off, r1 - row_off), slice(c0 - col_off, c1 - col_off))
+        v = valid[sl]
+        wv = np.where(v, weight[sl], np.float32(0))
+        tgt = (slice(r0 - self.top, r1 - self.top), slice(c0, c1))
+        self.acc[tgt] += wv * score[sl]
+        self.wsum[tgt] += wv
+        self.valid[tgt] |= v
+
+    def finish_before(self, row: int) -> None:
+        """Rows above ``row`` are final (no later window reaches them): emit them, in aligned strips."""
+        row = min(int(row), self.height)
+        end = row if row >= self.height else (row // self.align) * self.align
+        if end <= self.top:
+            return
+        n = end - self.top
+        wsum, acc = self.wsum[:n], self.acc[:n]
+        score = np.divide(acc, wsum, out=np.zeros_like(acc), where=wsum > 0)
+        valid = self.valid[:n] & (wsum > 0)
+        self.emit(self.top, score, valid)
+        self.acc, self.wsum, self.valid = self.acc[n:], self.wsum[n:], self.valid[n:]
+        self.top = end
+
+    def close(self) -> None:
+        """Emit every remaining row (rows no window covered are emitted as invalid)."""
+        if self.top < self.height and self.acc.shape[0] < self.height - self.top:
+            extra = self.height - self.top - self.acc.shape[0]
+            self.acc = np.concatenate([self.acc, np.zeros((extra, self.width), np.float32)])
+            self.wsum = np.concatenate([self.wsum, np.zeros((extra, self.width), np.float32)])
+            self.valid = np.concatenate([self.valid, np.zeros((extra, self.width), bool)])
+        self.finish_before(self.height)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        p = self.parent
+        while p[i] != i:
+            p[i] = p[p[i]]
+            i = p[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        """The members of each set, sets in order of their smallest member."""
+        out: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            out.setdefault(self.find(i), []).append(i)
+        return [out[root] for root in sorted(out)]
+
+
+@dataclass
+class _Component:
+    pixels: int = 0
+    score_sum: float = 0.0
+    geoms: list = field(default_factory=list)
+
+
+class StripLabels:
+    """Connected landslide pixels (4-connected, as :func:`landslide_utils.evaluation.test_area` vectorises) over strips of
+    rows, merged across strip edges; one polygon per component with its pixel count and mean score.
+
+    Args:
+        transform: the scene grid's geotransform (row 0 = its top).
+    """
+
+    def __init__(self, *, transform: Affine) -> None:
+        self.transform = transform
+        self.uf = _UnionFind()
+        self.parts: list[_Component] = []
+        self._last_row: np.ndarray | None = None  # global part ids of the previous strip's last row (-1 = none)
+        self._next_row = 0
+
+    def add(self, row0: int, mask: np.ndarray, score: np.ndarray) -> None:
+        """Add the strip of rows starting at ``row0`` (strips must come in order, without gaps)."""
+        from rasterio.features import shapes
+        from shapely.geometry import shape
+
+        if row0 != self._next_row:
+            raise ValueError(f"strip starts at row {row0}, expected {self._next_row}")
+        self._next_row = row0 + mask.shape[0]
+        labels, n = ndimage.label(mask, structure=_FOUR)
+        base = len(self.parts)
+        ids = np.arange(1, n + 1)
+        if n:
+            counts = ndimage.sum_labels(np.ones(mask.shape, np.float32), labels, ids)
+            sums = ndimage.sum_labels(score.astype(np.float64), labels, ids)
+            for i in range(n):
+                self.uf.add()
+                self.parts.append(_Component(int(counts[i]), float(sums[i])))
+            tr = self.transform @ Affine.translation(0, row0)
+            for geom, val in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=tr):
+                self.parts[base + int(val) - 1].geoms.append(shape(geom))
+        gid = np.where(labels > 0, labels + base - 1, -1)
+        if self._last_row is not None and mask.shape[0]:
+            above, below = self._last_row, gid[0]
+            both = (above >= 0) & (below >= 0)
+            for a, b in set(zip(above[both].tolist(), below[both].tolist())):
+                self.uf.union(a, b)
+        if mask.shape[0]:
+            self._last_row = gid[-1].copy()
+
+    def components(self) -> list[tuple[object, int, float]]:
+        """``(geometry, pixels, mean score)`` per landslide, in order of their first pixel (row-major)."""
+        from shapely.ops import unary_union
+
+        out = []
+        for group in self.uf.groups():
+            members = [self.parts[i] for i in group]
+            geoms = [g for m in members for g in m.geoms]
+            pixels = sum(m.pixels for m in members)
+            total = sum(m.score_sum for m in members)
+            out.append((unary_union(geoms) if len(geoms) > 1 else geoms[0], pixels, total / max(pixels, 1)))
+        return out
+
+
+@dataclass
+class Piece:
+    """One instance mask on the scene grid: bounding box rows ``r0:r1``, cols ``c0:c1`` and its mask there."""
+
+    r0: int
+    c0: int
+    mask: np.ndarray
+    score: float
+    window: tuple[int, int, int, int]  # row_off, col_off, height, width of the window that found it
+
+    @property
+    def r1(self) -> int:
+        return self.r0 + self.mask.shape[0]
+
+    @property
+    def c1(self) -> int:
+        return self.c0 + self.mask.shape[1]
+
+
+def _crop(piece: Piece, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """The piece's mask on the box rows r0:r1, cols c0:c1 (False outside its own box)."""
+    out = np.zeros((max(r1 - r0, 0), max(c1 - c0, 0)), bool)
+    ra, rb = max(r0, piece.r0), min(r1, piece.r1)
+    ca, cb = max(c0, piece.c0), min(c1, piece.c1)
+    if ra < rb and ca < cb:
+        out[ra - r0:rb - r0, ca - c0:cb - c0] = piece.mask[ra - piece.r0:rb - piece.r0, ca - piece.c0:cb - piece.c0]
+    return out
+
+
+class InstanceMerger:
+    """Mask R-CNN instances of overlapping windows merged into one instance per landslide.
+
+    Two instances found by different windows are the same landslide when, inside the region the two windows
+    share, their masks overlap with an intersection over union of at least ``iou`` (a landslide in the overlap
+    zone is found twice; one cut by a window edge shows the same pixels in both windows there). Windows that
+    only touch (``overlap = 0``) share no region: instances that both touch their common edge and meet across it
+    are merged. Merged instances take the union of the masks and the highest score.
+    """
+
+    def __init__(self, *, iou: float = 0.5) -> None:
+        self.iou = iou
+        self.pieces: list[Piece] = []
+        self.uf = _UnionFind()
+        self.by_window: dict[tuple[int, int, int, int], list[int]] = {}
+
+    def add(self, window: tuple[int, int, int, int], pieces: list[Piece]) -> None:
+        """Add the instances of one window ``(row_off, col_off, height, width)``, compared with those of the
+        earlier windows that overlap or touch it."""
+        wr, wc, wh, ww = window
+        near = [ids for (r, c, h, w), ids in self.by_window.items()
+                if r <= wr + wh and wr <= r + h and c <= wc + ww and wc <= c + w]
+        mine = self.by_window.setdefault(window, [])
+        for p in pieces:
+            pid = self.uf.add()
+            self.pieces.append(p)
+            mine.append(pid)
+            for ids in near:
+                for qid in ids:
+                    q = self.pieces[qid]
+                    if q.r0 > p.r1 or p.r0 > q.r1 or q.c0 > p.c1 or p.c0 > q.c1:
+                        continue
+                    if self._same(p, q):
+                        self.uf.union(pid, qid)
+
+    def _same(self, p: Piece, q: Piece) -> bool:
+        pr, pc, ph, pw = p.window
+        qr, qc, qh, qw = q.window
+        r0, r1 = max(pr, qr), min(pr + ph, qr + qh)
+        c0, c1 = max(pc, qc), min(pc + pw, qc + qw)
+        if r0 < r1 and c0 < c1:  # a shared region: compare the masks there
+            a, b = _crop(p, r0, r1, c0, c1), _crop(q, r0, r1, c0, c1)
+            inter = int((a & b).sum())
+            union = int((a | b).sum())
+            return union > 0 and inter / union >= self.iou
+        # windows that touch: pieces meeting across the common edge
+        if r0 == r1 and c0 < c1:  # a horizontal edge at row r0
+            a, b = _crop(p, r0 - 1, r0 + 1, c0, c1), _crop(q, r0 - 1, r0 + 1, c0, c1)
+            return bool(((a[0] & b[1]) | (a[1] & b[0])).any())
+        if c0 == c1 and r0 < r1:  # a vertical edge at column c0
+            a, b = _crop(p, r0, r1, c0 - 1, c0 + 1), _crop(q, r0, r1, c0 - 1, c0 + 1)
+            return bool(((a[:, 0] & b[:, 1]) | (a[:, 1] & b[:, 0])).any())
+        return False
+
+    def instances(self) -> list[Piece]:
+        """The merged instances (union mask, highest score), in order of their first piece."""
+        out = []
+        for group in self.uf.groups():
+            ps = [self.pieces[i] for i in group]
+            r0, r1 = min(p.r0 for p in ps), max(p.r1 for p in ps)
+            c0, c1 = min(p.c0 for p in ps), max(p.c1 for p in ps)
+            mask = np.zeros((r1 - r0, c1 - c0), bool)
+            for p in ps:
+                mask |= _crop(p, r0, r1, c0, c1)
+            out.append(Piece(r0, c0, mask, max(p.score for p in ps), ps[0].window))
+        return out
+
+
+def pieces_of(instances: list[dict], *, row_off: int, col_off: int, height: int, width: int) -> list[Piece]:
+    """Instances of a window (dicts with ``mask`` (h, w) bool and ``score``) as pieces on the scene grid, clipped
+    to the scene (windows padded beyond a small scene)."""
+    out = []
+    for inst in instances:
+        m = np.asarray(inst["mask"], bool)
+        h, w = m.shape
+        m = m[: max(0, min(h, height - row_off)), : max(0, min(w, width - col_off))]
+        rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+        if rows.size == 0:
+            continue
+        ra, rb, ca, cb = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        out.append(Piece(row_off + int(ra), col_off + int(ca), m[ra:rb, ca:cb].copy(), float(inst["score"]),
+                         (row_off, col_off, min(h, height - row_off), min(w, width - col_off))))
+    return out
+

@@ -1,0 +1,392 @@
+"""Map a whole scene: windowed, blended prediction of a GeoTIFF of any size with flat memory.
+
+``python -m landslide_utils predict --checkpoint CKPT --image scene.tif [--dem dem.tif] [--rivers rivers.gpkg]
+--out DIR`` runs :func:`predict_scene`:
+
+1. :func:`landslide_utils.inputs.scene_windows.open_scene` checks the files (errors name the file and the fix).
+2. The scene is cut into ``window`` x ``window`` windows overlapping by ``overlap`` pixels
+   (:func:`landslide_utils.prediction.blend.window_grid`); a background thread reads the next windows -- image bands, the
+   valid mask and, for an ``rgb+factors`` model, DEM, slope and river level computed for the window alone
+   (:class:`landslide_utils.inputs.scene_windows.Scene`) -- while the model predicts the current batch.
+3. The windows go through the project's one prediction path, :func:`landslide_utils.evaluation.test_area.predict_blended`
+   (the one step 04 uses for its test area): normalised with the checkpoint's statistics, predicted in batches
+   (``precision`` ``auto``: bfloat16 where the device computes it natively), blended with a Hann taper so no
+   seam shows (:mod:`landslide_utils.prediction.blend`).
+4. Finished strips of rows are written as they complete, never holding a scene-sized array (memory: one window
+   row of the scene, the model and the GDAL cache of ``cache_mb``):
+
+   * ``DIR/probability.tif`` -- float32 landslide probability (U-Net/PSPNet: the blended sigmoid; Mask R-CNN:
+     the blended highest score of an instance covering the pixel), NaN (nodata) outside the image's valid
+     pixels (nodata, alpha, no elevation);
+   * ``DIR/landslides.tif`` -- uint8 1 landslide, 0 background, 255 nodata: probability >= the threshold;
+   * ``DIR/landslides.gpkg`` -- one polygon per landslide (``landslide_id``, ``area_m2``, ``probability``: the
+     mean probability over it; Mask R-CNN adds the instance ``score``): connected components of
+     ``landslides.tif`` for U-Net/PSPNet, merged instances for Mask R-CNN (instances a window edge cut, or
+     that two overlapping windows both found, become one, :class:`landslide_utils.prediction.blend.InstanceMerger`);
+   * ``DIR/prediction.json`` -- the settings, the threshold and where it came from, timings and counts.
+
+   The rasters are tiled (256 x 256), deflate-compressed, BigTIFF when needed, with the image's CRS and
+   transform; every file is written atomically.
+
+The threshold is ``--threshold`` if given, else the checkpoint's validation threshold when step 04 chose one
+(``evaluation.threshold: validation``), else the paper's 0.5 (Yang et al. 2022, sec. 4.1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import torch
+from rasterio.features import shapes
+from rasterio.transform import Affine
+from rasterio.windows import Window
+from tqdm import tqdm
+
+from landslide_utils.config.base import ConfigError
+from landslide_utils.config.data_schema import FactorSpec
+from landslide_utils.config.model_schema import EvaluationSpec
+from landslide_utils.evaluation.test_area import SCORE_FLOOR, decision_threshold, predict_blended
+from landslide_utils.files.atomic import atomic_path, write_json, write_vector
+from landslide_utils.files.output_sets import check_outputs, staged_outputs
+from landslide_utils.inputs.scene_windows import Scene, open_scene
+from landslide_utils.notices import notify
+from landslide_utils.prediction.blend import InstanceMerger, StripBlender, StripLabels, window_grid
+from landslide_utils.tiles.tile import FACTOR_NAMES, TileData
+from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
+from landslide_utils.training.precision import resolve_precision
+
+__all__ = ["predict_scene", "scene_threshold", "value_range_warning", "SCENE_OUTPUTS", "BLOCK", "VALUE_RANGE_STDS"]
+
+#: the files :func:`predict_scene` writes into its output folder
+SCENE_OUTPUTS = ("probability.tif", "landslides.tif", "landslides.gpkg", "prediction.json")
+#: block size of the output GeoTIFFs (and the row alignment of the strips written)
+BLOCK = 256
+
+
+def scene_threshold(meta: dict[str, Any], threshold: float | None) -> tuple[float, str]:
+    """The decision threshold: ``threshold`` (``value``), else the checkpoint's validation threshold
+    (``validation``), else the paper's fixed 0.5 (``fixed``)."""
+    if threshold is not None:
+        return float(threshold), "value"
+    val = meta.get("validation")
+    if isinstance(val, dict) and val.get("threshold") is not None:
+        return decision_threshold(meta, EvaluationSpec(threshold="validation"))
+    return decision_threshold(meta, EvaluationSpec())
+
+
+#: how many of the training tiles' standard deviations a scene's band mean may lie from theirs before ``predict``
+#: warns that the scene's values are on another scale (e.g. 16-bit against an 8-bit-trained model)
+VALUE_RANGE_STDS = 4.0
+
+
+def value_range_warning(means: np.ndarray | None, meta: dict[str, Any], *, image: Path) -> str | None:
+    """A warning when the scene's red, green and blue band means lie far outside the training tiles' statistics
+    that travel with the checkpoint (more than :data:`VALUE_RANGE_STDS` of their standard deviations away);
+    the model would then see values it never saw and its map means little. None when they agree or nothing
+    is known."""
+    mean, std = meta.get("mean"), meta.get("std")
+    if means is None or not mean or not std or len(mean) < 3:
+        return None
+    mean, std = np.asarray(mean[:3], float), np.maximum(np.asarray(std[:3], float), 1e-6)
+    z = np.abs(np.asarray(means[:3], float) - mean) / std
+    if not (z > VALUE_RANGE_STDS).any():
+        return None
+    scene = ", ".join(f"{v:.4g}" for v in means[:3])
+    train = ", ".join(f"{m:.4g} ± {s:.3g}" for m, s in zip(mean, std))
+    return (f"{image}: its red, green and blue bands average {scene}, but the model was trained on tiles averaging "
+            f"{train} (the checkpoint's statistics): the scene is on another value scale (another data type, "
+            "bit depth or reflectance scaling?). Rescale it to the training data's range, or train on such imagery; "
+            "the map may mean little")
+
+
+def _check_options(*, window: int, overlap: int, batch_size: int, threshold: float | None) -> None:
+    if window < 64 or window % 32:
+        raise ConfigError(f"--window {window}: must be a multiple of 32 and at least 64 (the models halve the "
+                          "size five times)")
+    if not 0 <= overlap <= window // 2 - 1:
+        raise ConfigError(f"--overlap {overlap}: must be in 0..{window // 2 - 1} (less than half of --window "
+                          f"{window})")
+    if batch_size < 1:
+        raise ConfigError(f"--batch {batch_size}: must be at least 1")
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ConfigError(f"--threshold {threshold}: must be in [0, 1]")
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _prefetch(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """Iterate ``items`` in a background thread, up to ``depth`` ahead (GDAL reads release the GIL)."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    done, stop = object(), threading.Event()
+
+    def work() -> None:
+        try:
+            for x in items:
+                while not stop.is_set():
+                    try:
+                        q.put(x, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(_Failure(exc))
+
+    t = threading.Thread(target=work, name="scene-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            x = q.get()
+            if x is done:
+                return
+            if isinstance(x, _Failure):
+                raise x.exc
+            yield x
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
+def _window_tiles(scene: Scene, grid: list[tuple[int, int]], *, window: int, bar: tqdm,
+                  counts: dict[str, int]) -> Iterator[tuple[int, int, TileData]]:
+    """The windows as tiles (padded to ``window`` with invalid pixels where the scene is smaller); windows
+    without a valid pixel (nodata collars) are skipped."""
+    height, width = scene.image.shape
+    for r, c in grid:
+        h, w = min(window, height - r), min(window, width - c)
+        arrays = scene.window(r, c, h, w)
+        if not arrays["valid"].any():
+            counts["skipped"] += 1
+            bar.update(1)
+            continue
+        image = np.zeros((arrays["image"].shape[0], window, window), np.float32)
+        image[:, :h, :w] = arrays["image"]
+        factors = np.zeros((len(FACTOR_NAMES), window, window), np.float32)
+        if "factors" in arrays:
+            factors[:, :h, :w] = np.nan_to_num(arrays["factors"], nan=0.0)
+        valid = np.zeros((window, window), bool)
+        valid[:h, :w] = arrays["valid"]
+        yield r, c, TileData(image=image, factors=factors, instances=np.zeros((window, window), np.int32),
+                             valid=valid)
+
+
+def _raster_profile(src: rasterio.DatasetReader, *, dtype: str, nodata: float) -> dict[str, Any]:
+    profile: dict[str, Any] = {
+        "driver": "GTiff", "height": src.height, "width": src.width, "count": 1, "dtype": dtype,
+        "crs": src.crs, "transform": src.transform, "nodata": nodata, "compress": "deflate",
+        "predictor": 3 if dtype == "float32" else 2, "BIGTIFF": "IF_SAFER",
+    }
+    if src.height >= 16 and src.width >= 16:
+        bs = BLOCK if min(src.height, src.width) >= BLOCK else 16 * (min(src.height, src.width) // 16)
+        profile.update(tiled=True, blockxsize=bs, blockysize=bs)
+    return profile
+
+
+def _instance_rows(instances: list, probability: Path, transform: Affine, pixel_area: float) -> list[dict]:
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    rows = []
+    with rasterio.open(probability) as src:
+        for inst in instances:
+            h, w = inst.mask.shape
+            prob = src.read(1, window=Window(inst.c0, inst.r0, w, h))
+            tr = transform @ Affine.translation(inst.c0, inst.r0)
+            geoms = [shape(g) for g, _ in shapes(inst.mask.astype(np.uint8), mask=inst.mask, connectivity=4,
+                                                  transform=tr)]
+            inside = prob[inst.mask]
+            inside = inside[np.isfinite(inside)]
+            rows.append({"geometry": unary_union(geoms) if len(geoms) > 1 else geoms[0],
+                         "area_m2": float(inst.mask.sum() * pixel_area),
+                         "probability": float(inside.mean()) if inside.size else float("nan"),
+                         "score": inst.score})
+    return rows
+
+
+def predict_scene(
+    *,
+    checkpoint: str | Path,
+    image: str | Path,
+    out_dir: str | Path,
+    dem: str | Path | None = None,
+    rivers: str | Path | None = None,
+    window: int = 512,
+    overlap: int = 64,
+    batch_size: int = 8,
+    threshold: float | None = None,
+    precision: str = "auto",
+    device: str = "auto",
+    num_threads: int | None = None,
+    cache_mb: int = 64,
+    read_ahead: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Predict a whole scene window by window and write the maps (see the module docstring).
+
+    The outputs never replace an input file, replace earlier outputs in ``out_dir`` only with ``overwrite``, and
+    are written into a staging folder and moved in as a set (:mod:`landslide_utils.files.output_sets`): a failure
+    leaves the earlier set as it was.
+
+    Args:
+        checkpoint: a checkpoint of any model of the registry (``data/<profile>/experiments/<EXP>/checkpoint.pt``).
+        image: the post-event GeoTIFF.
+        out_dir: the output folder (created).
+        dem, rivers: the DEM and river lines, needed when the model was trained on ``rgb+factors``.
+        window: window size in pixels (a multiple of 32).
+        overlap: pixels shared by neighbouring windows (blended), less than half the window.
+        batch_size: windows per forward pass.
+        threshold: decision threshold on the probability (default: see the module docstring).
+        precision: ``fp32``, ``bf16`` or ``auto``.
+        device: ``cpu``, ``cuda`` or ``auto``.
+        num_threads: torch CPU threads (default: torch's).
+        cache_mb: GDAL block cache (MB) while reading and writing.
+        read_ahead: windows a background thread reads ahead while the model computes (default ``2 x
+            batch_size``; 0 reads in the main thread).
+        progress: show a progress bar over windows.
+        overwrite: replace the outputs of an earlier prediction in ``out_dir``.
+
+    Returns:
+        The contents of ``prediction.json``.
+
+    Raises:
+        ConfigError: an option out of range. InputError: a problem with the files (each named).
+        FileNotFoundError / ValueError: no checkpoint, or not one of this project.
+    """
+    t0 = time.perf_counter()
+    _check_options(window=window, overlap=overlap, batch_size=batch_size, threshold=threshold)
+    checkpoint, final = Path(checkpoint), Path(out_dir)
+    check_outputs(final, SCENE_OUTPUTS, inputs={"--checkpoint": checkpoint, "--image": Path(image),
+                                               "--dem": dem and Path(dem), "--rivers": rivers and Path(rivers)},
+                  overwrite=overwrite)
+    with staged_outputs(final, SCENE_OUTPUTS) as out:
+        summary = _predict_into(out, checkpoint=checkpoint, image=image, dem=dem, rivers=rivers, window=window,
+                                overlap=overlap, batch_size=batch_size, threshold=threshold, precision=precision,
+                                device=device, num_threads=num_threads, cache_mb=cache_mb, read_ahead=read_ahead,
+                                progress=progress)
+        summary["outputs"] = [str(final / f) for f in SCENE_OUTPUTS]
+        summary["seconds"] = round(time.perf_counter() - t0, 2)
+        write_json(out / "prediction.json", summary)
+    return summary
+
+
+def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | Path | None,
+                  rivers: str | Path | None, window: int, overlap: int, batch_size: int, threshold: float | None,
+                  precision: str, device: str, num_threads: int | None, cache_mb: int, read_ahead: int | None,
+                  progress: bool) -> dict[str, Any]:
+    """:func:`predict_scene`'s work, writing the rasters and polygons into ``out`` (the staging folder); returns
+    the summary without ``outputs``."""
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    model, meta = load_checkpoint(checkpoint, device=dev)
+    prec = resolve_precision(precision, dev)
+    task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    if meta["channels"] not in ("rgb", "rgb+factors"):
+        raise ConfigError(f"{checkpoint}: the model was trained on the channels {meta['channels']}; whole-scene "
+                          "prediction computes the factors window by window for rgb and rgb+factors models only "
+                          "(Gao et al.'s nine factors come from step 01's layers: predict those with step 04)")
+    needs = meta["channels"] == "rgb+factors"
+    if meta.get("factors"):
+        factors = FactorSpec.model_validate_json(json.dumps(meta["factors"]))
+    else:
+        factors = FactorSpec()
+        if needs:
+            notify(f"{checkpoint}: the checkpoint does not record its river buffer and rings (trained before they "
+                   "were stored); using the defaults (30 m; 200, 500, 1000, 2000 m)")
+    thr, source = scene_threshold(meta, threshold)
+    evaluation = EvaluationSpec(threshold="fixed", score_threshold=SCORE_FLOOR if task == "instance" else 0.5)
+    prev_threads = torch.get_num_threads()
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    counts = {"skipped": 0, "valid_pixels": 0, "landslide_pixels": 0}
+    try:
+        with open_scene(image, dem=dem, rivers=rivers, needs_factors=needs, factors=factors,
+                        what_needs=str(checkpoint)) as scene, \
+                rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), contextlib.ExitStack() as stack:
+            src = scene.image.src
+            height, width = scene.image.shape
+            warning = value_range_warning(scene.image.band_means(bands=3), meta, image=scene.image.path)
+            if warning:
+                notify(warning)
+            grid = window_grid(height, width, window=window, overlap=overlap)
+            transform, crs = src.transform, src.crs
+            pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+            prob_tmp = stack.enter_context(atomic_path(out / "probability.tif", suffix=".tif"))
+            bin_tmp = stack.enter_context(atomic_path(out / "landslides.tif", suffix=".tif"))
+            dst_p = stack.enter_context(rasterio.open(prob_tmp, "w", **_raster_profile(src, dtype="float32",
+                                                                                         nodata=float("nan"))))
+            dst_b = stack.enter_context(rasterio.open(bin_tmp, "w", **_raster_profile(src, dtype="uint8",
+                                                                                        nodata=255)))
+            dst_p.set_band_description(1, "landslide_probability")
+            dst_b.set_band_description(1, "landslide")
+            labels = StripLabels(transform=transform) if task == "semantic" else None
+            merger = InstanceMerger() if task == "instance" else None
+
+            def emit(row0: int, score: np.ndarray, valid: np.ndarray) -> None:
+                win = Window(0, row0, width, score.shape[0])
+                mask = (score >= thr) & valid
+                dst_p.write(np.where(valid, score, np.float32(np.nan)).astype(np.float32), 1, window=win)
+                dst_b.write(np.where(valid, mask, 255).astype(np.uint8), 1, window=win)
+                counts["valid_pixels"] += int(valid.sum())
+                counts["landslide_pixels"] += int(mask.sum())
+                if labels is not None:
+                    labels.add(row0, mask, score)
+
+            blender = StripBlender(height=height, width=width, emit=emit, align=BLOCK)
+            bar = tqdm(total=len(grid), desc=f"predict {scene.image.path.name}", unit="window",
+                       disable=not progress, dynamic_ncols=True)
+            with bar:
+                t_loop = time.perf_counter()
+                tiles = _window_tiles(scene, grid, window=window, bar=bar, counts=counts)
+                ahead = 2 * batch_size if read_ahead is None else int(read_ahead)
+                if ahead > 0:
+                    tiles = _prefetch(tiles, depth=ahead)
+                n = predict_blended(model, meta, tiles, blender=blender, overlap=overlap, evaluation=evaluation,
+                                    threshold=thr, batch_size=batch_size, device=dev, precision=prec,
+                                    channels_last=True, merger=merger, finish_rows=True,
+                                    on_window=lambda *_: bar.update(1))
+                blender.close()
+                loop_seconds = time.perf_counter() - t_loop
+            dst_p.close()
+            dst_b.close()
+        # the rasters are in place; now the polygons
+        import geopandas as gpd
+
+        if labels is not None:
+            rows = [{"geometry": g, "area_m2": float(px * pixel_area), "probability": float(p)}
+                    for g, px, p in labels.components()]
+        else:
+            rows = _instance_rows(merger.instances(), out / "probability.tif", transform, pixel_area)
+        columns = ["landslide_id", "area_m2", "probability"] + (["score"] if task == "instance" else [])
+        gdf = gpd.GeoDataFrame({k: [r[k] for r in rows] for k in columns if k != "landslide_id"},
+                               geometry=gpd.GeoSeries([r["geometry"] for r in rows], crs=crs), crs=crs)
+        gdf.insert(0, "landslide_id", np.arange(1, len(gdf) + 1, dtype=np.int64))
+        write_vector(out / "landslides.gpkg", gdf, layer="landslides")
+    finally:
+        torch.set_num_threads(prev_threads)
+    summary = {
+        "checkpoint": str(checkpoint), "experiment": meta.get("experiment"), "model": meta["model"],
+        "channels": meta["channels"], "image": str(image), "dem": str(dem) if dem else None,
+        "rivers": str(rivers) if rivers else None, "height": height, "width": width, "crs": str(crs),
+        "window": window, "overlap": overlap, "batch_size": batch_size, "threshold": thr,
+        "threshold_source": source, "precision": prec, "device": str(dev), "windows": len(grid),
+        "windows_predicted": n, "windows_skipped": counts["skipped"], "valid_pixels": counts["valid_pixels"],
+        "landslide_pixels": counts["landslide_pixels"], "landslides": len(gdf),
+        "landslide_area_m2": float(gdf["area_m2"].sum()) if len(gdf) else 0.0,
+        "seconds": round(time.perf_counter() - t0, 2), "predict_seconds": round(loop_seconds, 2),
+    }
+    return summary

@@ -1,0 +1,202 @@
+"""Step 07: what a sweep's runs say, with intervals (the analysis behind ``notebooks/07_analyse_sweep.ipynb``).
+
+Reads the sweep's ``results.csv`` (one row per point x experiment, :mod:`landslide_utils.sweeps.spec`) and computes,
+with :mod:`landslide_utils.evaluation.stats`:
+
+* per experiment (and budget, when the sweep varies ``training.steps``), the mean over seeds of every metric
+  with its 95 % bootstrap interval;
+* for one run per experiment, the tile bootstrap of the test area (the sampling uncertainty of a single run);
+* for each of the paper's claims, the paired difference over points (same seed, same BE draw) with its interval
+  and a verdict: ``holds``, ``contradicted``, ``inconclusive`` or ``not testable``;
+* for each *swept setting* (a grid key other than seeds and the budget, e.g. ``training.loss``), the paired
+  difference of every level against the first level listed (the baseline), per experiment, with its interval
+  and a verdict: ``better``, ``worse`` or ``inconclusive`` (:func:`factor_effects`). Summaries and claims are then
+  given per level.
+
+Tables are written to ``<sweep reports>/tables/`` (``seed_summary.csv``, ``claims.csv``, ``tile_bootstrap.csv``,
+``factor_effects.csv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from landslide_utils.evaluation.stats import (
+    PAPER_CLAIMS,
+    format_summary,
+    judge,
+    judge_claims,
+    seed_summary,
+    tile_bootstrap,
+    tiles_path,
+)
+from landslide_utils.files.atomic import write_csv
+from landslide_utils.steps.related_systems import related_claims
+
+__all__ = ["SweepAnalysis", "analyse_results", "factor_effects", "swept_factors", "group_labels", "STEPS_KEY",
+           "EFFECT_METRICS"]
+
+STEPS_KEY = "training.steps"
+EFFECT_METRICS = ("f1", "ap", "f1_val_threshold")
+"""Metrics of :func:`factor_effects`: F1 at the decision threshold, the threshold-free AP, F1 at the validation
+threshold."""
+_EFFECT_VERDICTS = {"holds": "better", "contradicted": "worse"}
+
+
+def _is_replicate(key: str) -> bool:
+    """Seeds (``seed``, ``enhance.seed``, ``data.synthetic.seed``, ...) replicate a run; they are not settings."""
+    return key == "seed" or key.endswith(".seed")
+
+
+def swept_factors(results: pd.DataFrame, keys: Sequence[str]) -> tuple[str, ...]:
+    """The grid keys of a sweep that vary in ``results`` and are settings: not seeds, not ``training.steps``."""
+    return tuple(k for k in keys if k in results.columns and not _is_replicate(k) and k != STEPS_KEY
+                 and results[k].nunique(dropna=False) > 1)
+
+
+def group_labels(results: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """``results`` with ``experiment`` relabelled ``"V · loss=focal"`` per factor level, for the per-experiment
+    plots; unchanged without factors."""
+    if not factors:
+        return results
+    label = results["experiment"].astype(str)
+    for f in factors:
+        label = label + (" · " if f == factors[0] else ", ") + f.rsplit(".", 1)[-1] + "=" + results[f].astype(str)
+    return results.assign(experiment=label)
+
+
+def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequence[str],
+                   metrics: Sequence[str] = EFFECT_METRICS, confidence: float = 0.95, n_boot: int = 10_000,
+                   seed: int = 0) -> pd.DataFrame:
+    """Paired effect of each level of each swept setting against its baseline (the first level in ``results``).
+
+    For experiment E, setting F and level L, the pairs are the runs of E at F = L and at F = baseline that agree
+    on every other key of ``match`` (seeds, BE draws, the other settings); the difference ``metric(L) -
+    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.stats.judge`: ``better`` (the interval lies above 0),
+    ``worse`` (below), ``inconclusive`` (it spans 0), ``not testable`` (fewer than 2 pairs).
+
+    Args:
+        results: a sweep's ``results.csv``.
+        factors: the settings (:func:`swept_factors`).
+        match: the sweep's grid and zip keys (columns of ``results``) a pair must share, besides ``experiment``.
+        metrics: metric columns compared (those absent are skipped).
+        confidence, n_boot, seed: as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
+
+    Returns:
+        Columns ``factor``, ``level``, ``baseline``, ``experiment``, ``metric``, ``n``, ``estimate`` (mean paired
+        difference, metric units), ``ci_low``, ``ci_high``, ``verdict``; an empty frame without factors.
+    """
+    cols = ["factor", "level", "baseline", "experiment", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
+    rows = []
+    for f in factors:
+        levels = list(dict.fromkeys(results[f]))
+        base = levels[0]
+        others = [k for k in match if k != f and k in results.columns] or ["experiment"]
+        for exp, group in results.groupby("experiment", sort=False):
+            ref = group[group[f] == base].set_index(others)
+            for level in levels[1:]:
+                other = group[group[f] == level].set_index(others)
+                for m in (m for m in metrics if m in results.columns):
+                    diff = (pd.to_numeric(other[m], errors="coerce")
+                            - pd.to_numeric(ref[m], errors="coerce")).dropna()
+                    j = judge(diff.to_numpy(), side="+", confidence=confidence, n_boot=n_boot, seed=seed)
+                    rows.append({"factor": f, "level": level, "baseline": base, "experiment": exp, "metric": m,
+                                 "n": j["n"], "estimate": j["estimate"], "ci_low": j["low"], "ci_high": j["high"],
+                                 "verdict": _EFFECT_VERDICTS.get(str(j["verdict"]), j["verdict"])})
+    return pd.DataFrame(rows, columns=cols)
+
+
+@dataclass
+class SweepAnalysis:
+    """The tables of step 07 (fractions; ``summary_table`` is formatted in percent for display)."""
+
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    summary_table: pd.DataFrame
+    claims: pd.DataFrame
+    tiles: pd.DataFrame
+    final_steps: int | None
+    factors: tuple[str, ...] = ()
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def analyse_results(results_csv: str | Path, *, root: str | Path = ".", tables_dir: str | Path | None = None,
+                    keys: Sequence[str] = (), n_boot: int = 10_000, seed: int = 0) -> SweepAnalysis:
+    """Analyse a sweep's ``results.csv``; claims and setting effects are judged at the sweep's largest budget.
+
+    Args:
+        results_csv: the sweep's results table.
+        root: project root (``metrics_path`` in the table is relative to it).
+        keys: the sweep's grid and zip keys (``Sweep.keys``); those that are settings (:func:`swept_factors`)
+            split the summaries and claims by level and get :func:`factor_effects`. Without them every row of
+            an experiment counts as a replicate.
+        tables_dir: where to write the CSV tables (not written when ``None``).
+        n_boot: bootstrap resamples.
+        seed: bootstrap seed.
+
+    Raises:
+        FileNotFoundError: no results table (run the sweep first).
+    """
+    results_csv = Path(results_csv)
+    if not results_csv.is_file():
+        raise FileNotFoundError(f"{results_csv}: no results table; run the sweep first "
+                                "(python -m landslide_utils sweep --sweep params/sweeps/NAME.yaml)")
+    results = pd.read_csv(results_csv)
+    factors = swept_factors(results, keys)
+    final_steps = None
+    by: tuple[str, ...] = ("experiment", *factors)
+    judged_rows = results
+    if STEPS_KEY in results.columns and results[STEPS_KEY].nunique() > 1:
+        final_steps = int(results[STEPS_KEY].max())
+        judged_rows = results[results[STEPS_KEY] == final_steps]
+        by = (*by, STEPS_KEY)
+    summary = seed_summary(results, by=by, n_boot=n_boot, seed=seed)
+    parts = []
+    for level, rows in (judged_rows.groupby(list(factors), sort=False) if factors else [((), judged_rows)]):
+        level = level if isinstance(level, tuple) else (level,)
+        judged = judge_claims(rows, (*PAPER_CLAIMS, *related_claims(root=root)), n_boot=n_boot, seed=seed)
+        for f, v in zip(factors, level):
+            judged.insert(factors.index(f), f, v)
+        parts.append(judged)
+    claims = pd.concat(parts, ignore_index=True)
+    claims = claims[claims["verdict"] != "not testable"].reset_index(drop=True) if (
+        claims["verdict"] != "not testable").any() else claims
+    effects = factor_effects(judged_rows, factors=factors, match=[k for k in keys if k != STEPS_KEY],
+                             n_boot=n_boot, seed=seed)
+    tile_rows = []
+    for key, group in judged_rows.groupby(["experiment", *factors], sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = group.sort_values("point").iloc[0]
+        path = tiles_path(row["metrics_path"], root=root)
+        if not path.is_file():
+            continue
+        est, low, high = tile_bootstrap(pd.read_csv(path), metric="f1", n_boot=2000, seed=seed)
+        tile_rows.append({**dict(zip(["experiment", *factors], key)), "point": row["point"], "f1": est,
+                          "ci_low": low, "ci_high": high,
+                          "seed_ci_width": _seed_width(summary, key, factors, final_steps)})
+    tiles = pd.DataFrame(tile_rows, columns=["experiment", *factors, "point", "f1", "ci_low", "ci_high",
+                                             "seed_ci_width"])
+    summary_table = format_summary(summary)
+    if tables_dir is not None:
+        tables_dir = Path(tables_dir)
+        write_csv(tables_dir / "seed_summary.csv", summary, index=False)
+        write_csv(tables_dir / "claims.csv", claims, index=False)
+        write_csv(tables_dir / "tile_bootstrap.csv", tiles, index=False)
+        if factors:
+            write_csv(tables_dir / "factor_effects.csv", effects, index=False)
+    return SweepAnalysis(results, summary, summary_table, claims, tiles, final_steps, factors, effects)
+
+
+def _seed_width(summary: pd.DataFrame, key: tuple, factors: Sequence[str], steps: int | None) -> float:
+    sel = summary[summary["metric"] == "f1"]
+    for col, value in zip(["experiment", *factors], key):
+        sel = sel[sel[col] == value]
+    if steps is not None and STEPS_KEY in sel.columns:
+        sel = sel[sel[STEPS_KEY] == steps]
+    if sel.empty:
+        return float("nan")
+    return float(sel["ci_high"].iloc[0] - sel["ci_low"].iloc[0])

@@ -1,0 +1,615 @@
+"""Training: one public core, :func:`fit`, and the training of one experiment (Yang et al. 2022, Tables 3/4/6/7).
+
+Optimiser as in the paper's implementation (matterport Mask R-CNN): SGD with momentum, constant learning rate,
+weight decay and gradient-norm clipping; the budget is ``training.steps`` mini-batches of
+``training.batch_size`` (the paper: 20 epochs x 1000 steps). ``training.weight_decay_scope: weights`` decays
+only convolution and linear weights, as matterport does; ``all`` decays every parameter. Losses: the sum of
+torchvision's Mask R-CNN losses (RPN objectness and box, classifier, box regression, mask); for U-Net/PSPNet the
+loss named by ``training.loss`` (:mod:`landslide_utils.models.losses`) over *valid* pixels only.
+
+Reproducible and resumable: the batch of step ``s`` (tiles and rot90/flip codes) is a function of
+``(seed, s)`` alone, and the checkpoint (every ``checkpoint_every`` steps and at the end; layout in
+:mod:`landslide_utils.training.checkpoint`) holds model, optimiser and RNG states, so an interrupted run continues to
+the same weights on CPU. A finished checkpoint is reused unless ``force=True``. ``training.precision`` (``fp32``
+by default; ``bf16`` or ``auto``, :mod:`landslide_utils.training.precision`) sets the forward pass's precision on any
+device; GPU runs are not bit-exact.
+
+Background enhancement and the budget (``enhance.budget``): ``fixed_steps`` keeps ``training.steps`` (BE samples
+take looks away from the original tiles, as a fixed number of epochs over a larger set does);
+``epoch_matched`` multiplies the steps by (originals + BE samples) / originals so that each original tile is
+seen as often as without BE. Validation tiles (``training.validation_share``) are held out of the training
+areas and never trained on (:mod:`landslide_utils.tiles.validation_split`). ``training.landslide_augmentation: chen2022`` adds
+three augmented copies of each original landslide tile (:mod:`landslide_utils.training.imbalance`); an experiment with
+``evaluation.cv_folds: k`` trains k fold models and saves their mean as its model (:mod:`landslide_utils.training.crossval`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from landslide_utils.chips.study_tiles import factor_skip_reason
+from landslide_utils.config.channels import channel_names
+from landslide_utils.config.model_schema import TrainingSpec
+from landslide_utils.config.overrides import evaluation_for, training_for
+from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.config.study_inputs import unavailable_channel
+from landslide_utils.files.atomic import write_text
+from landslide_utils.models import build_model, model_task, spec_for
+from landslide_utils.models.ensemble import ProbabilityMean
+from landslide_utils.models.losses import segmentation_loss
+from landslide_utils.models.registry import encoder_of
+from landslide_utils.paths import StudyPaths
+from landslide_utils.tiles.tiling import read_index
+from landslide_utils.tiles.validation_split import split_validation
+from landslide_utils.training.checkpoint import (
+    check_compatible,
+    read_checkpoint,
+    resolve_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from landslide_utils.training.crossval import stratified_folds
+from landslide_utils.training.datasets import TileDataset, channel_stats, landslide_prevalence
+from landslide_utils.training.distributed import SINGLE, DistContext, batch_problem, shard
+from landslide_utils.training.imbalance import landslide_copies, tile_counts
+from landslide_utils.training.precision import autocast
+
+__all__ = ["TrainResult", "FitResult", "fit", "batch_plan", "make_optimizer", "train_step", "loss_options_for", "train_experiment",
+           "training_tiles", "training_steps", "checkpoint_path"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` did: the steps reached, seconds spent training, last loss, and whether a finished
+    checkpoint was reused instead of training."""
+
+    steps: int
+    train_seconds: float
+    final_loss: float | None
+    reused: bool
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_experiment` did."""
+
+    experiment: str
+    model: str
+    checkpoint: Path
+    loss_csv: Path
+    steps: int
+    train_seconds: float
+    final_loss: float | None
+    device: str
+    reused: bool
+
+
+def checkpoint_path(profile: Profile, experiment: Experiment, *, root: Path = Path(".")) -> Path:
+    """``<data>/experiments/<EXP>/checkpoint.pt``."""
+    return StudyPaths.of(profile, Path(root)).experiment(experiment.name) / "checkpoint.pt"
+
+
+def training_tiles(
+    profile: Profile, experiment: Experiment, *, root: Path = Path(".")
+) -> tuple[list[Path], list[Path]]:
+    """(original training tiles, BE samples) of an experiment; BE samples only for ``original+be``.
+
+    Validation tiles (``training.validation_share``) are left out of the originals.
+    """
+    paths = StudyPaths.of(profile, Path(root))
+    index = read_index(paths.tile_index)
+    train = index[index["split"] == "train"]
+    if len(train) == 0:
+        raise ValueError(f"{paths.tile_index}: no tile with split == 'train'; check the areas of the profile")
+    training = training_for(profile, experiment)
+    train, _ = split_validation(train, share=training.validation_share, seed=profile.seed)
+    originals = [paths.tiles / p for p in train["path"]]
+    be: list[Path] = []
+    if experiment.training_data == "original+be":
+        if not paths.enhanced_index.is_file():
+            raise FileNotFoundError(
+                f"{paths.enhanced_index}: background-enhanced samples not found; experiment "
+                f"{experiment.name} trains on original+be, run step 03 (notebooks/03_enhance_background.ipynb) first"
+            )
+        be = [paths.enhanced / p for p in pd.read_csv(paths.enhanced_index)["path"]]
+    return originals, be
+
+
+def training_steps(profile: Profile, training: TrainingSpec, *, n_original: int, n_enhanced: int) -> int:
+    """The number of optimiser steps: ``training.steps``, scaled for BE under ``enhance.budget: epoch_matched``."""
+    if n_enhanced and profile.enhance.budget == "epoch_matched":
+        return int(math.ceil(training.steps * (n_original + n_enhanced) / max(n_original, 1)))
+    return training.steps
+
+
+def batch_plan(seed: int, step: int, n: int, batch: int, augment: bool, *,
+               start: int | None = None) -> tuple[list[int], list[int]]:
+    """Samples and augmentation codes of one step: epoch-wise shuffles, a pure function of ``(seed, step)``.
+
+    ``start`` is the position of the step's first sample in the stream of samples (default ``step * batch``;
+    after a phase of another batch size, the samples that phase drew)."""
+    idx = []
+    first = step * batch if start is None else int(start)
+    for pos in range(first, first + batch):
+        epoch, k = divmod(pos, n)
+        idx.append(int(np.random.default_rng([seed, 0, epoch]).permutation(n)[k]))
+    augs = np.random.default_rng([seed, 1, step]).integers(0, 8, batch) if augment else np.zeros(batch, int)
+    return idx, [int(a) for a in augs]
+
+
+def phase_of(training: TrainingSpec, step: int, n: int, total_steps: int) -> tuple[bool, float, int, int]:
+    """``(frozen, learning rate, batch size, first sample position)`` of optimiser step ``step`` (0-based) when
+    the first ``training.frozen_share`` of ``total_steps`` train with the encoder frozen (Yang S. et al. 2022: frozen backbone,
+    lr 1e-4, batch 8; then all layers, lr 1e-5, batch 4). Batch sizes are capped at the ``n`` samples."""
+    fb = min(training.frozen_batch_size or training.batch_size, n)
+    b = min(training.batch_size, n)
+    k = int(round(training.frozen_share * total_steps))
+    if step < k:
+        return True, float(training.frozen_learning_rate or training.learning_rate), fb, step * fb
+    return False, float(training.learning_rate), b, k * fb + (step - k) * b
+
+
+def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.Optimizer:
+    """SGD with momentum (or Adam, ``training.optimizer``) and weight decay on every trainable parameter
+    (``weight_decay_scope: all``) or on convolution and linear weights only (``weights``, as the matterport
+    implementation of the paper). Adam's decay is L2 added to the gradient, as Keras' Adam."""
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if training.weight_decay_scope == "all":
+        groups: list[dict[str, Any]] = [{"params": [p for _, p in params]}]
+    else:
+        decayed = {id(m.weight) for m in model.modules()
+                   if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and m.weight is not None}
+        groups = [{"params": [p for _, p in params if id(p) in decayed]},
+                  {"params": [p for _, p in params if id(p) not in decayed], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+    if training.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=training.learning_rate, weight_decay=training.weight_decay)
+    return torch.optim.SGD(groups, lr=training.learning_rate, momentum=training.momentum,
+                           weight_decay=training.weight_decay)
+
+
+def _loss(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
+          loss_options: dict[str, Any]) -> torch.Tensor:
+    if task == "instance":
+        tg = [{k: t[k] for k in ("boxes", "labels", "masks")} for t in targets]
+        losses = model(images, tg)
+        return sum(losses.values())  # type: ignore[return-value]
+    logits = model(torch.stack(images))[:, 0].float()
+    mask = torch.stack([t["mask"] for t in targets])
+    valid = torch.stack([t["valid"] for t in targets])
+    return segmentation_loss(logits, mask, valid, **loss_options)
+
+
+def train_step(model: nn.Module, task: str, images: list[torch.Tensor], targets: list[dict[str, Any]],
+               optimizer: torch.optim.Optimizer, grad_clip: float, loss_options: dict[str, Any],
+               precision: str = "fp32", frozen: nn.Module | None = None) -> float:
+    """One optimiser step; returns the loss. ``precision`` ``bf16`` (or ``auto`` where bf16 is native) runs the
+    forward pass and the loss under bfloat16 autocast; weights, gradients and the update stay float32.
+    ``frozen`` (a part of the model) keeps its weights and its batch-norm statistics: no gradient, eval mode."""
+    model.train()
+    if frozen is not None:
+        frozen.eval()
+    optimizer.zero_grad(set_to_none=True)
+    dev = images[0].device
+    with autocast(precision, dev):
+        loss = _loss(model, task, images, targets, loss_options)
+    loss = loss.float()
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"training loss became {loss.item()}; lower training.learning_rate or training.grad_clip"
+        )
+    loss.backward()
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    return float(loss.item())
+
+
+def _truncate_log(loss_csv: Path, step: int) -> None:
+    if loss_csv.is_file():
+        lines = loss_csv.read_text(encoding="utf-8").splitlines()
+        kept = [lines[0]] + [ln for ln in lines[1:] if ln and int(ln.split(",")[0]) <= step]
+        write_text(loss_csv, "\n".join(kept) + "\n")
+    else:
+        write_text(loss_csv, "step,loss,lr,seconds\n")
+
+
+def fit(
+    model: nn.Module,
+    dataset: TileDataset,
+    *,
+    training: TrainingSpec,
+    seed: int,
+    checkpoint: str | Path,
+    meta: dict[str, Any],
+    steps: int | None = None,
+    loss_log: str | Path | None = None,
+    loss_options: dict[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = True,
+    progress: bool = True,
+    label: str = "train",
+    dist: DistContext = SINGLE,
+) -> FitResult:
+    """Train ``model`` on ``dataset`` for ``steps`` (default ``training.steps``) optimiser steps, resumably.
+
+    The one training loop of the project: step 04 (:func:`train_experiment`) and the multi-temporal
+    fine-tuning call it. The caller builds the model (and seeds the global RNGs before building it, as
+    weight initialisation draws from them); ``fit`` does not reseed, so a run is a function of the caller's
+    seed and ``seed`` (which fixes the batches and augmentations of every step).
+
+    Args:
+        model: the model (moved to ``device``; on return it holds the trained weights).
+        dataset: samples (:class:`~landslide_utils.training.datasets.TileDataset`, target kind = the model's task).
+        training: optimiser, batch size, clipping, checkpoint interval, augmentation, threads.
+        seed: seed of the batch plan.
+        checkpoint: checkpoint file; an unfinished one with compatible ``meta`` is resumed (``resume=True``),
+            a finished one is reused (its weights are loaded into ``model``).
+        meta: checkpoint metadata (:mod:`landslide_utils.training.checkpoint`); compared with an existing checkpoint's.
+        steps: the budget (default ``training.steps``).
+        loss_log: CSV of ``step,loss,lr,seconds`` (truncated to the resumed step).
+        loss_options: keyword arguments of :func:`landslide_utils.models.losses.segmentation_loss` (semantic models).
+        device: ``cpu``, ``cuda`` or ``auto``; CUDA trains with mixed precision.
+        resume: continue an unfinished checkpoint (``False`` starts over and deletes it).
+        progress: show a tqdm bar.
+        label: name on the progress bar and the per-epoch lines.
+        dist: this process's place in a data-parallel run (:mod:`landslide_utils.training.distributed`; started by
+            ``torchrun``): the model trains wrapped in ``DistributedDataParallel``, each process on its share of
+            every step's global batch; only rank 0 writes the checkpoint (with every rank's random state) and
+            the loss log, which holds the mean loss over the processes.
+
+    Raises:
+        ValueError: the existing checkpoint was made with other settings, or has more steps than asked; a
+            global batch that does not split evenly over the processes.
+        FloatingPointError: the loss became NaN/inf (lower the learning rate).
+    """
+    ckpt_path = Path(checkpoint)
+    log_path = Path(loss_log) if loss_log is not None else None
+    total_steps = int(steps if steps is not None else training.steps)
+    dev = resolve_device(device)
+    task = meta.get("task") or model_task(meta["model"])
+    loss_options = dict(loss_options or {})
+
+    ckpt: dict[str, Any] | None = None
+    if ckpt_path.is_file():
+        ckpt = read_checkpoint(ckpt_path)
+        check_compatible(ckpt_path, ckpt["meta"], meta)
+        if ckpt["step"] > total_steps:
+            raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
+                             f"{total_steps}; pass force=True to retrain")
+        if ckpt["step"] == total_steps:
+            model.load_state_dict(ckpt["model_state"])
+            model.to(dev)
+            return FitResult(int(ckpt["step"]), float(ckpt["train_seconds"]), ckpt.get("final_loss"), reused=True)
+        if not resume:
+            ckpt = None
+    dist.barrier()  # every process has read the checkpoint before rank 0 may remove it
+    if ckpt is None and ckpt_path.is_file() and dist.main:
+        ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
+    for frozen, _, b, _ in {phase_of(training, s, len(dataset), total_steps) for s in (0, total_steps - 1)}:
+        problem = batch_problem(b, dist.world, what="training.frozen_batch_size" if frozen else "training.batch_size")
+        if problem:  # every phase's global batch must split evenly: checked before the first step
+            raise ValueError(problem)
+
+    prev_threads = torch.get_num_threads()
+    if training.num_threads:
+        torch.set_num_threads(training.num_threads)
+    try:
+        model.to(dev)
+        optimizer = make_optimizer(model, training)
+        encoder = encoder_of(model) if training.frozen_share else None
+        if training.frozen_share and encoder is None:
+            raise ValueError(f"training.frozen_share: model {meta.get('model')!r} has no encoder to freeze (Gao et "
+                             "al.'s architectures train from scratch); set frozen_share to 0")
+        start, seconds, final_loss = 0, 0.0, None
+        if ckpt is not None:
+            model.load_state_dict(ckpt["model_state"])
+            optimizer.load_state_dict(ckpt["optimizer_state"])
+            ranks = ckpt.get("rng_ranks") or []
+            set_rng_state(ranks[dist.rank] if len(ranks) == dist.world else ckpt["rng"])
+            start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
+            final_loss = ckpt.get("final_loss")
+            if log_path is not None and dist.main:
+                _truncate_log(log_path, start)
+        elif log_path is not None and dist.main:
+            write_text(log_path, "step,loss,lr,seconds\n")
+        meta = {**meta, "device": str(dev)}
+        batch = min(training.batch_size, len(dataset))
+        frozen_now: bool | None = None
+        bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not (progress and dist.main),
+                   dynamic_ncols=True)
+        window: list[float] = []
+        epoch_steps = max(1, math.ceil(len(dataset) / batch))
+        log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
+        net: nn.Module = model
+        loader = _StepLoader(dataset, training, seed=seed, total_steps=total_steps, dist=dist,
+                             pin=dev.type == "cuda" and training.loader_workers > 0)
+        try:
+            for step in range(start, total_steps):
+                t0 = time.perf_counter()
+                frozen, lr, step_batch, first = phase_of(training, step, len(dataset), total_steps)
+                if encoder is not None and frozen != frozen_now:
+                    encoder.requires_grad_(not frozen)
+                    frozen_now = frozen
+                    net = model  # a new phase trains other parameters: DDP is wrapped again below
+                if dist.active and net is model:
+                    net = _ddp(model, dist, unused=task == "instance")
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                samples = loader.get(step)
+                images = [x.to(dev, non_blocking=True) for x, _ in samples]
+                targets = [{k: (v.to(dev, non_blocking=True) if torch.is_tensor(v) else v) for k, v in t.items()}
+                           for _, t in samples]
+                loss = train_step(net, task, images, targets, optimizer, training.grad_clip, loss_options,
+                                  training.precision, frozen=encoder if frozen else None)
+                loss = dist.mean(loss)
+                seconds += time.perf_counter() - t0
+                final_loss = loss
+                window.append(loss)
+                if log is not None:
+                    log.write(f"{step + 1},{loss:.6g},{lr:.6g},{seconds:.3f}\n")
+                    log.flush()
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
+                done = step + 1 == total_steps
+                if ((step + 1) % epoch_steps == 0 or done) and dist.main:  # one line per epoch
+                    bar.write(f"{label}: epoch {math.ceil((step + 1) / epoch_steps)}, step {step + 1}/{total_steps}, "
+                              f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
+                    window = []
+                if (step + 1) % training.checkpoint_every == 0 or done:
+                    ranks = dist.gather(rng_state()) if dist.active else None
+                    if dist.main:
+                        save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=None,
+                                        step=step + 1, steps=total_steps, train_seconds=seconds,
+                                        final_loss=final_loss, rng_ranks=ranks)
+                    dist.barrier()  # the checkpoint exists for every process before any goes on
+        finally:
+            loader.close()
+            if log is not None:
+                log.close()
+            bar.close()
+            if encoder is not None:
+                encoder.requires_grad_(True)
+    finally:
+        torch.set_num_threads(prev_threads)
+    return FitResult(total_steps, seconds, final_loss, reused=False)
+
+
+class _StepLoader:
+    """This process's samples of each step (its share of the batch plan), read ahead by
+    ``training.loader_workers`` threads (none: read when asked), pinned when read ahead for a CUDA device (the
+    copy then overlaps the computation). Which samples a step
+    gets never depends on the workers, so neither do the results."""
+
+    def __init__(self, dataset: TileDataset, training: TrainingSpec, *, seed: int, total_steps: int,
+                 dist: DistContext, pin: bool) -> None:
+        self.dataset, self.training, self.seed, self.total, self.dist = dataset, training, seed, total_steps, dist
+        self.pin = pin
+        self.pool = None
+        self.ahead: dict[int, Any] = {}
+        if training.loader_workers:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=training.loader_workers, thread_name_prefix="tiles")
+
+    def _read(self, step: int) -> list[tuple[torch.Tensor, dict[str, Any]]]:
+        _, _, step_batch, first = phase_of(self.training, step, len(self.dataset), self.total)
+        idx, augs = batch_plan(self.seed, step, len(self.dataset), step_batch, self.training.augment, start=first)
+        samples = [self.dataset.load(i, a) for i, a in shard(list(zip(idx, augs)), self.dist)]
+        if self.pin:
+            samples = [(x.pin_memory(), {k: (v.pin_memory() if torch.is_tensor(v) else v) for k, v in t.items()})
+                       for x, t in samples]
+        return samples
+
+    def get(self, step: int) -> list[tuple[torch.Tensor, dict[str, Any]]]:
+        if self.pool is None:
+            return self._read(step)
+        for s in range(step, min(step + 1 + self.training.loader_workers, self.total)):
+            if s not in self.ahead:
+                self.ahead[s] = self.pool.submit(self._read, s)
+        return self.ahead.pop(step).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ddp(model: nn.Module, dist: DistContext, *, unused: bool) -> nn.Module:
+    """``model`` wrapped for data-parallel training over the processes of ``dist``; ``unused``: some parameters
+    may get no gradient in a step (Mask R-CNN's heads on a tile without landslides). A frozen encoder needs no
+    such allowance: the wrapper is built again per phase, over the parameters that then train."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    dev = next(model.parameters()).device
+    return DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None,
+                                   find_unused_parameters=unused)
+
+
+def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,
+          std: np.ndarray, n_orig: int, n_be: int, n_copies: int = 0) -> dict[str, Any]:
+    return {
+        "experiment": experiment.name,
+        "profile": profile.name,
+        "model": experiment.model,
+        "task": model_task(experiment.model),
+        "spec": spec.model_dump(mode="json"),
+        "channels": experiment.channels,
+        "channel_names": list(channel_names(experiment.channels)),
+        "in_channels": len(channel_names(experiment.channels)),
+        "num_classes": 2,
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
+        "training_data": experiment.training_data,
+        "training": training.model_dump(mode="json"),
+        "enhance_budget": profile.enhance.budget if n_be else None,
+        "seed": profile.seed,
+        "tile_size": profile.tiling.tile_size,
+        "factors": profile.factors.model_dump(mode="json"),  # river buffer and rings, for whole-scene prediction
+        "n_train_tiles": n_orig,
+        "n_be_samples": n_be,
+        "n_augmented_copies": n_copies,
+    }
+
+
+def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[str, Any]:
+    """Keyword arguments of the semantic loss; ``weighted_bce`` without ``pos_weight`` weighs landslide pixels
+    by the background/landslide ratio of the original training tiles."""
+    options: dict[str, Any] = {"name": training.loss, "focal_gamma": training.focal_gamma,
+                               "focal_alpha": training.focal_alpha, "focal_alpha_on": training.focal_alpha_on,
+                               "class_weights": tuple(training.class_weights) if training.class_weights else None}
+    if training.loss == "weighted_bce":
+        if training.pos_weight is not None:
+            options["pos_weight"] = float(training.pos_weight)
+        else:
+            p = landslide_prevalence(originals)
+            options["pos_weight"] = float((1 - p) / p) if p > 0 else 1.0
+    return options
+
+
+def train_experiment(
+    profile: Profile,
+    experiment: Experiment,
+    *,
+    root: Path = Path("."),
+    resume: bool = True,
+    force: bool = False,
+    device: str | None = None,
+    progress: bool = True,
+    dist: DistContext = SINGLE,
+) -> TrainResult:
+    """Train (or resume, or reuse) the model of one experiment with :func:`fit`; see the module docstring.
+
+    Args:
+        profile, experiment: loaded parameter files.
+        root: project root holding the study's data folder.
+        resume: continue an unfinished checkpoint (``False`` starts over).
+        force: retrain even when a finished checkpoint exists.
+        device: overrides ``profile.device`` (``auto``, ``cpu``, ``cuda``).
+        progress: show a tqdm bar.
+        dist: this process's place in a data-parallel run (``python -m landslide_utils train`` under
+            ``torchrun``; :mod:`landslide_utils.training.distributed`): only rank 0 writes files.
+
+    Writes ``<data>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
+
+    Raises:
+        ValueError: a factor experiment on a chip dataset without DEM (:func:`landslide_utils.chips.study_tiles.
+            factor_skip_reason`; the runner skips it instead).
+    """
+    reason = factor_skip_reason(profile) if experiment.channels != "rgb" else None
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} ({experiment.channels}): {reason}")
+    reason = unavailable_channel(profile, experiment.channels)
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} (channels {experiment.channels}): {reason}; add the input "
+                         "or choose other channels in the experiment file")
+    paths = StudyPaths.of(profile, Path(root))
+    out = paths.experiment(experiment.name)
+    ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
+    training = training_for(profile, experiment)
+    dev = resolve_device(device or profile.device)
+    if dist.active and dev.type == "cuda":
+        dev = torch.device("cuda", dist.local_rank)  # one GPU per process
+    task = model_task(experiment.model)
+    spec = spec_for(profile, experiment.model, experiment)
+
+    originals, be = training_tiles(profile, experiment, root=Path(root))
+    mean, std = channel_stats(originals, experiment.channels)
+    folds = evaluation_for(profile, experiment).cv_folds
+    copies_wanted = training.landslide_augmentation == "chen2022"
+    counts = tile_counts(originals) if folds or copies_wanted else []
+    if folds and task != "semantic":
+        raise ValueError(f"experiment {experiment.name}: evaluation.cv_folds averages landslide probabilities of "
+                         f"semantic models; {experiment.model} is an instance model (use unet, pspnet or fcn)")
+    fold_of = (stratified_folds([c[0] > 0 for c in counts], k=folds, seed=profile.seed) if folds
+               else np.zeros(len(originals), np.int64))
+    if force and dist.main:
+        for old in [ckpt_path, *(out / f"fold_{f + 1}" / "checkpoint.pt" for f in range(folds))]:
+            old.unlink(missing_ok=True)
+    dist.barrier()
+    members, results = [], []
+    for f in range(max(folds, 1)):
+        keep = [not folds or g != f for g in fold_of]
+        tr = [p for p, k in zip(originals, keep) if k]
+        copies, codes = (landslide_copies(tr, counts=[c for c, k in zip(counts, keep) if k]) if copies_wanted
+                         else ([], []))
+        meta = _meta(profile, experiment, spec, training, mean, std, len(tr), len(be), len(copies))
+        where = out / f"fold_{f + 1}" if folds else out
+        if folds:
+            meta.update(fold=f + 1, folds=folds,
+                        validation_fold=sorted(_rel_tile(p, paths.tiles) for p, g in zip(originals, fold_of) if g == f))
+        steps = training_steps(profile, training, n_original=len(tr), n_enhanced=len(be))
+        random.seed(profile.seed)
+        np.random.seed(profile.seed)
+        torch.manual_seed(profile.seed)
+        prev_threads = torch.get_num_threads()
+        if training.num_threads:
+            torch.set_num_threads(training.num_threads)
+        try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
+            model = build_model(experiment.model, meta["in_channels"], spec=spec,
+                                load_weights=not (resume and (where / "checkpoint.pt").is_file()))
+        finally:
+            torch.set_num_threads(prev_threads)
+        paths_ = [*tr, *be, *copies]
+        cache = len(paths_) * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
+        ds = TileDataset(paths_, channels=experiment.channels, mean=mean, std=std, target=task, cache=cache,
+                         variants=[0] * (len(tr) + len(be)) + codes, variant_seed=profile.seed)
+        label = f"train {experiment.name} ({experiment.model})" + (f" fold {f + 1}/{folds}" if folds else "")
+        results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / "checkpoint.pt",
+                           meta=meta, steps=steps, loss_log=where / "loss.csv",
+                           loss_options=loss_options_for(training, tr) if task == "semantic" else {},
+                           device=dev, resume=resume, progress=progress, label=label, dist=dist))
+        members.append(model)
+    if not folds:
+        result = results[0]
+        return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, result.steps,
+                           result.train_seconds, result.final_loss, str(dev), reused=result.reused)
+    if not dist.main:
+        dist.barrier()  # rank 0 writes the averaged model
+        return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, results[0].steps,
+                           sum(r.train_seconds for r in results), results[-1].final_loss, str(dev), reused=False)
+    res = _save_ensemble(out, members, results, meta={**meta, "n_train_tiles": len(originals), "ensemble": folds},
+                         experiment=experiment, device=str(dev))
+    dist.barrier()
+    return res
+
+
+def _rel_tile(path: Path, tiles: Path) -> str:
+    try:
+        return Path(path).relative_to(tiles).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _save_ensemble(out: Path, members: list[nn.Module], results: list[FitResult], *, meta: dict[str, Any],
+                   experiment: Experiment, device: str) -> TrainResult:
+    """The checkpoint of a cross-validated experiment: the mean of its fold models; its loss log is the mean
+    loss of the folds per step (each fold's own log is in ``fold_<f>/loss.csv``)."""
+    for key in ("fold", "validation_fold"):
+        meta.pop(key, None)
+    meta["device"] = device
+    ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
+    seconds = float(sum(r.train_seconds for r in results))
+    finals = [r.final_loss for r in results if r.final_loss is not None]
+    final = float(np.mean(finals)) if finals else None
+    reused = all(r.reused for r in results) and ckpt_path.is_file()
+    if not reused:
+        save_checkpoint(ckpt_path, meta=meta, model=ProbabilityMean(members), optimizer=None, scaler=None,
+                        step=results[0].steps, steps=results[0].steps, train_seconds=seconds, final_loss=final)
+        logs = [pd.read_csv(out / f"fold_{f + 1}" / "loss.csv") for f in range(len(results))]
+        mean_log = pd.concat(logs).groupby("step", as_index=False).mean()
+        write_text(loss_csv, mean_log.to_csv(index=False, float_format="%.6g"))
+    return TrainResult(experiment.name, experiment.model, ckpt_path, loss_csv, results[0].steps, seconds, final,
+                       device, reused=reused)
