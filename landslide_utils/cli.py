@@ -334,7 +334,7 @@ def _train_unlocked(args: argparse.Namespace) -> int:
     )
     from landslide_utils.training.checkpoint import resolve_device
     from landslide_utils.training.distributed import batch_problem, from_environment, training_batch_sizes
-    from landslide_utils.training.loop import train_experiment
+    from landslide_utils.training.experiment import train_experiment
 
     profile = load_profile(args.profile)
     root = _project_root(args.root, args.profile)

@@ -7,11 +7,12 @@ notebooks record relative paths only and rerun anywhere (docs/architecture.md, "
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyPaths", "find_root", "use_project_root"]
+__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE"]
 
 
 def find_root(start: str | Path | None = None) -> Path:
@@ -140,3 +141,12 @@ class StudyPaths:
     @property
     def metrics(self) -> Path:
         return self.reports / "metrics"
+
+
+def safe_name(name: str, *, empty: str = "area") -> str:
+    """A name usable in file names and tile ids (other characters become ``_``; ``empty`` for an empty name)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)) or empty
+
+
+#: the stack's file name in the aligned folder
+STACK_FILE = "aligned.nc"

@@ -14,7 +14,7 @@ import yaml
 from landslide_utils.config.load import load_experiment, load_profile
 from landslide_utils.evaluation.cross_region import generalisation_table
 from landslide_utils.runner.pipeline import run_pipeline
-from landslide_utils.training.loop import train_experiment
+from landslide_utils.training.experiment import train_experiment
 from tests.data.chips.make_data import make_chips, make_study_bijie
 from tests.study_project import make_project
 

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from rasterio.transform import from_origin
 
-from landslide_utils.analysis.density import factor_density, river_level_labels, write_tables
+from landslide_utils.analysis.density import factor_density, write_tables
 from landslide_utils.config.data_schema import FactorSpec
+from landslide_utils.inputs.terrain import river_level_labels
 from landslide_utils.tiles.tile import TileData, write_tile
 
 

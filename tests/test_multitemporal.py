@@ -12,7 +12,7 @@ from landslide_utils.evaluation import multitemporal as mt
 from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tiling import read_index
 from landslide_utils.training.checkpoint import read_checkpoint
-from landslide_utils.training.loop import train_experiment
+from landslide_utils.training.experiment import train_experiment
 
 from .test_train import exp, make_study, same_weights, weights
 

@@ -18,7 +18,7 @@ from landslide_utils.config.model_schema import EvaluationSpec
 from landslide_utils.evaluation import test_area as predict_mod
 from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tile import read_tile
-from landslide_utils.training.loop import train_experiment
+from landslide_utils.training.experiment import train_experiment
 
 from .test_train import ORIGIN, PIX, exp, make_study
 

@@ -18,8 +18,9 @@ from landslide_utils.config.load import load_profile
 from landslide_utils.inputs.grids import match, resample
 from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.inputs.scene_windows import DemSource
-from landslide_utils.inputs.stack import STACK_FILE, open_aligned, open_stack
+from landslide_utils.inputs.stack import open_aligned, open_stack
 from landslide_utils.inputs.terrain import slope_degrees
+from landslide_utils.paths import STACK_FILE
 from landslide_utils.steps.prepare import prepare_data
 from tests.data.tiny_files import make_data as md
 

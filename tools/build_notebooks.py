@@ -67,7 +67,7 @@ of a study area", "Data preparation" and "Chip datasets".
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config.schema import load_profile
+from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.steps.prepare import prepare_data
@@ -143,7 +143,7 @@ river level: `landslide_utils.analysis.density.stack_density`). Details: `docs/m
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config.schema import load_profile
+from landslide_utils.config.load import load_profile
 from landslide_utils.analysis.density import analyse_study
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.factors import plot_all_densities, plot_factor_histograms
@@ -183,7 +183,7 @@ factor channels and labels alike, so every sample is a training tile of the same
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
-from landslide_utils.config.schema import load_profile
+from landslide_utils.config.load import load_profile
 from landslide_utils.enhance.samples import enhance_from_index, enhancement_counts
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.enhance import plot_cutmix_gallery, plot_splice_gallery
@@ -216,12 +216,12 @@ sections "Models", "Training" and "From model output to a landslide map, and the
     code(SETUP + """
 import pandas as pd
 
-from landslide_utils.config.schema import load_experiment, load_profile
+from landslide_utils.config.load import load_experiment, load_profile
 from landslide_utils.evaluation.cross_region import evaluate_extra_tests
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
 from landslide_utils.evaluation.test_area import evaluate_test_area
-from landslide_utils.training.loop import train_experiment
+from landslide_utils.training.experiment import train_experiment
 
 prof = load_profile(profile)
 exp = load_experiment(experiment)
@@ -281,7 +281,7 @@ improvements and claims are computed: `docs/methods.md`, section "Experiments Iâ
     params(PROFILE_PARAM),
     code(SETUP + """
 from landslide_utils.evaluation.published import TABLE6, TABLE7, run_comparison
-from landslide_utils.config.schema import load_profile
+from landslide_utils.config.load import load_profile
 from landslide_utils.evaluation.cross_region import generalisation_table
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
@@ -331,10 +331,11 @@ second-date image (`data.files.image_t2` not set) skips this step. Details: `doc
 """),
     params(PROFILE_PARAM + '\nexperiment_name = "IV"  # the experiment whose checkpoint is applied'),
     code(SETUP + """
-from landslide_utils.config.schema import load_profile
+from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import write_csv
-from landslide_utils.inputs.layers import AlignedLayers
-from landslide_utils.evaluation.multitemporal import has_second_date, run_multitemporal
+from landslide_utils.inputs.aligned import AlignedLayers
+from landslide_utils.config.study_inputs import has_second_date
+from landslide_utils.evaluation.multitemporal import run_multitemporal
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.multitemporal import plot_multitemporal_panels
 
@@ -466,7 +467,7 @@ and "The semantic zoo and FC-DenseNet".
     code(SETUP + """
 import pandas as pd
 
-from landslide_utils.config.schema import load_experiment, load_profile
+from landslide_utils.config.load import load_experiment, load_profile
 from landslide_utils.analysis.importance import write_factor_analysis
 from landslide_utils.training.imbalance import imbalance_table
 from landslide_utils.files.atomic import write_csv
@@ -476,7 +477,7 @@ from landslide_utils.plots.results import plot_training_curves
 from landslide_utils.steps.related_systems import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, experiment_folder,
                                      gpu_only_table, load_related, measured_efficiency_table, side_by_side,
                                      single_run_claims, study_folders, sweep_verdicts, write_published_table)
-from landslide_utils.training.loop import training_tiles
+from landslide_utils.training.experiment import training_tiles
 
 prof = load_profile(profile)
 paths = StudyPaths.of(prof)

@@ -24,10 +24,12 @@ import xarray as xr
 from landslide_utils.config.data_schema import FactorSpec
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import atomic_path
+from landslide_utils.inputs.stack import open_aligned
+from landslide_utils.inputs.terrain import river_level_labels
+from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tile import read_tile
 
-__all__ = ["FactorTables", "analyse_study", "factor_density", "stack_density", "river_level_labels", "slope_share",
-           "write_tables"]
+__all__ = ["FactorTables", "analyse_study", "factor_density", "stack_density", "slope_share", "write_tables"]
 
 COLUMNS = ["class", "class_area_m2", "landslide_area_m2", "density"]
 
@@ -42,16 +44,6 @@ class FactorTables:
     share_20_50: float
     landslide_area_m2: float
     study_area_m2: float
-
-
-def river_level_labels(spec: FactorSpec) -> list[str]:
-    """Names of the river levels: 0 = river surface, then rings of distance from it (metres)."""
-    edges = [0.0, *spec.river_ring_edges_m]
-    labels = [f"0: river surface (<= {spec.river_buffer_m:g} m of the line)"]
-    for i in range(len(edges) - 1):
-        labels.append(f"{i + 1}: {edges[i]:g}-{edges[i + 1]:g} m")
-    labels.append(f"{len(edges)}: > {edges[-1]:g} m")
-    return labels
 
 
 def _table(cls: dict[int, float], ls: dict[int, float], labels: dict[int, str]) -> pd.DataFrame:
@@ -230,8 +222,6 @@ def analyse_study(profile: Profile, *, root: Path = Path(".")) -> FactorTables:
         FileNotFoundError: step 01 has not run (no aligned stack).
         ValueError: a chip dataset (no study area).
     """
-    from landslide_utils.inputs.stack import open_aligned
-    from landslide_utils.paths import StudyPaths
 
     if profile.data.source == "chips":
         raise ValueError(f"{profile.source_path}: factor analysis needs a study area, and data.source is 'chips' "

@@ -20,6 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landslide_utils.files.atomic import write_csv
+from landslide_utils.inputs.aligned import AlignedLayers
+from landslide_utils.inputs.factor_rasters import ASPECT_CLASSES
+from landslide_utils.plots.factors import plot_factor_importance, plot_frequency_ratios
+
 __all__ = ["frequency_ratio", "natural_breaks", "rf_importance", "study_factor_analysis", "write_factor_analysis",
            "STUDY_FACTORS"]
 
@@ -342,8 +347,6 @@ def study_factor_analysis(
     """
     import rasterio
 
-    from landslide_utils.inputs.factor_rasters import ASPECT_CLASSES
-    from landslide_utils.inputs.layers import AlignedLayers
 
     layers = AlignedLayers.load(aligned_dir)
     files = {"dem": layers.dem, "slope": layers.slope, **layers.extra}
@@ -387,8 +390,6 @@ def write_factor_analysis(aligned_dir: str | Path, *, tables_dir: str | Path, fi
     ``gao2021_frequency_ratio.csv`` (every factor's classes, a ``factor`` column first) and the figures
     ``factor_importance.png`` and ``frequency_ratio.png`` in ``figures_dir``. Returns the importance table, or None
     when ``aligned_dir`` holds no aligned study area (a chip dataset)."""
-    from landslide_utils.files.atomic import write_csv
-    from landslide_utils.plots.factors import plot_factor_importance, plot_frequency_ratios
 
     if not (Path(aligned_dir) / "layers.json").is_file():
         return None

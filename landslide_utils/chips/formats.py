@@ -33,6 +33,7 @@ import numpy as np
 
 from landslide_utils.config.data_schema import CHIP_FORMATS, L4S_BANDS
 from landslide_utils.inputs.terrain import slope_degrees
+from landslide_utils.notices import notify
 
 __all__ = ["ChipError", "ChipRef", "Chip", "FORMATS", "IMAGE_SUFFIXES", "L4S_BANDS", "L4S_RGB", "list_chips",
            "inspect_chips", "read_chip", "band_indices", "chip_size"]
@@ -110,7 +111,6 @@ def _orphans(others: dict[str, Path], imgs: dict[str, Path], kind: str, images: 
     """Warn about masks (or DEMs) without an image: they are not used, which is rarely what was meant."""
     lone = [p for stem, p in others.items() if stem not in imgs]
     if lone:
-        from landslide_utils.notices import notify
 
         shown = ", ".join(p.name for p in lone[:_SHOWN]) + (f" and {len(lone) - _SHOWN} more" if len(lone) > _SHOWN
                                                             else "")

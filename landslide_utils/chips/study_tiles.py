@@ -40,10 +40,12 @@ from tqdm import tqdm
 from landslide_utils.chips.formats import Chip, ChipError, ChipRef, chip_size, inspect_chips, list_chips, read_chip
 from landslide_utils.config.data_schema import ChipsSpec, ExtraTestSpec
 from landslide_utils.config.schema import Profile
+from landslide_utils.evaluation.metrics import Counts, all_metrics
 from landslide_utils.files.atomic import write_json, write_vector
 from landslide_utils.notices import notify
+from landslide_utils.paths import safe_name
 from landslide_utils.tiles.tile import TileData, write_tile
-from landslide_utils.tiles.tiling import INDEX_COLUMNS, safe_name, tile_footprint, typed_index
+from landslide_utils.tiles.tiling import INDEX_COLUMNS, split_counts, tile_footprint, typed_index
 
 __all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts", "padding_share",
            "factor_skip_reason", "format_has_dem", "chip_table", "background_windows", "extra_test_split"]
@@ -349,9 +351,8 @@ def read_manifest(tiles_dir: str | Path) -> dict[str, Any] | None:
 def chip_counts(index: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     """Per split: chips, landslide / non-landslide tiles, tiles, background windows (training chips), landslides
     (connected components) and the valid area (km², or million pixels when the pixel size is unknown)."""
-    from landslide_utils.steps.prepare import tile_counts
 
-    table = tile_counts(index[index["split"] != "background"])
+    table = split_counts(index[index["split"] != "background"])
     chips = pd.DataFrame(manifest["chips"])
     px_km2 = (manifest["pixel_size_m"] or 1.0) ** 2 / 1e6
     for s in table.index:
@@ -377,7 +378,6 @@ def chip_table(tiles: pd.DataFrame, index: pd.DataFrame, manifest: dict[str, Any
         manifest: the chip manifest (landslide id range of each chip).
         hit_ids, present_ids: the landslide ids hit by the prediction and present on valid test pixels.
     """
-    from landslide_utils.evaluation.metrics import Counts, all_metrics
 
     chip_of = dict(zip(index["tile_id"].astype(str), index["area"].astype(str)))
     t = tiles.assign(chip=tiles["tile_id"].astype(str).map(chip_of))

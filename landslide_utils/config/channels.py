@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ['CHANNEL_SETS', 'IMAGE_CHANNELS', 'FACTOR_CHANNELS', 'FACTOR_NEEDS', 'channels_problem', 'channel_names']
+__all__ = ["CHANNEL_SETS", "IMAGE_CHANNELS", "FACTOR_CHANNELS", "FACTOR_NEEDS", "channels_problem", "channel_names", "image_band_names"]
 
 
 CHANNEL_SETS: dict[str, tuple[str, ...]] = {
@@ -73,3 +73,14 @@ def channel_names(channels: str | tuple[str, ...] | list[str]) -> tuple[str, ...
     if isinstance(channels, str):
         return CHANNEL_SETS[channels] if channels in CHANNEL_SETS else tuple(channels.split("+"))
     return tuple(channels)
+
+
+def image_band_names(bands: list[int], infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
+    """Names of a tile's image bands (``bands``: the image file's band numbers the tile holds, alpha left out):
+    red, green, blue, then ``nir`` / ``swir`` where the file band is the profile's infrared band number and
+    ``band<k>`` (the k-th band of the tile) elsewhere."""
+    nir, swir = infrared
+    names = ["red", "green", "blue"][:len(bands)]
+    for k, band in enumerate(bands[3:], start=4):
+        names.append("nir" if band == nir else "swir" if band == swir else f"band{k}")
+    return tuple(names)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from landslide_utils.config.base import ConfigError, KeyedError
 from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.notices import notify
 from landslide_utils.paths import StudyPaths, find_root
 
 __all__ = ['read_yaml_mapping', 'validation_messages', 'format_validation', 'coerce_values', 'PREPARED_SECTIONS', 'load_profile', 'load_experiment']
@@ -70,7 +71,6 @@ def read_yaml_mapping(path: Path, *, what: str = "a YAML parameter file",
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ConfigError(f"{path}: expected a mapping of keys at the top level (key: value lines), got {got}")
     if loader.duplicates:
-        from landslide_utils.notices import notify  # noqa: PLC0415 - notices imports nothing of config
 
         for key, first, again in loader.duplicates:
             notify(f"{path}: key '{key}' is given twice (lines {first} and {again}); the value of line {again} is "

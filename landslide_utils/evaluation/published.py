@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from landslide_utils.files.atomic import atomic_path
+
 __all__ = [
     "Reference",
     "load_reference",
@@ -166,7 +168,6 @@ def run_comparison(
 ) -> Comparison:
     """Gather the metrics, build Tables 6 and 7 beside the paper, the improvements and the claim verdicts, and
     write them as CSV (``table6_comparison.csv``, ``table7_comparison.csv``, ``improvements.csv``, ``claims.csv``)."""
-    from landslide_utils.files.atomic import atomic_path
 
     ref = load_reference(reference_path)
     measured, missing = gather_metrics(metrics_dir, TABLE6 + TABLE7)

@@ -70,7 +70,7 @@ from landslide_utils.tiles.tiling import area_window, paste, read_index
 from landslide_utils.tiles.validation_split import validation_paths
 from landslide_utils.training.checkpoint import load_checkpoint, resolve_device, update_meta
 from landslide_utils.training.datasets import landslide_prevalence
-from landslide_utils.training.loop import training_tiles
+from landslide_utils.training.experiment import training_tiles
 
 __all__ = ["TilePrediction", "predict_tiles", "predict_blended", "evaluate_area", "evaluate_test_area", "cross_validation_report", "CV_KEYS", "error_codes",
            "ERROR_CLASSES", "validation_threshold", "decision_threshold", "empty_prediction_warning", "SCORE_FLOOR"]

@@ -34,6 +34,9 @@ from shapely.geometry import box, mapping
 from shapely.geometry import shape as to_shape
 
 from landslide_utils.config.schema import Profile
+from landslide_utils.config.study_inputs import infrared_bands
+from landslide_utils.inputs.factor_rasters import unit_name
+from landslide_utils.paths import safe_name
 
 __all__ = [
     "InputPaths",
@@ -515,7 +518,6 @@ def _check_areas(paths: InputPaths, insp: Inspection, profile_areas) -> None:  #
     dup = sorted(set(areas["name"][areas["name"].duplicated()]))
     if dup:
         insp.add("error", src, f"area names {dup} occur more than once; names must be unique")
-    from landslide_utils.tiles.tiling import safe_name  # noqa: PLC0415 - tiling imports this module (through layers)
 
     safe = pd.Series([safe_name(n) for n in areas["name"]])
     clash = sorted(set(areas["name"][safe.duplicated(keep=False).to_numpy()]) - set(dup))
@@ -615,7 +617,6 @@ def _check_infrared(insp: Inspection, bands: dict[str, int]) -> None:
 
 def _check_lithology(path: Path, insp: Inspection, column: str, units: tuple[str, ...] | None) -> None:
     """The lithology polygons carry ``factors.lithology_column`` with values among ``factors.lithology_units``."""
-    from landslide_utils.inputs.factor_rasters import unit_name
 
     if column not in insp.lithology.columns:
         cols = [str(c) for c in insp.lithology.columns if c != insp.lithology.geometry.name]
@@ -718,7 +719,6 @@ def inspect_options(profile: Profile | None) -> dict:
     """The keyword arguments of :func:`inspect_inputs` that come from a profile (areas, tile size, river rings)."""
     if profile is None:
         return {}
-    from landslide_utils.config.study_inputs import infrared_bands
 
     nir, swir = infrared_bands(profile)
     infrared = {k: v for k, v in (("nir_band", nir), ("swir_band", swir)) if v is not None}

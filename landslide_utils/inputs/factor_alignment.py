@@ -31,6 +31,7 @@ from landslide_utils.config.channels import FACTOR_CHANNELS
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import infrared_bands
 from landslide_utils.inputs.checks import Finding, InputError, Inspection
+from landslide_utils.inputs.factor_rasters import distance_to_lines, mndwi, ndvi, rasterize_classes
 from landslide_utils.inputs.scene_windows import DemSource
 from landslide_utils.inputs.terrain import linear_unit_m
 
@@ -57,7 +58,6 @@ def extra_factor_layers(profile: Profile, insp: Inspection, dem: DemSource) -> t
         InputError: the lithology polygons lack ``factors.lithology_column`` or hold units not in
             ``factors.lithology_units`` (names the file and the column).
     """
-    from landslide_utils.inputs.factor_rasters import distance_to_lines, mndwi, ndvi, rasterize_classes  # noqa: PLC0415
 
     shape = (insp.height, insp.width)
     grid = {"shape": shape, "transform": insp.image_transform}

@@ -35,6 +35,7 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
 
 from landslide_utils.inputs.checks import Finding, InputError, error_reason, utm_epsg
+from landslide_utils.inputs.factor_rasters import aspect_classes, curvature
 from landslide_utils.inputs.grids import resample
 from landslide_utils.inputs.terrain import RiverRings, linear_unit_m, slope_degrees
 
@@ -140,7 +141,6 @@ class DemSource:
         """``(aspect class uint8 0..8 / 255 = none, curvature float32 1/100 m)`` on an image-grid window: both
         computed on the DEM's work grid like the slope (Gao et al. 2021's aspect classes and the curvature of
         Zevenbergen & Thorne 1987), the classes resampled by nearest neighbour, the curvature bilinearly."""
-        from landslide_utils.inputs.factor_rasters import aspect_classes, curvature  # noqa: PLC0415 - only the nine-factor studies
 
         found = self._work_for(transform=transform, shape=shape, crs=crs, min_size=3)
         if found is None:

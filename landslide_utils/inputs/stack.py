@@ -32,16 +32,17 @@ from rasterio.enums import ColorInterp
 from rasterio.features import rasterize
 
 from landslide_utils import __version__
+from landslide_utils.config.channels import image_band_names
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import infrared_bands
 from landslide_utils.files.atomic import atomic_path
+from landslide_utils.inputs.aligned import AlignedLayers
 from landslide_utils.inputs.grids import grid_coords
-from landslide_utils.paths import StudyPaths
+from landslide_utils.inputs.terrain import river_level_labels
+from landslide_utils.paths import STACK_FILE, StudyPaths
 
-__all__ = ["STACK_FILE", "ENGINE", "build_stack", "write_stack", "open_stack", "open_aligned"]
+__all__ = ["ENGINE", "build_stack", "write_stack", "open_stack", "open_aligned"]
 
-#: the stack's file name in the aligned folder
-STACK_FILE = "aligned.nc"
 #: the xarray engine the stack is written and read with (NetCDF-4 through h5py)
 ENGINE = "h5netcdf"
 _SPLITS = ("train", "test")
@@ -83,7 +84,6 @@ def _read(path: Path, band: int = 1) -> tuple[np.ndarray, Any]:
 def _image_vars(path: Path, *, infrared: tuple[int | None, int | None], dim: str,
                 transform: Any) -> tuple[xr.DataArray, Any]:
     """The non-alpha bands of an image on the grid, as (band, y, x), named as in the tiles, and its nodata."""
-    from landslide_utils.tiles.tiling import image_band_names  # noqa: PLC0415 - tiling imports layers, which imports this module
 
     with rasterio.open(path) as src:
         if src.transform != transform:
@@ -120,7 +120,6 @@ def build_stack(aligned_dir: str | Path, *, profile: Profile | None = None) -> x
     Raises:
         FileNotFoundError: step 01 has not written the folder.
     """
-    from landslide_utils.inputs.layers import AlignedLayers  # noqa: PLC0415 - layers writes the stack
 
     aligned_dir = Path(aligned_dir)
     layers = AlignedLayers.load(aligned_dir)
@@ -148,7 +147,6 @@ def build_stack(aligned_dir: str | Path, *, profile: Profile | None = None) -> x
     river = data["river_level"].attrs
     river.update(units="1", long_name="distance-from-river level", source=str(inputs.get("rivers")))
     if profile is not None:
-        from landslide_utils.analysis.density import river_level_labels  # noqa: PLC0415 - factors reads the stack
 
         river["method"] = ("rings of distance from the river lines, in metres (Yang et al. 2022, section 3.4): "
                            + "; ".join(river_level_labels(profile.factors)))

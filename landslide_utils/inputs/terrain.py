@@ -20,7 +20,9 @@ from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 
-__all__ = ["slope_degrees", "RiverRings", "river_levels", "linear_unit_m"]
+from landslide_utils.config.data_schema import FactorSpec
+
+__all__ = ["slope_degrees", "RiverRings", "river_levels", "linear_unit_m", "river_level_labels"]
 
 
 def linear_unit_m(crs: CRS | str | None) -> float:
@@ -198,3 +200,13 @@ def river_levels(
     rings = RiverRings(rivers_gdf, buffer_m=buffer_m, ring_edges_m=ring_edges_m, crs=crs,
                        tolerance_m=0.1 * min(_pixel_size(transform)) * linear_unit_m(crs))
     return rings.levels(shape=shape, transform=transform)
+
+
+def river_level_labels(spec: FactorSpec) -> list[str]:
+    """Names of the river levels: 0 = river surface, then rings of distance from it (metres)."""
+    edges = [0.0, *spec.river_ring_edges_m]
+    labels = [f"0: river surface (<= {spec.river_buffer_m:g} m of the line)"]
+    for i in range(len(edges) - 1):
+        labels.append(f"{i + 1}: {edges[i]:g}-{edges[i + 1]:g} m")
+    labels.append(f"{len(edges)}: > {edges[-1]:g} m")
+    return labels

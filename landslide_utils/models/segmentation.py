@@ -28,13 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from landslide_utils.config.model_schema import (
-    DeepLabSpec,
-    FCDenseNetSpec,
-    FCNSpec,
-    ResUNetSpec,
-    SegNetSpec,
-)
+from landslide_utils.config.model_schema import DeepLabSpec, FCDenseNetSpec, FCNSpec, ResUNetSpec, SegNetSpec
 from landslide_utils.models.fcdensenet import FCDenseNet
 from landslide_utils.models.fcn import FCN
 from landslide_utils.models.resunet import ResUNet

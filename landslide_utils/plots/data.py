@@ -18,6 +18,7 @@ from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 from landslide_utils.plots.display import rgb_display
+from landslide_utils.tiles.tiling import area_pixel_bounds, area_window, stitch
 
 __all__ = ["plot_aligned_layers", "plot_tile_grid", "plot_chips", "plot_stack"]
 
@@ -96,7 +97,6 @@ def plot_aligned_layers(
         save: where to save the figure (PNG at 150 dpi), or None.
         max_pixels: the longer side is decimated to about this many pixels for display.
     """
-    from landslide_utils.tiles.tiling import area_pixel_bounds
 
     sel = areas_gdf[(areas_gdf["split"] == area) | (areas_gdf["name"] == area)]
     if len(sel) == 0:
@@ -210,7 +210,6 @@ def plot_tile_grid(
 def plot_chips(index: pd.DataFrame, tiles_dir: str | Path, *, n: int = 8, save: str | Path | None = None) -> Figure:
     """A few chips of a chip dataset as cut into tiles (step 01): RGB with the landslide mask outlined and each
     chip's split; train and test chips alternate (:mod:`landslide_utils.chips.study_tiles`)."""
-    from landslide_utils.tiles.tiling import area_window, stitch
 
     names = {s: list(dict.fromkeys(index.loc[index["split"] == s, "area"])) for s in ("train", "test")}
     picked = [x for pair in zip(names["train"], names["test"]) for x in pair]

@@ -21,6 +21,7 @@ from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.display import rgb_display
 from landslide_utils.tiles.tile import read_tile
+from landslide_utils.tiles.tiling import read_index
 
 __all__ = ["plot_training_curve", "plot_training_curves", "plot_error_map", "plot_sample_tiles", "ERROR_COLOURS", "ERROR_LABELS"]
 
@@ -165,7 +166,6 @@ def plot_sample_tiles(
     """
     exps = [experiment] if isinstance(experiment, Experiment) else list(experiment)
     paths = StudyPaths.of(profile, Path(root))
-    from landslide_utils.tiles.tiling import read_index
 
     index = read_index(paths.tile_index)
     test = index[(index["split"] == "test") & (index["landslide_pixels"] > 0)]

@@ -33,6 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
+
 __all__ = ["prediction_memory", "prediction_memories", "measure_here"]
 
 _MB = 2.0**20
@@ -72,7 +74,6 @@ def measure_here(checkpoint: str | Path, *, tile_size: int, batch: int = 1, devi
     """Measure in this process (call it in a fresh one: :func:`prediction_memory` does). See the module text."""
     import torch
 
-    from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
 
     torch.set_num_threads(int(threads))
     dev = resolve_device(device)
@@ -106,7 +107,6 @@ def _measure_forked(checkpoints: list[str], *, tile_size: int, batch: int, devic
     (so no thread pool is copied): one import of torch for all, a fresh address space for each."""
     import torch  # noqa: F401 - imported once here, shared by the children
 
-    from landslide_utils.training import checkpoint as _  # noqa: F401
 
     out = []
     for ckpt in checkpoints:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from landslide_utils.files.atomic import write_text
+
 __all__ = ["terminal_text", "squash_streams", "squash_notebook_file"]
 
 
@@ -56,7 +58,6 @@ def squash_notebook_file(path: str | Path) -> int:
     the number of outputs removed."""
     import nbformat
 
-    from landslide_utils.files.atomic import write_text
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)

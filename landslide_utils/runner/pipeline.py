@@ -37,6 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from landslide_utils.chips.study_tiles import factor_skip_reason
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.load import load_experiment, load_profile, read_yaml_mapping
 from landslide_utils.config.overrides import gpu_only_reason, unmatched_overrides
@@ -47,6 +48,7 @@ from landslide_utils.files.output_sets import says_write_failure, study_output_p
 from landslide_utils.notices import ENV_VAR, StudyWarning, read_notices
 from landslide_utils.paths import StudyPaths
 from landslide_utils.runner.notebook_output import squash_notebook_file
+from landslide_utils.steps.related_systems import related_skip_reason
 
 __all__ = ["Step", "plan_steps", "profile_digest", "cuda_available", "gpu_skip_reason", "changed_during_run", "PREPARING_STEPS",
            "PAPER_EXPERIMENTS", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "experiment_files",
@@ -228,7 +230,6 @@ def experiment_skip_reason(profile: Profile, experiment: Experiment) -> str | No
     without DEM, or - for a profile that runs every experiment file (no ``experiments`` list) - channels its
     inputs cannot give. A profile that *names* such an experiment gets None here: training then fails with the
     reason (and ``check`` says so first)."""
-    from landslide_utils.chips.study_tiles import factor_skip_reason
 
     if experiment.channels != "rgb" and profile.data.source == "chips":
         reason = factor_skip_reason(profile)
@@ -265,7 +266,6 @@ def gpu_skip_reason(profile: Profile, name: str) -> str | None:
 
 def step_skip_reason(step: Step, profile: Profile) -> str | None:
     """Why a planned step cannot run on this profile's data (it is skipped, not failed), or None."""
-    from landslide_utils.steps.related_systems import related_skip_reason
 
     if profile.prepared_by is not None and step.number in PREPARING_STEPS:
         return (f"the data are prepared by {profile.prepared_by.name} (prepared_by): run its steps 01-03 "

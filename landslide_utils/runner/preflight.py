@@ -14,15 +14,20 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from landslide_utils.chips.formats import ChipError, chip_size
+from landslide_utils.chips.study_tiles import extra_test_split, factor_skip_reason, padding_share, split_chips
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.load import load_experiment, load_profile
 from landslide_utils.config.overrides import evaluation_for, model_spec_for, training_for, unmatched_overrides
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.config.study_inputs import unavailable_channel
 from landslide_utils.files.output_sets import study_output_problem
-from landslide_utils.inputs.checks import Finding
+from landslide_utils.inputs.checks import Finding, inspect_inputs, inspect_options
+from landslide_utils.inputs.layers import load_inputs
+from landslide_utils.models.registry import model_option_problem, spec_problems
+from landslide_utils.models.segmentation import OWN_ARCHITECTURES
 from landslide_utils.paths import StudyPaths
-from landslide_utils.runner.pipeline import cuda_available
+from landslide_utils.runner.pipeline import cuda_available, experiment_files, experiment_skip_reason
 
 __all__ = ["Preflight", "preflight"]
 
@@ -44,7 +49,6 @@ class Preflight:
 
 
 def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> list[Path]:
-    from landslide_utils.runner.pipeline import experiment_files
 
     if root is None:
         pf.add("info", None, "no project folder (params/experiments/) found: only the experiment files given with "
@@ -59,10 +63,6 @@ def _experiment_paths(pf: Preflight, root: Path | None, given: list[Path]) -> li
 
 
 def _check_experiments(pf: Preflight, paths: list[Path], root: Path | None) -> None:
-    from landslide_utils.chips.study_tiles import factor_skip_reason
-    from landslide_utils.models.registry import model_option_problem
-    from landslide_utils.models.segmentation import OWN_ARCHITECTURES
-    from landslide_utils.runner.pipeline import experiment_files, experiment_skip_reason
 
     skip = factor_skip_reason(pf.profile)
     for p in paths:
@@ -108,15 +108,12 @@ def _check_experiments(pf: Preflight, paths: list[Path], root: Path | None) -> N
 
 
 def _check_models(pf: Preflight) -> None:
-    from landslide_utils.models.registry import spec_problems
 
     for key, msg in spec_problems(pf.profile):
         pf.add("error", pf.profile.source_path, f"key '{key}': {msg}")
 
 
 def _check_chips(pf: Preflight) -> None:
-    from landslide_utils.chips.formats import ChipError, chip_size
-    from landslide_utils.chips.study_tiles import extra_test_split, padding_share, split_chips
 
     prof = pf.profile
     ts = prof.tiling.tile_size
@@ -143,8 +140,6 @@ def _check_chips(pf: Preflight) -> None:
 
 
 def _check_scene(pf: Preflight, root: Path | None) -> None:
-    from landslide_utils.inputs.checks import inspect_inputs, inspect_options
-    from landslide_utils.inputs.layers import load_inputs
 
     prof = pf.profile
     if prof.data.source == "synthetic":

@@ -23,22 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import rasterio
-from rasterio.features import rasterize
 
 from landslide_utils.chips.study_tiles import chip_counts, extra_test_split, split_chips, tile_chip_dataset
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import write_json
-from landslide_utils.inputs.layers import AlignedLayers, Finding, InputPaths, align_layers, load_inputs
+from landslide_utils.inputs.aligned import AlignedLayers
+from landslide_utils.inputs.layers import Finding, InputPaths, align_layers, load_inputs
 from landslide_utils.notices import notify
 from landslide_utils.paths import StudyPaths
 from landslide_utils.synthetic import GEOLOGY_FILES, generate_from_profile, synthetic_files
 from landslide_utils.tiles.coco import write_coco
-from landslide_utils.tiles.tiling import make_tiles
+from landslide_utils.tiles.tiling import make_tiles, split_counts
 
-__all__ = ["PrepareResult", "prepare_data", "ensure_synthetic_inputs", "tile_counts"]
+__all__ = ["PrepareResult", "prepare_data", "ensure_synthetic_inputs"]
 
 _RECORD = ".generated_with.json"
 
@@ -52,7 +50,7 @@ class PrepareResult:
         aligned: the layers on the image grid (paths and grid); None for a chip dataset.
         areas: the train/test areas (image CRS); for a chip dataset the chips' footprints on the mosaic.
         tiles: the tile index (also in ``tiles_dir/index.gpkg``).
-        counts: per split, landslide / non-landslide tile counts, landslides and area (see :func:`tile_counts`).
+        counts: per split, landslide / non-landslide tile counts, landslides and area (see :func:`split_counts`).
         findings: warnings and notes of the input checks.
         tiles_dir: the tiles folder. coco_train: COCO annotations of the training tiles.
         chips: the chip manifest (:mod:`landslide_utils.chips.study_tiles`) of a chip dataset, else None.
@@ -102,45 +100,6 @@ def ensure_synthetic_inputs(profile: Profile, input_dir: str | Path) -> bool:
     return True
 
 
-def tile_counts(index: pd.DataFrame, *, aligned: AlignedLayers | None = None,
-                areas: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """Tiles per split: ``landslide_tiles``, ``non_landslide_tiles``, ``tiles``; with ``aligned`` and ``areas`` also
-    ``landslides`` (inventory landslides with a valid pixel in the split's areas) and ``area_km2`` (valid area).
-
-    Rows: each split present (train first), then ``total``.
-    """
-    splits = [s for s in ("train", "test") if s in set(index["split"])]
-    splits += sorted(set(index["split"]) - set(splits))
-    table = pd.DataFrame(index=pd.Index(splits + ["total"], name="split"))
-    for s in splits:
-        sel = index[index["split"] == s]
-        table.loc[s, "landslide_tiles"] = int(sel["has_landslide"].sum())
-        table.loc[s, "non_landslide_tiles"] = int((~sel["has_landslide"].astype(bool)).sum())
-    table.loc["total"] = table.loc[splits].sum()
-    table["tiles"] = table["landslide_tiles"] + table["non_landslide_tiles"]
-    if aligned is not None and areas is not None:
-        with rasterio.open(aligned.instances) as src:
-            inst = src.read(1)
-        with rasterio.open(aligned.valid) as src:
-            valid = src.read(1) > 0
-        px_km2 = abs(aligned.transform.a * aligned.transform.e) / 1e6
-        all_ids: set[int] = set()
-        for s in splits:
-            geoms = list(areas.geometry[areas["split"] == s])
-            mask = rasterize([(g, 1) for g in geoms], out_shape=aligned.shape, transform=aligned.transform,
-                             fill=0, dtype="uint8").astype(bool) & valid if geoms else np.zeros(aligned.shape, bool)
-            ids = set(np.unique(inst[mask]).tolist()) - {0}
-            all_ids |= ids
-            table.loc[s, "landslides"] = len(ids)
-            table.loc[s, "area_km2"] = round(float(mask.sum()) * px_km2, 6)
-        table.loc["total", "landslides"] = len(all_ids)
-        table.loc["total", "area_km2"] = table.loc[splits, "area_km2"].sum()
-    for c in table.columns:
-        if c != "area_km2":
-            table[c] = table[c].astype(np.int64)
-    return table
-
-
 def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareResult:
     """Step 01 of the study: inputs -> aligned layers -> tiles, tile index and COCO annotations.
 
@@ -181,7 +140,7 @@ def prepare_data(profile: Profile, *, root: str | Path = Path(".")) -> PrepareRe
     areas = gpd.read_file(aligned.areas)
     index = make_tiles(profile, aligned, areas, out_dir=sp.tiles)
     coco = write_coco(index, sp.tiles, out_path=sp.coco_train, split="train")
-    counts = tile_counts(index, aligned=aligned, areas=areas)
+    counts = split_counts(index, aligned=aligned, areas=areas)
     return PrepareResult(inputs=inputs, aligned=aligned, areas=areas, tiles=index, counts=counts,
                          findings=list(aligned.findings), tiles_dir=sp.tiles, coco_train=coco, extra_tests=extra)
 

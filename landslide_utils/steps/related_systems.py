@@ -28,7 +28,9 @@ from landslide_utils.config.overrides import gpu_only_reason
 from landslide_utils.config.schema import Profile
 from landslide_utils.evaluation.metrics import Counts, precision, recall
 from landslide_utils.evaluation.stats import Claim
+from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
+from landslide_utils.prediction.memory import prediction_memories
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
            "related_skip_reason", "side_by_side", "published_vs_measured", "single_run_claims", "cv_table",
@@ -330,7 +332,6 @@ def published_vs_measured(ref: RelatedReference, metrics_dir: str | Path) -> pd.
 def write_published_table(ref: RelatedReference, metrics_dir: str | Path, tables_dir: str | Path) -> pd.DataFrame:
     """:func:`published_vs_measured` written to ``tables_dir/<paper>_<table>.csv`` (notebook 08); returns it
     rounded to two decimals for display."""
-    from landslide_utils.files.atomic import write_csv
 
     table = published_vs_measured(ref, metrics_dir)
     write_csv(Path(tables_dir) / f"{ref.paper}_{ref.table_name}.csv", table, index=False)
@@ -342,7 +343,6 @@ def measured_efficiency_table(ref: RelatedReference, *, metrics_dir: str | Path,
     """:func:`efficiency_table` with the prediction memory measured for every row whose checkpoint exists
     (``experiments_dir/<name>/checkpoint.pt``; :func:`landslide_utils.prediction.memory.prediction_memories`, one tile
     of ``tile_size``); rows without a checkpoint keep NaN. None when the paper has no complexity table."""
-    from landslide_utils.prediction.memory import prediction_memories
 
     if ref.complexity is None:
         return None

@@ -24,7 +24,7 @@ import yaml
 from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
 from landslide_utils.paths import StudyPaths
-from landslide_utils.runner.pipeline import package_digest
+from landslide_utils.runner.pipeline import package_digest, plan_steps
 from landslide_utils.sweeps.spec import Run, Sweep, digest_of, format_value, load_sweep, plain_data
 from landslide_utils.sweeps.workers import (
     DaskPool,
@@ -106,7 +106,6 @@ def _plan_runs(sweep: Sweep, threads: int) -> list[Run]:
 
 def _stamp_digest(sweep: Sweep, key: str) -> str | None:
     """The digest in the pipeline's stamp of a shared step (None when it has not run)."""
-    from landslide_utils.runner.pipeline import plan_steps
 
     prof_path = _shared_dir(sweep, key) / "profile.yaml"
     step = key[:2]

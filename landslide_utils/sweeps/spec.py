@@ -60,6 +60,7 @@ from landslide_utils.config.model_schema import TrainingSpec
 from landslide_utils.config.overrides import overrides_for
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.paths import StudyPaths, find_root
+from landslide_utils.runner.pipeline import experiment_files
 
 __all__ = ["SweepSpec", "Sweep", "Point", "Run", "load_sweep", "expand_points", "point_names", "format_value",
            "digest_of", "plain_data", "PREPARE_KEYS"]
@@ -370,7 +371,6 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
         why = _check_key(k)
         if why:
             problems.append(f"key '{loc}': {why}")
-    from landslide_utils.runner.pipeline import experiment_files
 
     try:
         exp_files = experiment_files(root, list(spec.experiments))

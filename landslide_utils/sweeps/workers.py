@@ -17,7 +17,7 @@ from typing import Any
 from landslide_utils.config.base import ConfigError
 from landslide_utils.files.atomic import atomic_path, write_json
 from landslide_utils.runner.notebook_output import squash_notebook_file
-from landslide_utils.runner.pipeline import metrics_warnings
+from landslide_utils.runner.pipeline import KERNEL_ARGUMENTS, StepFailed, metrics_warnings, run_pipeline
 
 __all__ = ["RunOutcome", "SweepTask", "SharedTask", "execute_notebook", "execute_chain", "execute_shared",
            "LocalPool", "DaskPool", "relative_path"]
@@ -92,7 +92,6 @@ def execute_notebook(notebook: Path, out: Path, parameters: dict[str, str], root
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from landslide_utils.runner.pipeline import KERNEL_ARGUMENTS
 
     failed = out.with_name(out.stem + ".failed.ipynb")
     try:
@@ -170,7 +169,6 @@ def execute_chain(tasks: list[SweepTask]) -> list[RunOutcome]:
 
 def execute_shared(task: SharedTask) -> tuple[str, str | None, float]:
     """Run step 01 or 03 of a shared folder through the pipeline; (key, error or None, seconds)."""
-    from landslide_utils.runner.pipeline import StepFailed, run_pipeline
 
     t0 = time.perf_counter()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,14 +24,15 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 from shapely.geometry import box
 
+from landslide_utils.config.channels import image_band_names
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import infrared_bands
 from landslide_utils.files.atomic import write_vector
-from landslide_utils.inputs.layers import AlignedLayers
+from landslide_utils.inputs.aligned import AlignedLayers
+from landslide_utils.paths import safe_name
 from landslide_utils.tiles.tile import FACTOR_NAMES, TileData, write_tile
 
-__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "image_band_names", "make_tiles", "read_index", "typed_index", "safe_name",
-           "tile_footprint", "paste", "stitch", "area_window"]
+__all__ = ["INDEX_COLUMNS", "area_pixel_bounds", "make_tiles", "read_index", "typed_index", "tile_footprint", "paste", "stitch", "area_window", "split_counts"]
 
 INDEX_COLUMNS: tuple[str, ...] = ("tile_id", "split", "area", "has_landslide", "landslide_pixels", "valid_pixels",
                                   "path", "row_off", "col_off", "tile_size")
@@ -57,11 +57,6 @@ def area_pixel_bounds(bounds: tuple[float, float, float, float], transform: Affi
     return row0, col0, row1, col1
 
 
-def safe_name(name: str, *, empty: str = "area") -> str:
-    """A name usable in file names and tile ids (other characters become ``_``; ``empty`` for an empty name)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)) or empty
-
-
 def tile_footprint(transform: Affine, size: int):  # noqa: ANN201 - a shapely Polygon
     """The footprint of a ``size`` x ``size`` tile whose upper-left pixel has ``transform``, as a box."""
     x0, y0 = transform @ (0, 0)
@@ -71,17 +66,6 @@ def tile_footprint(transform: Affine, size: int):  # noqa: ANN201 - a shapely Po
 
 def _image_bands(src: rasterio.DatasetReader) -> list[int]:
     return [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
-
-
-def image_band_names(bands: list[int], infrared: tuple[int | None, int | None]) -> tuple[str, ...]:
-    """Names of a tile's image bands (``bands``: the image file's band numbers the tile holds, alpha left out):
-    red, green, blue, then ``nir`` / ``swir`` where the file band is the profile's infrared band number and
-    ``band<k>`` (the k-th band of the tile) elsewhere."""
-    nir, swir = infrared
-    names = ["red", "green", "blue"][:len(bands)]
-    for k, band in enumerate(bands[3:], start=4):
-        names.append("nir" if band == nir else "swir" if band == swir else f"band{k}")
-    return tuple(names)
 
 
 def _read_into(src: rasterio.DatasetReader, bands: list[int] | int, win: Window, out: np.ndarray) -> None:
@@ -309,3 +293,42 @@ def area_window(index_gdf: pd.DataFrame, split_or_area: str, *, shape: tuple[int
     if shape is not None:
         r1, c1 = min(r1, shape[0]), min(c1, shape[1])
     return Window(c0, r0, c1 - c0, r1 - r0)
+
+
+def split_counts(index: pd.DataFrame, *, aligned: AlignedLayers | None = None,
+                areas: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Tiles per split: ``landslide_tiles``, ``non_landslide_tiles``, ``tiles``; with ``aligned`` and ``areas`` also
+    ``landslides`` (inventory landslides with a valid pixel in the split's areas) and ``area_km2`` (valid area).
+
+    Rows: each split present (train first), then ``total``.
+    """
+    splits = [s for s in ("train", "test") if s in set(index["split"])]
+    splits += sorted(set(index["split"]) - set(splits))
+    table = pd.DataFrame(index=pd.Index(splits + ["total"], name="split"))
+    for s in splits:
+        sel = index[index["split"] == s]
+        table.loc[s, "landslide_tiles"] = int(sel["has_landslide"].sum())
+        table.loc[s, "non_landslide_tiles"] = int((~sel["has_landslide"].astype(bool)).sum())
+    table.loc["total"] = table.loc[splits].sum()
+    table["tiles"] = table["landslide_tiles"] + table["non_landslide_tiles"]
+    if aligned is not None and areas is not None:
+        with rasterio.open(aligned.instances) as src:
+            inst = src.read(1)
+        with rasterio.open(aligned.valid) as src:
+            valid = src.read(1) > 0
+        px_km2 = abs(aligned.transform.a * aligned.transform.e) / 1e6
+        all_ids: set[int] = set()
+        for s in splits:
+            geoms = list(areas.geometry[areas["split"] == s])
+            mask = rasterize([(g, 1) for g in geoms], out_shape=aligned.shape, transform=aligned.transform,
+                             fill=0, dtype="uint8").astype(bool) & valid if geoms else np.zeros(aligned.shape, bool)
+            ids = set(np.unique(inst[mask]).tolist()) - {0}
+            all_ids |= ids
+            table.loc[s, "landslides"] = len(ids)
+            table.loc[s, "area_km2"] = round(float(mask.sum()) * px_km2, 6)
+        table.loc["total", "landslides"] = len(all_ids)
+        table.loc["total", "area_km2"] = table.loc[splits, "area_km2"].sum()
+    for c in table.columns:
+        if c != "area_km2":
+            table[c] = table[c].astype(np.int64)
+    return table

@@ -23,6 +23,11 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.overrides import training_for
+from landslide_utils.paths import find_root
+from landslide_utils.runner.pipeline import experiment_files
+
 __all__ = ["DistContext", "from_environment", "shard", "batch_problem", "training_batch_sizes", "processes_for",
            "SINGLE"]
 
@@ -148,10 +153,6 @@ def _main(argv: list[str] | None = None) -> int:
     import argparse
     from pathlib import Path
 
-    from landslide_utils.config.load import load_experiment, load_profile
-    from landslide_utils.config.overrides import training_for
-    from landslide_utils.paths import find_root
-    from landslide_utils.runner.pipeline import experiment_files
 
     ap = argparse.ArgumentParser(prog="python -m landslide_utils.training.distributed", description=_main.__doc__)
     ap.add_argument("--profile", required=True, type=Path)

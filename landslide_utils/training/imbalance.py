@@ -28,7 +28,7 @@ from scipy import ndimage
 
 from landslide_utils.tiles.tile import read_tile
 
-__all__ = ["CHEN2022_OPERATIONS", "augment_variant", "tile_counts", "landslide_copies", "imbalance_ratio",
+__all__ = ["CHEN2022_OPERATIONS", "augment_variant", "pixel_counts", "landslide_copies", "imbalance_ratio",
            "imbalance_table"]
 
 #: the copies ``landslide_augmentation: chen2022`` adds per landslide tile (variant code -> operation)
@@ -70,7 +70,7 @@ def augment_variant(code: int, channels: np.ndarray, instances: np.ndarray, vali
     return x, inst, ok
 
 
-def tile_counts(paths: Sequence[str | Path]) -> list[tuple[int, int]]:
+def pixel_counts(paths: Sequence[str | Path]) -> list[tuple[int, int]]:
     """(landslide, non-landslide) valid pixels of each tile."""
     out = []
     for p in paths:
@@ -83,10 +83,10 @@ def tile_counts(paths: Sequence[str | Path]) -> list[tuple[int, int]]:
 def landslide_copies(originals: Sequence[str | Path], *,
                      counts: Sequence[tuple[int, int]] | None = None) -> tuple[list[Path], list[int]]:
     """(paths, variant codes) of the copies ``chen2022`` adds: three per original tile with a landslide pixel.
-    ``counts``: the tiles' :func:`tile_counts`, when the caller has them (the tiles are not read again)."""
+    ``counts``: the tiles' :func:`pixel_counts`, when the caller has them (the tiles are not read again)."""
     paths: list[Path] = []
     codes: list[int] = []
-    counts = tile_counts(originals) if counts is None else counts
+    counts = pixel_counts(originals) if counts is None else counts
     if len(counts) != len(originals):
         raise ValueError(f"{len(counts)} pixel counts for {len(originals)} tiles")
     for p, (pos, _) in zip(originals, counts):
@@ -105,7 +105,7 @@ def imbalance_ratio(landslide_pixels: int, background_pixels: int) -> float:
 def imbalance_table(originals: Sequence[str | Path]) -> pd.DataFrame:
     """Landslide and non-landslide pixels and IR of the original training tiles, before and after adding the
     ``chen2022`` copies of the landslide tiles (rows ``before``, ``after``; cf. Chen et al. 2022, Table 2)."""
-    counts = tile_counts(originals)
+    counts = pixel_counts(originals)
     pos = sum(c[0] for c in counts)
     neg = sum(c[1] for c in counts)
     k = len(CHEN2022_OPERATIONS)

@@ -18,7 +18,7 @@ from shapely.geometry import box
 
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import write_geotiff
-from landslide_utils.inputs.layers import AlignedLayers
+from landslide_utils.inputs.aligned import AlignedLayers
 
 X0, Y0, RES = 370000.0, 3003000.0, 2.0
 EPSG = "EPSG:32648"
