@@ -261,8 +261,8 @@ def test_a_profile_warning_is_printed_once_per_run(project, capsys):
     """A key given twice: said on the console once, though every notebook loads the profile again."""
     prof = project / "params/profiles/smoke.yaml"
     prof.write_text(prof.read_text().replace("seed: 0\n", "seed: 0\nseed: 0\n", 1))
-    _nb(project / "notebooks/01_first.ipynb", "from landslide_utils.config.schema import load_profile\nload_profile(profile)")
-    _nb(project / "notebooks/02_second.ipynb", "from landslide_utils.config.schema import load_profile\nload_profile(profile)")
+    _nb(project / "notebooks/01_first.ipynb", "from landslide_utils.config.load import load_profile\nload_profile(profile)")
+    _nb(project / "notebooks/02_second.ipynb", "from landslide_utils.config.load import load_profile\nload_profile(profile)")
     run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "02"])
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
     assert len(lines) == 1 and "key 'seed' is given twice" in lines[0] and lines[0].startswith("warning: ")
