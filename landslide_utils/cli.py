@@ -325,13 +325,8 @@ def _train_unlocked(args: argparse.Namespace) -> int:
     torchrun stops the others)."""
     from landslide_utils.config.load import load_experiment
     from landslide_utils.config.overrides import training_for
-    from landslide_utils.runner.pipeline import (
-        StepFailed,
-        experiment_files,
-        experiment_skip_reason,
-        gpu_skip_reason,
-        run_pipeline,
-    )
+    from landslide_utils.runner.pipeline import StepFailed, experiment_skip_reason, gpu_skip_reason, run_pipeline
+    from landslide_utils.runner.plan import experiment_files
     from landslide_utils.training.checkpoint import resolve_device
     from landslide_utils.training.distributed import batch_problem, from_environment, training_batch_sizes
     from landslide_utils.training.experiment import train_experiment

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE"]
+__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE", "relative_path"]
 
 
 def find_root(start: str | Path | None = None) -> Path:
@@ -150,3 +150,11 @@ def safe_name(name: str, *, empty: str = "area") -> str:
 
 #: the stack's file name in the aligned folder
 STACK_FILE = "aligned.nc"
+
+
+def relative_path(path: Path, root: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 from landslide_utils.config.base import ConfigError
-from landslide_utils.runner.pipeline import StaleUpstream, StepFailed, metrics_warnings, plan_steps, run_pipeline
+from landslide_utils.runner.pipeline import StaleUpstream, StepFailed, metrics_warnings, run_pipeline
+from landslide_utils.runner.plan import plan_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 

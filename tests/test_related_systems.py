@@ -27,7 +27,8 @@ from landslide_utils.models import build_model
 from landslide_utils.models.ensemble import ProbabilityMean
 from landslide_utils.models.losses import bce, focal, sobel_edge_loss
 from landslide_utils.models.maskrcnn import BottomUpPath, mask_loss_with_edge
-from landslide_utils.runner.pipeline import experiment_files, plan_steps, step_skip_reason
+from landslide_utils.runner.pipeline import step_skip_reason
+from landslide_utils.runner.plan import experiment_files, plan_steps
 from landslide_utils.steps.related_systems import (
     RELATED_PAPERS,
     cv_table,

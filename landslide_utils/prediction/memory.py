@@ -146,7 +146,7 @@ def prediction_memories(checkpoints: dict[str, str | Path], *, tile_size: int, b
             raise FileNotFoundError(f"{p}: no checkpoint; run step 04 for experiment {name} first")
     if not paths:
         return {}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the folder holding the package
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
     items = list(paths.items())
     groups = [items] if hasattr(os, "fork") and device == "cpu" else [[it] for it in items]

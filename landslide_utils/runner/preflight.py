@@ -27,7 +27,8 @@ from landslide_utils.inputs.layers import load_inputs
 from landslide_utils.models.registry import model_option_problem, spec_problems
 from landslide_utils.models.segmentation import OWN_ARCHITECTURES
 from landslide_utils.paths import StudyPaths
-from landslide_utils.runner.pipeline import cuda_available, experiment_files, experiment_skip_reason
+from landslide_utils.runner.pipeline import cuda_available, experiment_skip_reason
+from landslide_utils.runner.plan import experiment_files
 
 __all__ = ["Preflight", "preflight"]
 

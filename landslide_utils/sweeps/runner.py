@@ -23,9 +23,11 @@ import yaml
 
 from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
-from landslide_utils.paths import StudyPaths
-from landslide_utils.runner.pipeline import package_digest, plan_steps
-from landslide_utils.sweeps.spec import Run, Sweep, digest_of, format_value, load_sweep, plain_data
+from landslide_utils.paths import StudyPaths, relative_path
+from landslide_utils.runner.notebook import execute_notebook
+from landslide_utils.runner.plan import plan_steps
+from landslide_utils.runner.stamps import digest_of, package_digest, stamp_digest, stamp_path
+from landslide_utils.sweeps.spec import Run, Sweep, format_value, load_sweep, plain_data
 from landslide_utils.sweeps.workers import (
     DaskPool,
     LocalPool,
@@ -33,9 +35,7 @@ from landslide_utils.sweeps.workers import (
     SharedTask,
     SweepTask,
     execute_chain,
-    execute_notebook,
     execute_shared,
-    relative_path,
 )
 
 __all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
@@ -104,17 +104,11 @@ def _plan_runs(sweep: Sweep, threads: int) -> list[Run]:
     return runs
 
 
-def _stamp_digest(sweep: Sweep, key: str) -> str | None:
+def _shared_digest(sweep: Sweep, key: str) -> str | None:
     """The digest in the pipeline's stamp of a shared step (None when it has not run)."""
-
     prof_path = _shared_dir(sweep, key) / "profile.yaml"
-    step = key[:2]
-    st = plan_steps(root=sweep.root, profile_path=prof_path, steps=[step])[0]
-    paths = StudyPaths.of(load_profile(prof_path), sweep.root)
-    stamp = paths.stamps_of(step) / (Path(st.output_name).stem + ".json")
-    if not stamp.is_file():
-        return None
-    return json.loads(stamp.read_text(encoding="utf-8")).get("digest")
+    step = plan_steps(root=sweep.root, profile_path=prof_path, steps=[key[:2]])[0]
+    return stamp_digest(stamp_path(StudyPaths.of(load_profile(prof_path), sweep.root), step))
 
 
 def _run_digest(sweep: Sweep, run: Run, package: str, shared: dict[str, str | None]) -> str:
@@ -223,7 +217,7 @@ def run_sweep(
                     print(f"shared step {key[:2]} [{key}]: FAILED: {error.strip()}", flush=True)
                 else:
                     print(f"shared step {key[:2]} [{key}]: ready ({secs:.0f} s)", flush=True)
-        shared = {k: _stamp_digest(sweep, k) for k in set(sweep.prepare_keys.values()) | set(needed_03)
+        shared = {k: _shared_digest(sweep, k) for k in set(sweep.prepare_keys.values()) | set(needed_03)
                   if k not in shared_error}
 
         package = package_digest()
@@ -354,10 +348,11 @@ def _analyse(sweep: Sweep, results: Path, package: str, *, force: bool, kernel_n
                 return "skipped"
     t0 = time.perf_counter()
     stamp.unlink(missing_ok=True)
-    fail = execute_notebook(nb, out, {"sweep": relative_path(sweep.path, sweep.root)}, sweep.root, kernel_name)
+    fail = execute_notebook(nb, out, parameters={"sweep": relative_path(sweep.path, sweep.root)}, root=sweep.root,
+                            kernel_name=kernel_name)
     if fail is not None:
-        print(f"analysis: FAILED in cell {fail[0]}: {fail[1]}", flush=True)
-        return f"failed in cell {fail[0]}: {fail[1]}"
+        print(f"analysis: FAILED in cell {fail.cell}: {fail.error}", flush=True)
+        return f"failed in cell {fail.cell}: {fail.error}"
     write_json(stamp, {"digest": digest})
     print(f"analysis: done in {time.perf_counter() - t0:.0f} s -> {relative_path(out, sweep.root)}", flush=True)
     return "ran"

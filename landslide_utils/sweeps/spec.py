@@ -60,10 +60,10 @@ from landslide_utils.config.model_schema import TrainingSpec
 from landslide_utils.config.overrides import overrides_for
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.paths import StudyPaths, find_root
-from landslide_utils.runner.pipeline import experiment_files
+from landslide_utils.runner.plan import experiment_files
+from landslide_utils.runner.stamps import digest_of
 
-__all__ = ["SweepSpec", "Sweep", "Point", "Run", "load_sweep", "expand_points", "point_names", "format_value",
-           "digest_of", "plain_data", "PREPARE_KEYS"]
+__all__ = ["SweepSpec", "Sweep", "Point", "Run", "load_sweep", "expand_points", "point_names", "format_value", "plain_data", "PREPARE_KEYS"]
 
 PREPARE_KEYS = ("data", "areas", "tiling", "factors")
 """Profile sections step 01 reads (the synthetic scene has its own ``data.synthetic.seed``); step 03 adds
@@ -310,10 +310,6 @@ def _set(data: dict[str, Any], dotted: list[str], value: Any) -> None:
             data[part] = {}
         data = data[part]
     data[dotted[-1]] = copy.deepcopy(value)
-
-
-def digest_of(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _shared_profile(base: dict[str, Any], step: str, name: str, sweep: str) -> dict[str, Any]:

@@ -16,21 +16,14 @@ from typing import Any
 
 from landslide_utils.config.base import ConfigError
 from landslide_utils.files.atomic import atomic_path, write_json
-from landslide_utils.runner.notebook_output import squash_notebook_file
-from landslide_utils.runner.pipeline import KERNEL_ARGUMENTS, StepFailed, metrics_warnings, run_pipeline
+from landslide_utils.paths import relative_path
+from landslide_utils.runner.notebook import execute_notebook
+from landslide_utils.runner.pipeline import StepFailed, metrics_warnings, run_pipeline
 
-__all__ = ["RunOutcome", "SweepTask", "SharedTask", "execute_notebook", "execute_chain", "execute_shared",
-           "LocalPool", "DaskPool", "relative_path"]
+__all__ = ["RunOutcome", "SweepTask", "SharedTask", "execute_chain", "execute_shared",
+           "LocalPool", "DaskPool"]
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-def relative_path(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` (POSIX), or as given when it lies outside."""
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)
@@ -79,38 +72,6 @@ def _set_threads(threads: int) -> None:
         os.environ[var] = str(threads)
 
 
-class _NotebookFailed(Exception):
-    def __init__(self, cell: int, error: str) -> None:
-        super().__init__(error)
-        self.cell, self.error = cell, error
-
-
-def execute_notebook(notebook: Path, out: Path, parameters: dict[str, str], root: Path,
-                      kernel_name: str | None) -> tuple[int, str] | None:
-    """Execute with papermill into ``out`` atomically; on failure keep ``<out>.failed.ipynb`` and return
-    (cell index, error) of the failing cell."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-
-    failed = out.with_name(out.stem + ".failed.ipynb")
-    try:
-        with atomic_path(out, suffix=".ipynb") as tmp:
-            try:
-                pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, cwd=str(root),
-                                    kernel_name=kernel_name, progress_bar=False, request_save_on_cell_execute=True,
-                                    extra_arguments=list(KERNEL_ARGUMENTS))
-            except PapermillExecutionError as exc:
-                if tmp.exists():
-                    tmp.replace(failed)
-                raise _NotebookFailed(exc.cell_index, f"{exc.ename}: {exc.evalue}") from None
-            squash_notebook_file(tmp)  # progress-bar redraws -> their final state
-    except _NotebookFailed as fail:
-        return fail.cell, fail.error
-    failed.unlink(missing_ok=True)
-    return None
-
-
 def _execute_run(task: SweepTask) -> RunOutcome:
     """Execute notebook 04 for one point x experiment and write its record; never raises."""
     t0 = time.perf_counter()
@@ -119,13 +80,13 @@ def _execute_run(task: SweepTask) -> RunOutcome:
         root = Path(task.root)
         out, stamp = Path(task.output), Path(task.stamp)
         stamp.unlink(missing_ok=True)
-        fail = execute_notebook(Path(task.notebook), out, {"profile": task.profile, "experiment": task.experiment_file, "maps": False},
-                                 root, task.kernel_name)
+        fail = execute_notebook(Path(task.notebook), out, root=root, kernel_name=task.kernel_name,
+                                parameters={"profile": task.profile, "experiment": task.experiment_file, "maps": False})
         secs = time.perf_counter() - t0
         if fail is not None:
-            kept = relative_path(out.with_name(out.stem + ".failed.ipynb"), root)
             return RunOutcome(task.point, task.experiment, "failed", secs,
-                              f"{fail[1]}\n  the partly executed notebook is at {kept}", fail[0])
+                              f"{fail.error}\n  the partly executed notebook is at {relative_path(fail.kept, root)}",
+                              fail.cell)
         if not Path(task.metrics).is_file():
             return RunOutcome(task.point, task.experiment, "failed", secs,
                               f"notebook 04 ran but wrote no metrics file {task.metrics}")

@@ -26,7 +26,7 @@ import torch.distributed as dist
 from landslide_utils.config.load import load_experiment, load_profile
 from landslide_utils.config.overrides import training_for
 from landslide_utils.paths import find_root
-from landslide_utils.runner.pipeline import experiment_files
+from landslide_utils.runner.plan import experiment_files
 
 __all__ = ["DistContext", "from_environment", "shard", "batch_problem", "training_batch_sizes", "processes_for",
            "SINGLE"]

@@ -30,17 +30,14 @@ from landslide_utils.models.ensemble import ProbabilityMean
 from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tiling import read_index
 from landslide_utils.tiles.validation_split import split_validation
-from landslide_utils.training.checkpoint import (
-    resolve_device,
-    save_checkpoint,
-)
+from landslide_utils.training.checkpoint import resolve_device, save_checkpoint
 from landslide_utils.training.crossval import stratified_folds
 from landslide_utils.training.datasets import TileDataset, channel_stats, landslide_prevalence
 from landslide_utils.training.distributed import SINGLE, DistContext
 from landslide_utils.training.imbalance import landslide_copies, pixel_counts
 from landslide_utils.training.loop import FitResult, fit
 
-__all__ = ["TrainResult", "training_tiles", "training_steps", "_meta", "loss_options_for", "train_experiment", "_rel_tile", "_save_ensemble"]
+__all__ = ["TrainResult", "training_tiles", "training_steps", "loss_options_for", "train_experiment"]
 
 
 @dataclass(frozen=True)

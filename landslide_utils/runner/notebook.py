@@ -1,0 +1,99 @@
+"""The one papermill call of the project: a notebook executed into its output atomically, with the kernel's
+own log kept off the console, the progress-bar redraws squashed, and a failure kept as ``<name>.failed.ipynb``.
+
+Both the study's runner (:mod:`landslide_utils.runner.pipeline`) and the sweep's workers
+(:mod:`landslide_utils.sweeps.workers`) execute notebooks through :func:`execute_notebook`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+from nbconvert import HTMLExporter
+from papermill.exceptions import PapermillExecutionError
+
+from landslide_utils.files.atomic import atomic_path, write_text
+from landslide_utils.runner.notebook_output import squash_notebook_file
+
+__all__ = ["KERNEL_ARGUMENTS", "NotebookFailure", "execute_notebook", "export_html", "failed_copy"]
+
+
+#: arguments of every notebook kernel: its own log (a shutdown on Ctrl-C, transport notices) stays off the console;
+#: the notebook's outputs and errors still come back through papermill
+KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
+
+
+@dataclass(frozen=True)
+class NotebookFailure:
+    """A cell raised: its index and execution count, the error's name and value, and where the partly executed
+    notebook was kept."""
+
+    cell: int
+    exec_count: int | None
+    ename: str
+    evalue: str
+    kept: Path
+
+    @property
+    def error(self) -> str:
+        return f"{self.ename}: {self.evalue}"
+
+
+def failed_copy(out: Path) -> Path:
+    """Where a failed execution of ``out`` is kept: ``<name>.failed.ipynb`` beside it."""
+    return out.with_name(out.stem + ".failed.ipynb")
+
+
+def execute_notebook(notebook: Path, out: Path, *, parameters: dict[str, object], root: Path,
+                     kernel_name: str | None, progress: bool = False) -> NotebookFailure | None:
+    """Execute ``notebook`` with papermill into ``out`` (atomically), the working directory being ``root``.
+
+    Paths inside ``root`` are passed relative to it, so the executed notebook records relative paths only.
+    On success a stale ``<out>.failed.ipynb`` is removed and None returned; when a cell raises, the partly
+    executed notebook is kept as ``<out>.failed.ipynb`` and the failure returned. A kernel that got Ctrl-C
+    raises KeyboardInterrupt (an interruption, not a failure).
+    """
+    root = Path(root)
+    try:
+        with atomic_path(out, suffix=".ipynb") as tmp, contextlib.chdir(root):
+            try:
+                pm.execute_notebook(
+                    str(notebook.relative_to(root)) if notebook.is_relative_to(root) else str(notebook),
+                    str(tmp.relative_to(root)) if tmp.is_relative_to(root) else str(tmp),
+                    parameters=parameters,
+                    cwd=str(root),
+                    kernel_name=kernel_name,
+                    progress_bar=progress,
+                    request_save_on_cell_execute=True,
+                    extra_arguments=list(KERNEL_ARGUMENTS),
+                )
+            except PapermillExecutionError as exc:
+                if exc.ename == "KeyboardInterrupt":
+                    raise KeyboardInterrupt from None
+                failure = NotebookFailure(exc.cell_index, exc.exec_count, exc.ename, exc.evalue, failed_copy(out))
+                if tmp.exists():
+                    tmp.replace(failure.kept)
+                raise _Failed(failure) from None
+            squash_notebook_file(tmp)  # progress-bar redraws -> their final state
+    except _Failed as failed:
+        return failed.failure
+    failed_copy(out).unlink(missing_ok=True)
+    return None
+
+
+class _Failed(Exception):
+    """Leaves the atomic output's block, so that nothing is renamed onto the output."""
+
+    def __init__(self, failure: NotebookFailure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+def export_html(nb_path: Path, html_path: Path) -> None:
+    """An executed notebook as HTML (``reports/<profile>/html/``)."""
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
+    write_text(html_path, body)
