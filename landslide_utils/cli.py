@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         from landslide_utils.chips.formats import ChipError
-        from landslide_utils.inputs.checks import InputError
+        from landslide_utils.inputs.findings import InputError
 
         if os.environ.get("LANDSLIDE_TRACEBACK"):
             raise

@@ -14,7 +14,8 @@ from shapely.geometry import Point, Polygon, box
 
 from landslide_utils.config.data_schema import AreaSpec
 from landslide_utils.config.load import load_profile
-from landslide_utils.inputs.checks import Finding, InputError, InputPaths, Inspection, check_inputs, inspect_inputs
+from landslide_utils.inputs.checks import check_inputs, inspect_inputs
+from landslide_utils.inputs.findings import Finding, InputError, InputPaths, Inspection
 from landslide_utils.steps.prepare import prepare_data
 from tests.data.tiny_files import make_data as md
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from landslide_utils.config.load import load_profile
 from landslide_utils.evaluation.test_area import predict_tiles
-from landslide_utils.inputs.checks import InputError
+from landslide_utils.inputs.findings import InputError
 from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.inputs.scene_windows import open_scene
 from landslide_utils.prediction import scene as scene_mod

@@ -11,7 +11,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from landslide_utils.inputs.checks import Finding
+from landslide_utils.inputs.findings import Finding
 from landslide_utils.paths import STACK_FILE
 
 __all__ = ["AlignedLayers"]

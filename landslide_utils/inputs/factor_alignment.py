@@ -30,8 +30,8 @@ import rasterio
 from landslide_utils.config.channels import FACTOR_CHANNELS
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import infrared_bands
-from landslide_utils.inputs.checks import Finding, InputError, Inspection
 from landslide_utils.inputs.factor_rasters import distance_to_lines, mndwi, ndvi, rasterize_classes
+from landslide_utils.inputs.findings import Finding, InputError, Inspection
 from landslide_utils.inputs.scene_windows import DemSource
 from landslide_utils.inputs.terrain import linear_unit_m
 

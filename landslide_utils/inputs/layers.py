@@ -29,16 +29,9 @@ from rasterio.features import rasterize
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import write_geotiff, write_json, write_vector
 from landslide_utils.inputs.aligned import AlignedLayers
-from landslide_utils.inputs.checks import (
-    Finding,
-    InputError,
-    InputPaths,
-    Inspection,
-    check_inputs,
-    inspect_inputs,
-    inspect_options,
-)
+from landslide_utils.inputs.checks import check_inputs, inspect_inputs, inspect_options
 from landslide_utils.inputs.factor_alignment import extra_factor_layers
+from landslide_utils.inputs.findings import Finding, InputError, InputPaths, Inspection
 from landslide_utils.inputs.grids import match
 from landslide_utils.inputs.scene_windows import DemSource
 from landslide_utils.inputs.stack import write_stack

@@ -34,8 +34,8 @@ from rasterio.transform import Affine, array_bounds
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
 
-from landslide_utils.inputs.checks import Finding, InputError, error_reason, utm_epsg
 from landslide_utils.inputs.factor_rasters import aspect_classes, curvature
+from landslide_utils.inputs.findings import Finding, InputError, error_reason, utm_epsg
 from landslide_utils.inputs.grids import resample
 from landslide_utils.inputs.terrain import RiverRings, linear_unit_m, slope_degrees
 

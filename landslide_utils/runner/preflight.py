@@ -22,7 +22,8 @@ from landslide_utils.config.overrides import evaluation_for, model_spec_for, tra
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.config.study_inputs import unavailable_channel
 from landslide_utils.files.output_sets import study_output_problem
-from landslide_utils.inputs.checks import Finding, inspect_inputs, inspect_options
+from landslide_utils.inputs.checks import inspect_inputs, inspect_options
+from landslide_utils.inputs.findings import Finding
 from landslide_utils.inputs.layers import load_inputs
 from landslide_utils.models.registry import model_option_problem, spec_problems
 from landslide_utils.models.segmentation import OWN_ARCHITECTURES
