@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE", "relative_path"]
+__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE", "CHECKPOINT_FILE", "relative_path", "relative_path"]
 
 
 def find_root(start: str | Path | None = None) -> Path:
@@ -113,6 +113,10 @@ class StudyPaths:
         """Checkpoints, loss log and predictions of one experiment."""
         return self.data / "experiments" / exp
 
+    def checkpoint(self, exp: str) -> Path:
+        """The trained model of one experiment (:data:`CHECKPOINT_FILE` in its folder)."""
+        return self.experiment(exp) / CHECKPOINT_FILE
+
     @property
     def stamps(self) -> Path:
         return self.data / ".stamps"
@@ -150,9 +154,12 @@ def safe_name(name: str, *, empty: str = "area") -> str:
 
 #: the stack's file name in the aligned folder
 STACK_FILE = "aligned.nc"
+#: the file name of a trained model in its folder (an experiment's, a fold's, a fine-tuned model's)
+CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (POSIX), or as an absolute path when it lies outside."""
     path = Path(path).resolve()
     try:
         return path.relative_to(root.resolve()).as_posix()

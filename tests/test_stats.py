@@ -14,21 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from landslide_utils.evaluation.metrics import Counts, all_metrics, average_precision, best_threshold
-from landslide_utils.evaluation.stats import (
+from landslide_utils.evaluation.bootstrap import bootstrap_ci, format_summary, seed_summary, tile_bootstrap, tiles_path
+from landslide_utils.evaluation.claims import (
     PAPER_CLAIMS,
     Claim,
-    bootstrap_ci,
     claims_from_table,
     claims_table,
-    format_summary,
     judge,
     judge_claims,
     paired_differences,
-    seed_summary,
-    tile_bootstrap,
-    tiles_path,
 )
+from landslide_utils.evaluation.metrics import Counts, all_metrics, average_precision, best_threshold
 from landslide_utils.plots.sweep import plot_claims_forest, plot_learning_curves, plot_seed_spread
 
 # ---------------------------------------------------------------------------------------------------------------

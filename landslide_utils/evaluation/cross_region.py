@@ -51,7 +51,7 @@ def evaluate_extra_tests(profile: Profile, experiment: Experiment, *, root: Path
         return {}
     paths = StudyPaths.of(profile, Path(root))
     dev = resolve_device(device or profile.device)
-    model, meta = load_checkpoint(paths.experiment(experiment.name) / "checkpoint.pt", device=dev)
+    model, meta = load_checkpoint(paths.checkpoint(experiment.name), device=dev)
     threshold, source = decision_threshold(meta, profile.evaluation)
     val = meta.get("validation") if isinstance(meta.get("validation"), dict) else None
     out: dict[str, dict[str, Any]] = {}

@@ -17,12 +17,15 @@ never holds NaN. Object-level recall of a size class without any landslide is ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 __all__ = [
+    "METRIC_FUNCTIONS",
+    "PAPER_METRICS",
+    "METRIC_LABELS",
     "average_precision",
     "best_threshold",
     "Counts",
@@ -147,20 +150,31 @@ def cohen_kappa(c: Counts) -> float:
     return float((po - pe) / (1.0 - pe))
 
 
+#: every pixel metric of a map, computed from confusion counts, in the one order all tables, figures and metrics
+#: files use (Yang et al. 2022, section 4.2: precision, recall, F1, mIoU; then the IoU of each class, overall
+#: accuracy and Cohen's kappa)
+METRIC_FUNCTIONS: dict[str, Callable[[Counts], float]] = {
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
+    "miou": miou,
+    "iou_landslide": iou_landslide,
+    "iou_background": iou_background,
+    "oa": overall_accuracy,
+    "kappa": cohen_kappa,
+}
+#: the metrics of Yang et al. (2022), Tables 6 and 7
+PAPER_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou")
+#: how tables and figures name each metric (with AP, the threshold-free one, and F1 at the validation threshold)
+METRIC_LABELS: dict[str, str] = {"precision": "Precision", "recall": "Recall", "f1": "F1", "miou": "mIoU",
+                                 "iou_landslide": "IoU (landslide)", "iou_background": "IoU (background)",
+                                 "oa": "OA", "kappa": "Kappa", "ap": "AP",
+                                 "f1_val_threshold": "F1 (validation threshold)"}
+
+
 def all_metrics(c: Counts) -> dict[str, float | int]:
-    """Every pixel metric plus the counts, as a flat dict (keys precision, recall, f1, miou, iou_landslide,
-    iou_background, oa, kappa, tp, fp, fn, tn)."""
-    return {
-        "precision": precision(c),
-        "recall": recall(c),
-        "f1": f1(c),
-        "miou": miou(c),
-        "iou_landslide": iou_landslide(c),
-        "iou_background": iou_background(c),
-        "oa": overall_accuracy(c),
-        "kappa": cohen_kappa(c),
-        **c.as_dict(),
-    }
+    """Every pixel metric (:data:`METRIC_FUNCTIONS`, in its order) plus the counts tp, fp, fn, tn, as a flat dict."""
+    return {**{name: fn(c) for name, fn in METRIC_FUNCTIONS.items()}, **c.as_dict()}
 
 
 def _size_labels(edges: Sequence[float]) -> list[str]:

@@ -22,9 +22,9 @@ from landslide_utils.config.study_inputs import has_second_date
 from landslide_utils.evaluation.test_area import decision_threshold, evaluate_area
 from landslide_utils.files.atomic import write_json
 from landslide_utils.inputs.aligned import AlignedLayers
-from landslide_utils.paths import StudyPaths
+from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.tiles.tiling import make_tiles, read_index
-from landslide_utils.training.checkpoint import load_checkpoint, read_checkpoint, resolve_device
+from landslide_utils.training.checkpoint import load_checkpoint, read_checkpoint, resolve_device, task_of
 from landslide_utils.training.datasets import TileDataset
 from landslide_utils.training.loop import fit
 
@@ -80,7 +80,7 @@ def finetune_second_date(
     """
     sp = StudyPaths.of(profile, Path(root))
     spec = profile.multitemporal
-    base = sp.experiment(experiment) / "checkpoint.pt"
+    base = sp.checkpoint(experiment)
     out_dir = sp.experiment(f"{experiment}_t2_finetune")
     index, tiles_dir = second_date_tiles(profile, root=Path(root))
     chosen = select_finetune_tiles(index, tiles_dir, spec.finetune_tiles)
@@ -92,20 +92,20 @@ def finetune_second_date(
                 "lr": profile.training.learning_rate}
     dev = resolve_device(profile.device)
     model, meta = load_checkpoint(base, device=dev)
-    task = "instance" if meta["model"] == "maskrcnn" else "semantic"
+    task = task_of(meta)
     ds = TileDataset(chosen, channels=meta["channels"], mean=meta["mean"], std=meta["std"], target=task, cache=True)
     new_meta = {k: v for k, v in meta.items() if k not in ("step", "steps", "finished", "train_seconds")}
     new_meta.update(experiment=f"{experiment}_t2_finetune", training_data=f"{meta['training_data']}+t2",
                     finetune=settings)
     training = profile.training.model_copy(update={"steps": spec.finetune_steps,
                                                    "checkpoint_every": spec.finetune_steps})
-    ckpt = out_dir / "checkpoint.pt"
+    ckpt = out_dir / CHECKPOINT_FILE
     if ckpt.is_file() and read_checkpoint(ckpt)["meta"].get("finetune") != settings:
         ckpt.unlink()  # another base model, other tiles or budget: fine-tune afresh
     torch.manual_seed(profile.seed)
-    fit(model, ds, training=training, seed=profile.seed + 1, checkpoint=out_dir / "checkpoint.pt", meta=new_meta,
+    fit(model, ds, training=training, seed=profile.seed + 1, checkpoint=out_dir / CHECKPOINT_FILE, meta=new_meta,
         loss_log=out_dir / "loss.csv", device=dev, progress=progress, label=f"fine-tune {experiment} on t2")
-    return out_dir / "checkpoint.pt"
+    return out_dir / CHECKPOINT_FILE
 
 
 def evaluate_second_date(
@@ -145,7 +145,7 @@ def run_multitemporal(
 ) -> MultitemporalResult:
     """The whole step 06: second-date tiles → predictions before (and after) fine-tuning → comparison table."""
     sp = StudyPaths.of(profile, Path(root))
-    base = sp.experiment(experiment) / "checkpoint.pt"
+    base = sp.checkpoint(experiment)
     before = evaluate_second_date(profile, checkpoint=base, tag="before", root=root, progress=progress)
     after = None
     if finetune and profile.multitemporal.finetune_steps > 0 and profile.multitemporal.finetune_tiles > 0:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from landslide_utils.evaluation.metrics import PAPER_METRICS
 from landslide_utils.files.atomic import atomic_path
 
 __all__ = [
@@ -24,14 +25,12 @@ __all__ = [
     "comparison_table",
     "improvements",
     "check_claims",
-    "METRICS",
     "TABLE6",
     "TABLE7",
     "Comparison",
     "run_comparison",
 ]
 
-METRICS = ("precision", "recall", "f1", "miou")
 TABLE6 = ("I", "II", "III", "IV")
 TABLE7 = ("V", "VI", "VII", "VIII")
 
@@ -82,7 +81,7 @@ def comparison_table(measured: pd.DataFrame, reference: Reference, experiments: 
         row: dict[str, object] = {"experiment": name}
         if ref is not None:
             row.update(model=ref["model"], channels=ref["channels"], training_data=ref["training_data"])
-        for m in METRICS:
+        for m in PAPER_METRICS:
             got = 100 * float(measured.loc[name, m]) if name in measured.index else float("nan")
             pub = float(ref[m]) if ref is not None else float("nan")
             row[f"{m}"] = got
@@ -101,7 +100,7 @@ def improvements(measured: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     rows = []
     for _, st in reference.stated.iterrows():
         new, base = st["new"], st["base"]
-        for m in METRICS:
+        for m in PAPER_METRICS:
             if m not in st or pd.isna(st[m]):
                 continue
             ok = new in measured.index and base in measured.index
@@ -131,8 +130,8 @@ def check_claims(measured: pd.DataFrame) -> pd.DataFrame:
                    f"P: I {v('I', 'precision'):.3f}, II {v('II', 'precision'):.3f}" if ok else "needs I and II"))
     ok = have("I", "III")
     claims.append(("Background enhancement raises all four metrics (III > I)",
-                   all(v("III", m) > v("I", m) for m in METRICS) if ok else None,
-                   ", ".join(f"{m} {v('I', m):.3f}->{v('III', m):.3f}" for m in METRICS) if ok else "needs I and III"))
+                   all(v("III", m) > v("I", m) for m in PAPER_METRICS) if ok else None,
+                   ", ".join(f"{m} {v('I', m):.3f}->{v('III', m):.3f}" for m in PAPER_METRICS) if ok else "needs I and III"))
     ok = have(*TABLE6)
     best = max(TABLE6, key=lambda n: v(n, "f1")) if ok else None
     claims.append(("Experiment IV (factors + enhancement) is the best Mask R-CNN (highest F1 of I-IV)",

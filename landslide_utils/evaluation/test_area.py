@@ -18,7 +18,7 @@ Outputs of experiment ``EXP``:
 * ``reports/<p>/metrics/EXP.json``: pixel metrics (:mod:`landslide_utils.evaluation.metrics`), ``ap``,
   ``f1_val_threshold`` and ``val_threshold``, object recall by size, training seconds and steps;
 * ``reports/<p>/metrics/EXP_tiles.csv``: confusion counts (``tp, fp, fn, tn``) of every test tile, for the tile
-  bootstrap of :mod:`landslide_utils.evaluation.stats`;
+  bootstrap of :mod:`landslide_utils.evaluation.bootstrap`;
 * ``reports/<p>/metrics/EXP_chips.csv`` (chip datasets): every test chip's counts, scores and landslides hit
   (:func:`landslide_utils.chips.study_tiles.chip_table`); the test "area" is then the mosaic of the test chips.
 
@@ -54,7 +54,7 @@ from landslide_utils.evaluation.metrics import (
     object_recall_by_size,
 )
 from landslide_utils.files.atomic import write_csv, write_geotiff, write_json, write_vector
-from landslide_utils.paths import StudyPaths
+from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.prediction.blend import StripBlender
 from landslide_utils.prediction.tiles import (
     SCORE_FLOOR,
@@ -68,7 +68,7 @@ from landslide_utils.prediction.tiles import (
 from landslide_utils.tiles.tile import TileData, read_tile
 from landslide_utils.tiles.tiling import area_window, paste, read_index
 from landslide_utils.tiles.validation_split import validation_paths
-from landslide_utils.training.checkpoint import load_checkpoint, resolve_device, update_meta
+from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_device, update_meta
 from landslide_utils.training.datasets import landslide_prevalence
 from landslide_utils.training.experiment import training_tiles
 
@@ -135,7 +135,7 @@ def empty_prediction_warning(*, experiment: str, where: str, threshold: float, s
 
 def evaluate_area(
     model: nn.Module,
-    meta: dict[str, Any],
+    meta: CheckpointMeta,
     index: Any,
     tiles_dir: str | Path,
     *,
@@ -266,7 +266,7 @@ def evaluate_area(
 
 def validation_threshold(
     model: nn.Module,
-    meta: dict[str, Any],
+    meta: CheckpointMeta,
     *,
     checkpoint: str | Path,
     tiles: list[Path],
@@ -321,7 +321,7 @@ def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out
     rows = []
     ev = profile.evaluation
     for f in range(1, folds + 1):  # the ensemble's own count: a stale fold_<f>/ of a run with more folds is ignored
-        ckpt = out / f"fold_{f}" / "checkpoint.pt"
+        ckpt = out / f"fold_{f}" / CHECKPOINT_FILE
         model, meta = load_checkpoint(ckpt, device=device)
         validation_threshold(model, meta, checkpoint=ckpt, tiles=val_tiles, evaluation=ev, device=device)
         threshold, source = decision_threshold(meta, ev)
@@ -374,11 +374,11 @@ def evaluate_test_area(
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     dev = resolve_device(device or profile.device)
-    model, meta = load_checkpoint(out / "checkpoint.pt", device=dev)
+    model, meta = load_checkpoint(out / CHECKPOINT_FILE, device=dev)
     for key in ("model", "channels"):
         if meta[key] != getattr(experiment, key):
             raise ValueError(
-                f"{out / 'checkpoint.pt'}: checkpoint has {key}={meta[key]!r} but experiment {experiment.name} "
+                f"{out / CHECKPOINT_FILE}: checkpoint has {key}={meta[key]!r} but experiment {experiment.name} "
                 f"asks for {getattr(experiment, key)!r}; retrain with train_experiment(..., force=True)"
             )
     index = read_index(paths.tile_index)
@@ -388,7 +388,7 @@ def evaluate_test_area(
         raise ValueError(f"{profile.source_path}: evaluation.threshold is 'validation' but experiment "
                          f"{experiment.name} holds out no validation tiles (training.validation_share is "
                          f"{training.validation_share}); set it above 0, e.g. 0.1")
-    val = validation_threshold(model, meta, checkpoint=out / "checkpoint.pt", tiles=val_tiles,
+    val = validation_threshold(model, meta, checkpoint=out / CHECKPOINT_FILE, tiles=val_tiles,
                                evaluation=profile.evaluation, device=dev)
     threshold, source = decision_threshold(meta, profile.evaluation)
     area = evaluate_area(model, meta, index, paths.tiles, profile=profile, out_dir=out, label=experiment.name,
@@ -408,7 +408,7 @@ def evaluate_test_area(
         originals, _ = training_tiles(profile, experiment, root=Path(root))
         msg = empty_prediction_warning(experiment=experiment.name, where=where, threshold=threshold, source=source,
                                        max_score=top, prevalence=landslide_prevalence(originals) if originals else None,
-                                       loss=None if meta["model"] == "maskrcnn" else training.loss)
+                                       loss=None if task_of(meta) == "instance" else training.loss)
         warnings_.append(msg)
         warnings.warn(msg, UserWarning, stacklevel=2)
     result: dict[str, Any] = {

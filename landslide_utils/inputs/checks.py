@@ -21,20 +21,9 @@ import pandas as pd
 
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import infrared_bands
-from landslide_utils.inputs.findings import (
-    INVENTORY_MAX_SHARE,
-    Finding,
-    InputPaths,
-    Inspection,
-)
+from landslide_utils.inputs.findings import INVENTORY_MAX_SHARE, Finding, InputPaths, Inspection
 from landslide_utils.inputs.raster_checks import check_image, check_infrared, check_other_raster
-from landslide_utils.inputs.vector_checks import (
-    check_areas,
-    check_lithology,
-    faults_near,
-    read_vector,
-    rivers_near,
-)
+from landslide_utils.inputs.vector_checks import check_areas, check_lithology, faults_near, read_vector, rivers_near
 
 __all__ = ["inspect_inputs", "inspect_options", "check_inputs"]
 

@@ -18,11 +18,7 @@ from rasterio.warp import transform_geom
 from shapely.geometry import box, mapping
 from shapely.geometry import shape as to_shape
 
-from landslide_utils.inputs.findings import (
-    Inspection,
-    error_reason,
-    utm_epsg,
-)
+from landslide_utils.inputs.findings import Inspection, error_reason, utm_epsg
 
 __all__ = ["ELEVATION_RANGE_M", "IMAGE_VALUE_LIMITS", "RE_EXPORT", "_nodata_hint", "_scan", "open_raster", "raster_box", "check_image", "_COLOUR_NAMES", "band_colours", "_band_order_problem", "check_other_raster", "check_infrared"]
 

@@ -15,11 +15,7 @@ import shapely
 from shapely.geometry import box
 
 from landslide_utils.inputs.factor_rasters import unit_name
-from landslide_utils.inputs.findings import (
-    InputPaths,
-    Inspection,
-    listed,
-)
+from landslide_utils.inputs.findings import InputPaths, Inspection, listed
 from landslide_utils.paths import safe_name
 
 __all__ = ["_feature", "_layers", "read_vector", "areas_from_file", "check_areas", "_padding_check", "rivers_near", "faults_near", "check_lithology"]

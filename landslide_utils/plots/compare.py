@@ -13,7 +13,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from landslide_utils.evaluation.published import METRICS
+from landslide_utils.evaluation.metrics import PAPER_METRICS
 from landslide_utils.plots.results import ERROR_COLOURS, ERROR_LABELS
 
 __all__ = ["plot_metric_bars", "plot_error_maps_side_by_side"]
@@ -23,11 +23,11 @@ __all__ = ["plot_metric_bars", "plot_error_maps_side_by_side"]
 def plot_metric_bars(table: pd.DataFrame, *, title: str, save: Path | None = None) -> Figure:
     """Grouped bars per metric: each experiment measured (solid) and published (hatched), in percent."""
     exps = list(table.index)
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.8), sharey=True,
+    fig, axes = plt.subplots(1, len(PAPER_METRICS), figsize=(4.2 * len(PAPER_METRICS), 3.8), sharey=True,
                              constrained_layout=True)
     colours = plt.cm.tab10(np.arange(len(exps)))
     x = np.arange(len(exps))
-    for ax, m in zip(axes, METRICS):
+    for ax, m in zip(axes, PAPER_METRICS):
         ax.bar(x - 0.2, table[m], width=0.4, color=colours, label="this run")
         ax.bar(x + 0.2, table[f"{m}_paper"], width=0.4, color=colours, alpha=0.35, hatch="//",
                edgecolor="0.3", label="paper")

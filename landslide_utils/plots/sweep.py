@@ -1,6 +1,6 @@
 """Figures of a sweep (every experiment trained at several seeds / budgets): the paper's claims as a forest
 plot of paired differences with their bootstrap intervals, learning curves over the training budget, and the
-spread of a metric over seeds. The numbers come from :mod:`landslide_utils.evaluation.stats`."""
+spread of a metric over seeds. The numbers come from :mod:`landslide_utils.evaluation.bootstrap`."""
 
 from __future__ import annotations
 
@@ -15,17 +15,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from landslide_utils.evaluation.stats import seed_summary
+from landslide_utils.evaluation.bootstrap import seed_summary
+from landslide_utils.evaluation.metrics import METRIC_LABELS
 
 __all__ = ["plot_claims_forest", "plot_factor_effects", "plot_learning_curves", "plot_seed_spread",
            "VERDICT_COLOURS"]
 
 VERDICT_COLOURS = {"holds": "#2ca02c", "contradicted": "#d62728", "inconclusive": "#7f7f7f",
                    "not testable": "#c7c7c7", "better": "#2ca02c", "worse": "#d62728"}
-_METRIC_LABELS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "miou": "mIoU", "ap": "AP",
-                  "f1_val_threshold": "F1 (validation threshold)", "iou_landslide": "IoU (landslide)",
-                  "oa": "OA", "kappa": "Kappa"}
-
 
 def _save(fig: Figure, save: Path | None) -> Figure:
     if save is not None:
@@ -35,7 +32,7 @@ def _save(fig: Figure, save: Path | None) -> Figure:
 
 
 def _label(metric: str) -> str:
-    return _METRIC_LABELS.get(metric, metric)
+    return METRIC_LABELS.get(metric, metric)
 
 
 def _is_be(training_data: object) -> bool:
@@ -48,7 +45,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
     its bootstrap interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict.
 
     Args:
-        judged: output of :func:`landslide_utils.evaluation.stats.judge_claims` (columns ``name``, ``side``, ``n``,
+        judged: output of :func:`landslide_utils.evaluation.bootstrap.judge_claims` (columns ``name``, ``side``, ``n``,
             ``estimate``, ``ci_low``, ``ci_high``, ``verdict``).
         scale: factor applied to the differences (100: fractions -> percentage points).
         title: figure title (default: a generic one).
@@ -132,7 +129,7 @@ def plot_learning_curves(results: pd.DataFrame, *, metric: str = "f1", steps_key
         results: a sweep's ``results.csv`` with a ``steps_key`` column.
         metric: metric column (fractions; shown in percent).
         steps_key: grid column of the training budget.
-        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
+        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`.
         save: PNG path, or ``None``.
 
     Raises:
@@ -174,7 +171,7 @@ def plot_seed_spread(results: pd.DataFrame, *, metric: str = "f1", confidence: f
     Args:
         results: a sweep's ``results.csv`` (several rows per experiment).
         metric: metric column (fractions; shown in percent).
-        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
+        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`.
         save: PNG path, or ``None``.
 
     Raises:

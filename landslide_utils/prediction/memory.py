@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
+from landslide_utils.training.checkpoint import load_checkpoint, resolve_device, task_of
 
 __all__ = ["prediction_memory", "prediction_memories", "measure_here"]
 
@@ -81,7 +81,7 @@ def measure_here(checkpoint: str | Path, *, tile_size: int, batch: int = 1, devi
     before_model = _rss_bytes()
     model, meta = load_checkpoint(checkpoint, device=dev)
     x = torch.zeros(int(batch), int(meta["in_channels"]), int(tile_size), int(tile_size), device=dev)
-    instance = meta["model"] == "maskrcnn"
+    instance = task_of(meta) == "instance"
     if cuda:
         torch.cuda.synchronize(dev)
         torch.cuda.reset_peak_memory_stats(dev)

@@ -61,7 +61,7 @@ from landslide_utils.inputs.scene_windows import Scene, open_scene
 from landslide_utils.notices import notify
 from landslide_utils.prediction.blend import InstanceMerger, StripBlender, StripLabels, window_grid
 from landslide_utils.tiles.tile import FACTOR_NAMES, TileData
-from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
+from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_device, task_of
 from landslide_utils.training.precision import resolve_precision
 
 __all__ = ["predict_scene", "scene_threshold", "value_range_warning", "SCENE_OUTPUTS", "BLOCK", "VALUE_RANGE_STDS"]
@@ -72,7 +72,7 @@ SCENE_OUTPUTS = ("probability.tif", "landslides.tif", "landslides.gpkg", "predic
 BLOCK = 256
 
 
-def scene_threshold(meta: dict[str, Any], threshold: float | None) -> tuple[float, str]:
+def scene_threshold(meta: CheckpointMeta, threshold: float | None) -> tuple[float, str]:
     """The decision threshold: ``threshold`` (``value``), else the checkpoint's validation threshold
     (``validation``), else the paper's fixed 0.5 (``fixed``)."""
     if threshold is not None:
@@ -88,7 +88,7 @@ def scene_threshold(meta: dict[str, Any], threshold: float | None) -> tuple[floa
 VALUE_RANGE_STDS = 4.0
 
 
-def value_range_warning(means: np.ndarray | None, meta: dict[str, Any], *, image: Path) -> str | None:
+def value_range_warning(means: np.ndarray | None, meta: CheckpointMeta, *, image: Path) -> str | None:
     """A warning when the scene's red, green and blue band means lie far outside the training tiles' statistics
     that travel with the checkpoint (more than :data:`VALUE_RANGE_STDS` of their standard deviations away);
     the model would then see values it never saw and its map means little. None when they agree or nothing
@@ -294,7 +294,7 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
     dev = resolve_device(device)
     model, meta = load_checkpoint(checkpoint, device=dev)
     prec = resolve_precision(precision, dev)
-    task = meta.get("task") or ("instance" if meta["model"] == "maskrcnn" else "semantic")
+    task = task_of(meta)
     if meta["channels"] not in ("rgb", "rgb+factors"):
         raise ConfigError(f"{checkpoint}: the model was trained on the channels {meta['channels']}; whole-scene "
                           "prediction computes the factors window by window for rgb and rgb+factors models only "

@@ -26,8 +26,8 @@ import yaml
 from landslide_utils.config.load import load_profile
 from landslide_utils.config.overrides import gpu_only_reason
 from landslide_utils.config.schema import Profile
+from landslide_utils.evaluation.claims import Claim
 from landslide_utils.evaluation.metrics import Counts, precision, recall
-from landslide_utils.evaluation.stats import Claim
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.paths import StudyPaths
 from landslide_utils.prediction.memory import prediction_memories

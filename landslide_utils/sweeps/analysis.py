@@ -1,7 +1,7 @@
 """Step 07: what a sweep's runs say, with intervals (the analysis behind ``notebooks/07_analyse_sweep.ipynb``).
 
 Reads the sweep's ``results.csv`` (one row per point x experiment, :mod:`landslide_utils.sweeps.spec`) and computes,
-with :mod:`landslide_utils.evaluation.stats`:
+with :mod:`landslide_utils.evaluation.bootstrap`:
 
 * per experiment (and budget, when the sweep varies ``training.steps``), the mean over seeds of every metric
   with its 95 % bootstrap interval;
@@ -25,15 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from landslide_utils.evaluation.stats import (
-    PAPER_CLAIMS,
-    format_summary,
-    judge,
-    judge_claims,
-    seed_summary,
-    tile_bootstrap,
-    tiles_path,
-)
+from landslide_utils.evaluation.bootstrap import format_summary, seed_summary, tile_bootstrap, tiles_path
+from landslide_utils.evaluation.claims import PAPER_CLAIMS, judge, judge_claims
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.steps.related_systems import related_claims
 
@@ -76,7 +69,7 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
 
     For experiment E, setting F and level L, the pairs are the runs of E at F = L and at F = baseline that agree
     on every other key of ``match`` (seeds, BE draws, the other settings); the difference ``metric(L) -
-    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.stats.judge`: ``better`` (the interval lies above 0),
+    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.bootstrap.judge`: ``better`` (the interval lies above 0),
     ``worse`` (below), ``inconclusive`` (it spans 0), ``not testable`` (fewer than 2 pairs).
 
     Args:
@@ -84,7 +77,7 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
         factors: the settings (:func:`swept_factors`).
         match: the sweep's grid and zip keys (columns of ``results``) a pair must share, besides ``experiment``.
         metrics: metric columns compared (those absent are skipped).
-        confidence, n_boot, seed: as in :func:`landslide_utils.evaluation.stats.bootstrap_ci`.
+        confidence, n_boot, seed: as in :func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`.
 
     Returns:
         Columns ``factor``, ``level``, ``baseline``, ``experiment``, ``metric``, ``n``, ``estimate`` (mean paired

@@ -22,7 +22,7 @@ import json
 import random
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import torch
@@ -31,12 +31,58 @@ from torch import nn
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.model_schema import MODEL_SPECS, SegmentationSpec, TrainingSpec
 from landslide_utils.files.atomic import atomic_path
-from landslide_utils.models import build_model
+from landslide_utils.models import build_model, model_task
 from landslide_utils.models.ensemble import ProbabilityMean
 
-__all__ = ["FORMAT", "FREE_TRAINING_KEYS", "COMPATIBILITY_KEYS", "resolve_device", "rng_state", "set_rng_state",
+__all__ = ["CheckpointMeta", "task_of", "FORMAT", "FREE_TRAINING_KEYS", "COMPATIBILITY_KEYS", "resolve_device", "rng_state", "set_rng_state",
            "save_checkpoint", "read_checkpoint", "update_meta", "check_compatible", "rebuild_model",
            "load_checkpoint"]
+
+class CheckpointMeta(TypedDict, total=False):
+    """The metadata a checkpoint carries (``ckpt["meta"]``): one declaration of its keys and their types.
+
+    Written by step 04 (:func:`landslide_utils.training.experiment.train_experiment`); ``validation`` (the
+    threshold chosen on validation tiles), ``validation_fold``, ``ensemble`` (k fold models) and ``finetune``
+    (the multi-temporal fine-tuning) are added where they apply; :func:`load_checkpoint` adds ``step``, ``steps``,
+    ``finished`` and ``train_seconds`` from the checkpoint itself. It stays a plain dict in the file, so that
+    ``torch.load(weights_only=True)`` reads it.
+    """
+
+    experiment: str
+    profile: str
+    model: str
+    task: Literal["instance", "semantic"]
+    spec: dict[str, Any]
+    channels: str | list[str]
+    channel_names: list[str]
+    in_channels: int
+    num_classes: int
+    mean: list[float]
+    std: list[float]
+    training_data: str
+    training: dict[str, Any]
+    enhance_budget: str | None
+    seed: int
+    tile_size: int
+    factors: dict[str, Any]
+    n_train_tiles: int
+    n_be_samples: int
+    n_augmented_copies: int
+    device: str
+    validation: dict[str, Any]
+    validation_fold: int
+    ensemble: int
+    finetune: dict[str, Any]
+    step: int
+    steps: int
+    finished: bool
+    train_seconds: float
+
+
+def task_of(meta: CheckpointMeta) -> Literal["instance", "semantic"]:
+    """The model's task: the ``task`` the checkpoint records, else the one of its model family (older files)."""
+    return meta.get("task") or model_task(meta["model"])
+
 
 #: version of the checkpoint layout
 FORMAT = 1
@@ -89,7 +135,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(
     path: str | Path,
     *,
-    meta: dict[str, Any],
+    meta: CheckpointMeta,
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None,
     scaler: torch.amp.GradScaler | None,
@@ -155,7 +201,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def check_compatible(path: str | Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+def check_compatible(path: str | Path, old: CheckpointMeta, new: CheckpointMeta) -> None:
     """Refuse to resume or reuse a checkpoint made with other settings.
 
     Raises:
@@ -180,7 +226,7 @@ def check_compatible(path: str | Path, old: dict[str, Any], new: dict[str, Any])
             )
 
 
-def rebuild_model(meta: dict[str, Any]) -> nn.Module:
+def rebuild_model(meta: CheckpointMeta) -> nn.Module:
     """An untrained model of the architecture a checkpoint's metadata describes."""
     cls = MODEL_SPECS.get(meta["model"], SegmentationSpec)
     spec = cls.model_validate_json(json.dumps(meta["spec"]))
@@ -194,7 +240,7 @@ def rebuild_model(meta: dict[str, Any]) -> nn.Module:
     return one()
 
 
-def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMeta]:
     """Rebuild the model of a checkpoint (eval mode, on ``device``) and return it with its metadata.
 
     ``meta`` holds experiment, model, spec, channels, in_channels, mean, std, training, seed, step, steps,
@@ -205,7 +251,7 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> 
         ValueError: not a checkpoint of this project.
     """
     ckpt = read_checkpoint(path)
-    meta = dict(ckpt["meta"])
+    meta = CheckpointMeta(**ckpt["meta"])
     meta.update(step=ckpt["step"], steps=ckpt["steps"], finished=ckpt["finished"],
                 train_seconds=ckpt["train_seconds"])
     model = rebuild_model(meta)
@@ -220,7 +266,7 @@ def load_checkpoint(path: str | Path, *, device: str | torch.device = "cpu") -> 
     return model, meta
 
 
-def update_meta(path: str | Path, **items: Any) -> dict[str, Any]:
+def update_meta(path: str | Path, **items: Any) -> CheckpointMeta:
     """Add or replace metadata items of a checkpoint in place (atomically), e.g. the validation threshold
     chosen after training; returns the new metadata."""
     path = Path(path)

@@ -27,10 +27,10 @@ from landslide_utils.config.study_inputs import unavailable_channel
 from landslide_utils.files.atomic import write_text
 from landslide_utils.models import build_model, model_task, spec_for
 from landslide_utils.models.ensemble import ProbabilityMean
-from landslide_utils.paths import StudyPaths
+from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.tiles.tiling import read_index
 from landslide_utils.tiles.validation_split import split_validation
-from landslide_utils.training.checkpoint import resolve_device, save_checkpoint
+from landslide_utils.training.checkpoint import CheckpointMeta, resolve_device, save_checkpoint
 from landslide_utils.training.crossval import stratified_folds
 from landslide_utils.training.datasets import TileDataset, channel_stats, landslide_prevalence
 from landslide_utils.training.distributed import SINGLE, DistContext
@@ -89,8 +89,8 @@ def training_steps(profile: Profile, training: TrainingSpec, *, n_original: int,
 
 
 def _meta(profile: Profile, experiment: Experiment, spec: Any, training: TrainingSpec, mean: np.ndarray,
-          std: np.ndarray, n_orig: int, n_be: int, n_copies: int = 0) -> dict[str, Any]:
-    return {
+          std: np.ndarray, n_orig: int, n_be: int, n_copies: int = 0) -> CheckpointMeta:
+    return CheckpointMeta(**{
         "experiment": experiment.name,
         "profile": profile.name,
         "model": experiment.model,
@@ -111,7 +111,7 @@ def _meta(profile: Profile, experiment: Experiment, spec: Any, training: Trainin
         "n_train_tiles": n_orig,
         "n_be_samples": n_be,
         "n_augmented_copies": n_copies,
-    }
+    })
 
 
 def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[str, Any]:
@@ -167,7 +167,7 @@ def train_experiment(
                          "or choose other channels in the experiment file")
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
-    ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
+    ckpt_path, loss_csv = out / CHECKPOINT_FILE, out / "loss.csv"
     training = training_for(profile, experiment)
     dev = resolve_device(device or profile.device)
     if dist.active and dev.type == "cuda":
@@ -186,7 +186,7 @@ def train_experiment(
     fold_of = (stratified_folds([c[0] > 0 for c in counts], k=folds, seed=profile.seed) if folds
                else np.zeros(len(originals), np.int64))
     if force and dist.main:
-        for old in [ckpt_path, *(out / f"fold_{f + 1}" / "checkpoint.pt" for f in range(folds))]:
+        for old in [ckpt_path, *(out / f"fold_{f + 1}" / CHECKPOINT_FILE for f in range(folds))]:
             old.unlink(missing_ok=True)
     dist.barrier()
     members, results = [], []
@@ -209,7 +209,7 @@ def train_experiment(
             torch.set_num_threads(training.num_threads)
         try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
             model = build_model(experiment.model, meta["in_channels"], spec=spec,
-                                load_weights=not (resume and (where / "checkpoint.pt").is_file()))
+                                load_weights=not (resume and (where / CHECKPOINT_FILE).is_file()))
         finally:
             torch.set_num_threads(prev_threads)
         paths_ = [*tr, *be, *copies]
@@ -217,7 +217,7 @@ def train_experiment(
         ds = TileDataset(paths_, channels=experiment.channels, mean=mean, std=std, target=task, cache=cache,
                          variants=[0] * (len(tr) + len(be)) + codes, variant_seed=profile.seed)
         label = f"train {experiment.name} ({experiment.model})" + (f" fold {f + 1}/{folds}" if folds else "")
-        results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / "checkpoint.pt",
+        results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / CHECKPOINT_FILE,
                            meta=meta, steps=steps, loss_log=where / "loss.csv",
                            loss_options=loss_options_for(training, tr) if task == "semantic" else {},
                            device=dev, resume=resume, progress=progress, label=label, dist=dist))
@@ -243,14 +243,14 @@ def _rel_tile(path: Path, tiles: Path) -> str:
         return str(path)
 
 
-def _save_ensemble(out: Path, members: list[nn.Module], results: list[FitResult], *, meta: dict[str, Any],
+def _save_ensemble(out: Path, members: list[nn.Module], results: list[FitResult], *, meta: CheckpointMeta,
                    experiment: Experiment, device: str) -> TrainResult:
     """The checkpoint of a cross-validated experiment: the mean of its fold models; its loss log is the mean
     loss of the folds per step (each fold's own log is in ``fold_<f>/loss.csv``)."""
     for key in ("fold", "validation_fold"):
         meta.pop(key, None)
     meta["device"] = device
-    ckpt_path, loss_csv = out / "checkpoint.pt", out / "loss.csv"
+    ckpt_path, loss_csv = out / CHECKPOINT_FILE, out / "loss.csv"
     seconds = float(sum(r.train_seconds for r in results))
     finals = [r.final_loss for r in results if r.final_loss is not None]
     final = float(np.mean(finals)) if finals else None

@@ -38,16 +38,17 @@ from tqdm import tqdm
 
 from landslide_utils.config.model_schema import TrainingSpec
 from landslide_utils.files.atomic import write_text
-from landslide_utils.models import model_task
 from landslide_utils.models.losses import segmentation_loss
 from landslide_utils.models.registry import encoder_of
 from landslide_utils.training.checkpoint import (
+    CheckpointMeta,
     check_compatible,
     read_checkpoint,
     resolve_device,
     rng_state,
     save_checkpoint,
     set_rng_state,
+    task_of,
 )
 from landslide_utils.training.datasets import TileDataset
 from landslide_utils.training.distributed import SINGLE, DistContext, batch_problem, shard
@@ -166,7 +167,7 @@ def fit(
     training: TrainingSpec,
     seed: int,
     checkpoint: str | Path,
-    meta: dict[str, Any],
+    meta: CheckpointMeta,
     steps: int | None = None,
     loss_log: str | Path | None = None,
     loss_options: dict[str, Any] | None = None,
@@ -212,7 +213,7 @@ def fit(
     log_path = Path(loss_log) if loss_log is not None else None
     total_steps = int(steps if steps is not None else training.steps)
     dev = resolve_device(device)
-    task = meta.get("task") or model_task(meta["model"])
+    task = task_of(meta)
     loss_options = dict(loss_options or {})
 
     ckpt: dict[str, Any] | None = None

@@ -1,0 +1,213 @@
+"""The paper's claims judged on paired differences (Yang et al. 2022: "BE raises F1", "factors raise F1", ...).
+
+A claim "metric(better) - metric(worse) > 0" is judged on the per-point differences of two experiments trained at
+the same grid point of a sweep (same training seed, same BE draw), so the variation both share cancels. The
+verdict is ``holds`` when the interval of the mean difference (:func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`)
+lies entirely on the claimed side of 0, ``contradicted`` when entirely on the other side, ``inconclusive`` when it
+contains (or touches) 0, and ``not testable`` with fewer than two paired points -- never a verdict without its
+interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from landslide_utils.evaluation.bootstrap import bootstrap_ci
+from landslide_utils.evaluation.metrics import METRIC_LABELS, PAPER_METRICS
+
+__all__ = ["VERDICTS", "Claim", "PAPER_CLAIMS", "claims_table", "claims_from_table", "paired_differences", "judge", "judge_claims"]
+
+
+VERDICTS = ("holds", "contradicted", "inconclusive", "not testable")
+"""The four verdicts of :func:`judge`."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim "``metric(better) - metric(worse)``  is > 0" (``side="+"``) or "< 0" (``side="-"``).
+
+    Attributes:
+        name: short unique label (row label of the forest plot).
+        text: the claim in words.
+        better: experiment claimed better (for ``side="+"``).
+        worse: the experiment it is compared with.
+        metric: a metric column of ``results.csv``.
+        side: ``"+"`` (difference claimed positive) or ``"-"`` (claimed negative).
+    """
+
+    name: str
+    text: str
+    better: str
+    worse: str
+    metric: str
+    side: Literal["+", "-"] = "+"
+
+    def __post_init__(self) -> None:
+        if self.side not in ("+", "-"):
+            raise ValueError(f"claim {self.name!r}: side must be '+' or '-', got {self.side!r}")
+
+
+#: a metric as a word inside a sentence
+_METRIC_WORDS = {m: m if m in ("precision", "recall") else METRIC_LABELS[m] for m in PAPER_METRICS}
+
+
+def _paper_claims() -> tuple[Claim, ...]:
+    c: list[Claim] = []
+    for new, base, ctx in (("II", "I", "original data"), ("IV", "III", "with BE")):
+        c.append(Claim(f"{new} vs {base}: precision", f"Mask R-CNN: landslide-inducing factors raise precision "
+                       f"({ctx}; {new} > {base})", new, base, "precision"))
+    for new, base, ctx in (("III", "I", "RGB"), ("IV", "II", "RGB + factors")):
+        for m in PAPER_METRICS:
+            c.append(Claim(f"{new} vs {base}: {m}", f"Mask R-CNN: background enhancement raises "
+                           f"{_METRIC_WORDS[m]} ({ctx}; {new} > {base})", new, base, m))
+    for base in ("I", "II", "III"):
+        c.append(Claim(f"IV vs {base}: f1 (best)", f"Mask R-CNN: factors + BE (IV) has a higher F1 than {base}",
+                       "IV", base, "f1"))
+    for new, base, model in (("VI", "V", "U-Net"), ("VIII", "VII", "PSPNet")):
+        for m in ("f1", "miou"):
+            c.append(Claim(f"{new} vs {base}: {m}", f"{model}: factors + BE raise {_METRIC_WORDS[m]} "
+                           f"({new} > {base})", new, base, m))
+    for new, base, model, what in (("unet_factors", "V", "U-Net", "factors only"),
+                                   ("pspnet_factors", "VII", "PSPNet", "factors only"),
+                                   ("unet_be", "V", "U-Net", "BE only"), ("pspnet_be", "VII", "PSPNet", "BE only")):
+        c.append(Claim(f"{new} vs {base}: f1", f"{model}: {what} raises F1 ({new} > {base})", new, base, "f1"))
+    return tuple(c)
+
+
+PAPER_CLAIMS: tuple[Claim, ...] = _paper_claims()
+"""The claims of Yang et al. (2022, sections 4.3-4.4) as data: factors raise precision for Mask R-CNN (II vs I,
+IV vs III); BE raises precision, recall, F1 and mIoU for Mask R-CNN (III vs I, IV vs II); IV has the highest
+F1 of I-IV; factors + BE raise F1 and mIoU of U-Net (VI vs V) and PSPNet (VIII vs VII); and the cells the
+paper leaves out, on F1: factors only (unet_factors vs V, pspnet_factors vs VII) and BE only (unet_be vs V,
+pspnet_be vs VII). Edit a copy
+(:func:`claims_table` / :func:`claims_from_table`) when experiment names change."""
+
+
+def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
+    """Claims as a table (columns ``name, text, better, worse, metric, side``)."""
+    return pd.DataFrame([asdict(c) for c in claims], columns=["name", "text", "better", "worse", "metric", "side"])
+
+
+def claims_from_table(table: pd.DataFrame | Iterable[Mapping[str, str]]) -> list[Claim]:
+    """Claims from a table or records with keys ``name, text, better, worse, metric`` and optional ``side``
+    (default ``"+"``), e.g. read from CSV or YAML."""
+    records = table.to_dict("records") if isinstance(table, pd.DataFrame) else list(table)
+    out = []
+    for r in records:
+        side = r.get("side", "+")
+        side = "+" if side is None or (isinstance(side, float) and np.isnan(side)) else str(side)
+        out.append(Claim(str(r["name"]), str(r["text"]), str(r["better"]), str(r["worse"]), str(r["metric"]),
+                         side))  # type: ignore[arg-type]
+    return out
+
+
+def paired_differences(results: pd.DataFrame, claim: Claim) -> pd.Series:
+    """Per-point differences ``metric(better) - metric(worse)`` of a claim.
+
+    Only rows of the same ``point`` are paired (same training seed and BE draw). Points where either
+    experiment is missing, or its metric is NaN, are dropped; their number is in ``series.attrs["dropped"]``.
+
+    Args:
+        results: a sweep's ``results.csv`` (columns ``point``, ``experiment`` and the metric).
+        claim: the claim whose pair and metric are compared.
+
+    Returns:
+        Float series indexed by ``point`` (order of first appearance), named ``claim.name``. Empty when an
+        experiment or the metric column is absent.
+
+    Raises:
+        ValueError: an experiment appears more than once at the same point.
+    """
+    empty = pd.Series([], dtype=float, name=claim.name, index=pd.Index([], name="point"))
+    if claim.metric not in results.columns or not {"point", "experiment"} <= set(results.columns):
+        points = results["point"].nunique() if "point" in results.columns else 0
+        empty.attrs["dropped"] = int(points)
+        return empty
+    sub = results[results["experiment"].isin([claim.better, claim.worse])]
+    dup = sub.duplicated(["point", "experiment"])
+    if dup.any():
+        bad = sub.loc[dup, ["point", "experiment"]].drop_duplicates().to_records(index=False).tolist()
+        raise ValueError(f"experiment(s) repeated at the same point: {bad[:5]}; one row per point x experiment")
+    wide = sub.pivot(index="point", columns="experiment", values=claim.metric)
+    order = list(dict.fromkeys(results["point"]))
+    wide = wide.reindex(order)
+    for e in (claim.better, claim.worse):
+        if e not in wide.columns:
+            wide[e] = np.nan
+    diff = pd.to_numeric(wide[claim.better], errors="coerce") - pd.to_numeric(wide[claim.worse], errors="coerce")
+    kept = diff.dropna().astype(float)
+    kept.name = claim.name
+    kept.index.name = "point"
+    kept.attrs["dropped"] = int(len(order) - len(kept))
+    return kept
+
+
+def judge(
+    diffs: Iterable[float],
+    *,
+    side: Literal["+", "-"] = "+",
+    confidence: float = 0.95,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> dict[str, float | int | str]:
+    """Verdict on paired differences from the bootstrap interval of their mean.
+
+    Args:
+        diffs: per-point differences ``metric(better) - metric(worse)`` (NaNs dropped).
+        side: ``"+"`` if the claim is that the difference is positive, ``"-"`` if negative.
+        confidence, n_boot, seed: as in :func:`bootstrap_ci`.
+
+    Returns:
+        ``{"estimate", "low", "high", "n", "verdict"}`` -- mean difference, interval, number of pairs, and
+        ``holds`` (interval entirely on the claimed side of 0), ``contradicted`` (entirely on the other side),
+        ``inconclusive`` (it contains or touches 0) or ``not testable`` (fewer than 2 pairs: no interval; the
+        estimate is the single difference, or NaN).
+    """
+    if side not in ("+", "-"):
+        raise ValueError(f"side must be '+' or '-', got {side!r}")
+    x = np.asarray(list(diffs), dtype=float)
+    x = x[~np.isnan(x)]
+    est, low, high = bootstrap_ci(x, confidence=confidence, n_boot=n_boot, seed=seed)
+    if x.size < 2:
+        verdict = "not testable"
+    else:
+        sign = 1.0 if side == "+" else -1.0
+        lo, hi = sorted((sign * low, sign * high))
+        verdict = "holds" if lo > 0 else ("contradicted" if hi < 0 else "inconclusive")
+    return {"estimate": est, "low": low, "high": high, "n": int(x.size), "verdict": verdict}
+
+
+def judge_claims(
+    results: pd.DataFrame,
+    claims: Iterable[Claim] = PAPER_CLAIMS,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Judge every claim on a sweep's results (one row per claim, in the order given).
+
+    A claim whose experiments (or metric) are absent from ``results`` is ``not testable`` with n = 0, not an
+    error, so the paper's full list can be judged on any subset of experiments.
+
+    Returns:
+        Columns ``name``, ``claim`` (text), ``metric``, ``better``, ``worse``, ``side``, ``n`` (paired points),
+        ``n_dropped`` (points lacking either experiment), ``estimate`` (mean difference, metric units, i.e.
+        fractions), ``ci_low``, ``ci_high``, ``verdict``.
+    """
+    rows = []
+    for c in claims:
+        d = paired_differences(results, c)
+        j = judge(d.to_numpy(), side=c.side, confidence=confidence, n_boot=n_boot, seed=seed)
+        rows.append({"name": c.name, "claim": c.text, "metric": c.metric, "better": c.better, "worse": c.worse,
+                     "side": c.side, "n": j["n"], "n_dropped": d.attrs.get("dropped", 0),
+                     "estimate": j["estimate"], "ci_low": j["low"], "ci_high": j["high"],
+                     "verdict": j["verdict"]})
+    cols = ["name", "claim", "metric", "better", "worse", "side", "n", "n_dropped", "estimate", "ci_low",
+            "ci_high", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
