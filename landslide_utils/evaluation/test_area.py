@@ -68,7 +68,7 @@ from landslide_utils.prediction.tiles import (
 from landslide_utils.tiles.tile import TileData, read_tile
 from landslide_utils.tiles.tiling import area_window, paste, read_index
 from landslide_utils.tiles.validation_split import validation_paths
-from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_device, update_meta
+from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_device, task_of, update_meta
 from landslide_utils.training.datasets import landslide_prevalence
 from landslide_utils.training.experiment import training_tiles
 
