@@ -29,7 +29,7 @@ from rasterio.transform import Affine
 from scipy import ndimage
 
 from landslide_utils.inputs.grids import grid_coords
-from landslide_utils.inputs.terrain import slope_degrees
+from landslide_utils.inputs.terrain import horn_sums, slope_degrees
 
 __all__ = [
     "ASPECT_CLASSES",
@@ -75,12 +75,9 @@ def _dem(dem: np.ndarray, *, min_cells: int, what: str) -> np.ndarray:
 def _horn_gradients(z: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:
     """dz/d(east) and dz/d(north) in m/m by Horn's 3 x 3 differences, borders extended linearly."""
     a, e = _north_up(transform)
-    p = np.pad(z, 1, mode="reflect", reflect_type="odd")  # 2 * edge - inner, as slope_degrees
-    z1, z2, z3 = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
-    z4, z6 = p[1:-1, :-2], p[1:-1, 2:]
-    z7, z8, z9 = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
-    dcol = ((z3 + 2 * z6 + z9) - (z1 + 2 * z4 + z7)) / 8.0  # change per column to the right
-    drow = ((z7 + 2 * z8 + z9) - (z1 + 2 * z2 + z3)) / 8.0  # change per row down
+    across, down = horn_sums(z)
+    dcol = across / 8.0  # change per column to the right
+    drow = down / 8.0  # change per row down
     # a column moves `a` metres east, a row `e` metres north (e < 0 on a north-up grid)
     return dcol / a, drow / e
 

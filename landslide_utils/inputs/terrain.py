@@ -22,7 +22,7 @@ from rasterio.transform import Affine
 
 from landslide_utils.config.data_schema import FactorSpec
 
-__all__ = ["slope_degrees", "RiverRings", "river_levels", "linear_unit_m", "river_level_labels"]
+__all__ = ["horn_sums", "slope_degrees", "RiverRings", "river_levels", "linear_unit_m", "river_level_labels"]
 
 
 def linear_unit_m(crs: CRS | str | None) -> float:
@@ -37,6 +37,22 @@ def linear_unit_m(crs: CRS | str | None) -> float:
     if crs.is_geographic:
         raise ValueError(f"CRS {crs.to_string()} is geographic (degrees); reproject to a projected CRS first")
     return float(crs.linear_units_factor[1])
+
+
+def horn_sums(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted differences of Horn's (1981) 3 x 3 stencil, the one stencil behind slope, aspect and the
+    terrain of a scene's windows.
+
+    With the window ``a b c / d e f / g h i`` around each cell: ``(c + 2f + i) - (a + 2d + g)`` (the change
+    across the columns, left to right) and ``(g + 2h + i) - (a + 2b + c)`` (the change down the rows); divided
+    by 8 times the pixel size they are the gradients. The grid is extended linearly by one cell (``2 e - inner``)
+    so that a plane has its exact gradient at the border too; NaN propagates to every window it touches.
+    """
+    p = np.pad(z, 1, mode="reflect", reflect_type="odd")  # linear extrapolation: 2*edge - inner
+    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
+    d, f = p[1:-1, :-2], p[1:-1, 2:]
+    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
+    return (c + 2 * f + i) - (a + 2 * d + g), (g + 2 * h + i) - (a + 2 * b + c)
 
 
 def slope_degrees(
@@ -76,12 +92,9 @@ def slope_degrees(
         if nodata_mask.shape != dem.shape:
             raise ValueError(f"nodata_mask shape {nodata_mask.shape} differs from the DEM's {dem.shape}")
         z[nodata_mask] = np.nan
-    p = np.pad(z, 1, mode="reflect", reflect_type="odd")  # linear extrapolation: 2*edge - inner
-    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
-    d, f = p[1:-1, :-2], p[1:-1, 2:]
-    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
-    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * xres)
-    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * yres)
+    across, down = horn_sums(z)
+    dzdx = across / (8.0 * xres)
+    dzdy = down / (8.0 * yres)
     slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
     slope[np.isnan(z)] = np.nan
     return slope.astype(np.float32)
