@@ -42,9 +42,9 @@ real: setup
 
 ## The paper profile on the GPUs torchrun sees (CPU: 1 process): data preparation, every experiment trained
 ## data-parallel, then the notebooks (step 04 reuses the checkpoints). NPROC defaults to the most GPUs that split
-## every experiment's batch evenly (python -m landslide_utils.training.distributed); NPROC=2 or TORCHRUN="torchrun
+## every experiment's batch evenly (python -m landslide_utils processes); NPROC=2 or TORCHRUN="torchrun
 ## --nnodes ..." to choose; docs/running.md, "Training on a GPU node or a cluster".
-NPROC    ?= $(shell $(PY) -m landslide_utils.training.distributed --profile params/profiles/paper.yaml 2>/dev/null || echo 1)
+NPROC    ?= $(shell $(PY) -m landslide_utils processes --profile params/profiles/paper.yaml 2>/dev/null || echo 1)
 TORCHRUN ?= $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC)
 paper: setup
 	$(PY) -m landslide_utils run --profile params/profiles/paper.yaml --steps 01,02,03

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # the profiler's start/stop lines
 
-from landslide_utils.config.channels import CHANNEL_SETS
+from landslide_utils.config.channels import CHANNEL_SETS  # noqa: E402
 from landslide_utils.config.load import load_profile  # noqa: E402
 from landslide_utils.models import build_model, model_task, spec_for  # noqa: E402
 from landslide_utils.training.checkpoint import save_checkpoint  # noqa: E402

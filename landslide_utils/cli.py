@@ -1,4 +1,4 @@
-"""Command line: ``python -m landslide_utils {run,sweep,synth,check}``.
+"""Command line: ``python -m landslide_utils {run,sweep,synth,predict,train,check,processes,measure-memory}``.
 
 * ``run --profile P.yaml [--steps 01,02] [--experiments I,IV] [--force]``: execute the study's notebooks.
 * ``sweep --sweep S.yaml [--workers N] [--scheduler tcp://HOST:PORT] [--force]``: notebook 04 over a grid of
@@ -11,6 +11,10 @@
   data-parallel over the N processes (:mod:`landslide_utils.training.distributed`).
 * ``check --profile P.yaml [--experiment E.yaml ...]``: every check that needs no computing (parameter files,
   names against the registries, input files opened and inspected) and exit; writes nothing.
+* ``processes --profile P.yaml [--devices N]``: how many ``torchrun`` processes split every experiment's batch
+  evenly (``make paper``).
+* ``measure-memory CKPT ... --tile-size N``: the peak memory of one prediction batch of each checkpoint as JSON
+  (the fresh process behind :func:`landslide_utils.prediction.memory.prediction_memories`).
 
 Errors are one ``error: ...`` line naming the file or key (exit 2 for bad input, 1 for a failed step or run);
 Ctrl-C or SIGTERM prints what is kept and how to resume (exit 130 / 143). No traceback is shown unless
@@ -101,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
                                        "anything, and exit")
     chk.add_argument("--profile", required=True, type=Path)
     chk.add_argument("--experiment", type=Path, action="append", default=[])
+    prc = sub.add_parser("processes", help="print how many torchrun processes split every experiment's batch of a "
+                                           "profile evenly (make paper)")
+    prc.add_argument("--profile", required=True, type=Path)
+    prc.add_argument("--devices", type=int, default=None, help="at most this many (default: the CUDA devices, else 1)")
+    mem = sub.add_parser("measure-memory", help="peak memory of one prediction batch of each checkpoint, as JSON "
+                                                "(Gao et al. 2021, Table IX; run in a fresh process)")
+    mem.add_argument("checkpoints", type=Path, nargs="+")
+    mem.add_argument("--tile-size", type=int, required=True)
+    mem.add_argument("--batch", type=int, default=1)
+    mem.add_argument("--device", default="cpu")
+    mem.add_argument("--threads", type=int, default=2)
     return ap
 
 
@@ -192,96 +207,143 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "run":
-        from landslide_utils.runner.pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
+def _run(args: argparse.Namespace) -> int:
+    """``run --profile P``: the study's notebooks (:mod:`landslide_utils.runner.pipeline`)."""
+    from landslide_utils.runner.pipeline import StepFailed, normalise_steps, parse_list, run_pipeline
 
-        with warnings.catch_warnings():  # its warnings are printed once, by run_pipeline
-            warnings.simplefilter("ignore")
-            load_profile(args.profile)  # a missing or broken profile is named before anything else
-        root = _project_root(args.root, args.profile)
-        try:
-            with study_lock(StudyPaths.of(load_profile(args.profile), root).data):
-                results = run_pipeline(
-                    profile_path=args.profile,
-                    steps=normalise_steps(parse_list(args.steps)),
-                    experiments=parse_list(args.experiments, option="--experiments"),
-                    force=args.force,
-                    root=root,
-                    kernel_name=args.kernel,
-                    html=not args.no_html,
-                )
-        except StepFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        ran = sum(1 for _, s in results if s == "ran")
-        print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
-        return 0
+    with warnings.catch_warnings():  # its warnings are printed once, by run_pipeline
+        warnings.simplefilter("ignore")
+        load_profile(args.profile)  # a missing or broken profile is named before anything else
+    root = _project_root(args.root, args.profile)
+    try:
+        with study_lock(StudyPaths.of(load_profile(args.profile), root).data):
+            results = run_pipeline(
+                profile_path=args.profile,
+                steps=normalise_steps(parse_list(args.steps)),
+                experiments=parse_list(args.experiments, option="--experiments"),
+                force=args.force,
+                root=root,
+                kernel_name=args.kernel,
+                html=not args.no_html,
+            )
+    except StepFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    ran = sum(1 for _, s in results if s == "ran")
+    print(f"finished: {ran} step(s) ran, {len(results) - ran} skipped", flush=True)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """``sweep --sweep S``: notebook 04 over a grid of settings, then notebook 07 (:mod:`landslide_utils.sweeps`)."""
+    from landslide_utils.sweeps.runner import run_sweep
+    from landslide_utils.sweeps.spec import load_sweep
+
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    with study_lock(load_sweep(args.sweep, root=args.root).data_dir):
+        res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                        root=args.root, kernel_name=args.kernel)
+    counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
+    print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
+          f"analysis {res.analysis}", flush=True)
+    if res.failures or res.analysis.startswith("failed"):
+        for o in res.failures:
+            where = f" in cell {o.cell}" if o.cell is not None else ""
+            print(f"error: {o.point} {o.experiment} failed{where}: {o.message}", file=sys.stderr)
+        if res.analysis.startswith("failed"):
+            print(f"error: notebook 07 {res.analysis}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    """``synth --profile P --out DIR``: the synthetic study area's input files (:mod:`landslide_utils.synthetic`)."""
+    from landslide_utils.files.output_sets import check_outputs, staged_outputs
+    from landslide_utils.synthetic import SYNTHETIC_FILES, generate_from_profile
+
+    profile = load_profile(args.profile)
+    if profile.data.source != "synthetic":
+        print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
+              "there is nothing to generate", file=sys.stderr)
+        return 2
+    names = list(SYNTHETIC_FILES.values())
+    check_outputs(args.out, names, inputs={}, overwrite=args.overwrite)
+    try:
+        with staged_outputs(args.out, names) as stage:  # a failure or Ctrl-C leaves an earlier set whole
+            files = {k: args.out / p.name for k, p in generate_from_profile(profile, stage).items()}
+    except OSError as exc:
+        print(f"error: --out {args.out}: cannot write there ({exc.strerror or exc}); give a writable folder",
+              file=sys.stderr)
+        return 2
+    for name, p in files.items():
+        print(f"{name}: {p}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """``predict --checkpoint C --image I --out DIR``: map a whole scene (:mod:`landslide_utils.prediction.scene`)."""
+    from landslide_utils.prediction.scene import predict_scene
+
+    try:
+        res = predict_scene(checkpoint=args.checkpoint, image=args.image, dem=args.dem, rivers=args.rivers,
+                            out_dir=args.out, window=args.window, overlap=args.overlap, batch_size=args.batch,
+                            threshold=args.threshold, precision=args.precision, device=args.device,
+                            num_threads=args.threads, overwrite=args.overwrite)
+    except ValueError as exc:  # a corrupt checkpoint, the input checks (InputError)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{res['landslides']} landslide(s), {res['landslide_area_m2'] / 1e6:.3f} km2 at threshold "
+          f"{res['threshold']:.3g} ({res['threshold_source']}); {res['windows_predicted']} of {res['windows']} "
+          f"windows predicted in {res['seconds']:.0f} s ({res['precision']}, {res['device']})")
+    for path in res["outputs"]:
+        print(f"  {path}")
+    return 0
+
+
+def _processes(args: argparse.Namespace) -> int:
+    """``processes --profile P [--devices N]``: how many torchrun processes split the batch sizes of every
+    experiment of the profile evenly, at most N (default: the CUDA devices, else 1); ``make paper`` uses it."""
+    import torch
+
+    from landslide_utils.config.load import load_experiment
+    from landslide_utils.config.overrides import training_for
+    from landslide_utils.paths import find_root
+    from landslide_utils.runner.plan import experiment_files
+    from landslide_utils.training.distributed import processes_for, training_batch_sizes
+
+    profile = load_profile(args.profile)
+    root = find_root(Path(args.profile).resolve().parent)
+    files = experiment_files(root, list(profile.experiments) if profile.experiments else None)
+    sizes = [b for f in files for b in training_batch_sizes(training_for(profile, load_experiment(f))).values()]
+    devices = args.devices if args.devices is not None else max(torch.cuda.device_count(), 1)
+    print(processes_for(sizes, devices))
+    return 0
+
+
+def _measure_memory(args: argparse.Namespace) -> int:
+    """``measure-memory CKPT ... --tile-size N``: the peak memory of one prediction batch of each checkpoint, as
+    one JSON line (run in a fresh process by :func:`landslide_utils.prediction.memory.prediction_memories`)."""
+    import json
+
+    from landslide_utils.prediction.memory import measure_checkpoints
+
+    print(json.dumps(measure_checkpoints([str(c) for c in args.checkpoints], tile_size=args.tile_size,
+                                         batch=args.batch, device=args.device, threads=args.threads)))
+    return 0
+
+
+_COMMANDS = {"run": _run, "sweep": _sweep, "synth": _synth, "predict": _predict, "processes": _processes,
+             "measure-memory": _measure_memory}
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         return _train(args)
-    if args.command == "sweep":
-        from landslide_utils.sweeps.runner import run_sweep
-
-        if args.workers is not None and args.workers < 1:
-            print("error: --workers must be at least 1", file=sys.stderr)
-            return 2
-        from landslide_utils.sweeps.spec import load_sweep
-
-        with study_lock(load_sweep(args.sweep, root=args.root).data_dir):
-            res = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, force=args.force,
-                            root=args.root, kernel_name=args.kernel)
-        counts = {s: sum(1 for o in res.outcomes if o.status == s) for s in ("ran", "skipped", "failed")}
-        print(f"finished: {counts['ran']} run(s) ran, {counts['skipped']} skipped, {counts['failed']} failed; "
-              f"analysis {res.analysis}", flush=True)
-        if res.failures or res.analysis.startswith("failed"):
-            for o in res.failures:
-                where = f" in cell {o.cell}" if o.cell is not None else ""
-                print(f"error: {o.point} {o.experiment} failed{where}: {o.message}", file=sys.stderr)
-            if res.analysis.startswith("failed"):
-                print(f"error: notebook 07 {res.analysis}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "synth":
-        from landslide_utils.files.output_sets import check_outputs, staged_outputs
-        from landslide_utils.synthetic import SYNTHETIC_FILES, generate_from_profile
-
-        profile = load_profile(args.profile)
-        if profile.data.source != "synthetic":
-            print(f"error: {args.profile}: key 'data.source' is '{profile.data.source}', not 'synthetic'; "
-                  "there is nothing to generate", file=sys.stderr)
-            return 2
-        names = list(SYNTHETIC_FILES.values())
-        check_outputs(args.out, names, inputs={}, overwrite=args.overwrite)
-        try:
-            with staged_outputs(args.out, names) as stage:  # a failure or Ctrl-C leaves an earlier set whole
-                files = {k: args.out / p.name for k, p in generate_from_profile(profile, stage).items()}
-        except OSError as exc:
-            print(f"error: --out {args.out}: cannot write there ({exc.strerror or exc}); give a writable folder",
-                  file=sys.stderr)
-            return 2
-        for name, p in files.items():
-            print(f"{name}: {p}")
-        return 0
-    if args.command == "predict":
-        from landslide_utils.prediction.scene import predict_scene
-
-        try:
-            res = predict_scene(checkpoint=args.checkpoint, image=args.image, dem=args.dem, rivers=args.rivers,
-                                out_dir=args.out, window=args.window, overlap=args.overlap, batch_size=args.batch,
-                                threshold=args.threshold, precision=args.precision, device=args.device,
-                                num_threads=args.threads, overwrite=args.overwrite)
-        except ValueError as exc:  # a corrupt checkpoint, the input checks (InputError)
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(f"{res['landslides']} landslide(s), {res['landslide_area_m2'] / 1e6:.3f} km2 at threshold "
-              f"{res['threshold']:.3g} ({res['threshold_source']}); {res['windows_predicted']} of {res['windows']} "
-              f"windows predicted in {res['seconds']:.0f} s ({res['precision']}, {res['device']})")
-        for path in res["outputs"]:
-            print(f"  {path}")
-        return 0
     if args.command == "check":
         return _check(args)
-    return 2
+    return _COMMANDS[args.command](args)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -17,7 +17,6 @@ from landslide_utils.chips.formats import ChipError
 from landslide_utils.chips.study_tiles import (
     MANIFEST,
     background_windows,
-    chip_table,
     read_manifest,
     split_chips,
     tile_chip_dataset,
@@ -26,6 +25,7 @@ from landslide_utils.config.base import ConfigError
 from landslide_utils.config.data_schema import ChipsSpec, EnhanceSpec
 from landslide_utils.config.load import load_profile
 from landslide_utils.enhance.samples import enhance_from_index
+from landslide_utils.evaluation.chip_scores import chip_table
 from landslide_utils.tiles.tile import read_tile
 from landslide_utils.tiles.tiling import read_index
 from tests.data.chips.make_data import SQUARES, make_chips, make_study_bijie

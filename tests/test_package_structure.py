@@ -74,3 +74,60 @@ def test_committed_reports_carry_the_notebooks_cell_ids(profile: str) -> None:
             got = [c.id for c in nbformat.read(rep, as_version=4).cells if "injected-parameters" not in
                    c.metadata.get("tags", [])]
             assert got == ids, f"{rep.relative_to(ROOT)}: cell ids differ from {nb_path.relative_to(ROOT)}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the floor plan (tools/package_graph.py): no circles, no nested imports of the package, rooms of a size to hold in
+# mind, ruff clean, and the picture in docs/architecture.md generated from the code
+
+sys.path.insert(0, str(ROOT / "tools"))
+import package_graph  # noqa: E402 - the tool beside the tests' project
+
+
+def test_the_circle_finder_finds_a_circle_hidden_in_a_function() -> None:
+    known = {"a", "b", "c"}
+    imports = (package_graph.imports_of("from landslide_utils.b import x\n", name="a", known=known)
+               + package_graph.imports_of("def f():\n    from landslide_utils.c import y\n", name="b", known=known)
+               + package_graph.imports_of("from landslide_utils import a\n", name="c", known=known))
+    assert package_graph.cycles(package_graph.edges_of(imports)) == [["a", "b", "c"]]
+    assert [i.source for i in package_graph.nested_imports(imports)] == ["b"]
+    assert package_graph.cycles({"a": {"b"}, "b": {"c"}}) == []
+
+
+def test_the_package_has_no_import_circle() -> None:
+    imports = package_graph.all_imports(PKG)
+    assert not package_graph.cycles(package_graph.edges_of(imports)), "modules that import each other"
+    assert not package_graph.cycles(package_graph.subpackage_edges(imports)), "subpackages that import each other"
+
+
+def test_no_module_imports_the_package_inside_a_function() -> None:
+    nested = package_graph.nested_imports(package_graph.all_imports(PKG))
+    assert not nested, "imports of the package inside functions (move them to the top of the module):\n" + "\n".join(
+        f"{i.source}:{i.line} imports {i.target}" for i in nested)
+
+
+def test_modules_and_functions_are_of_a_size_to_hold_in_mind() -> None:
+    assert not package_graph.long_modules(PKG), f"modules over {package_graph.MAX_MODULE_LINES} lines"
+    long = [f for name, path in package_graph.modules(PKG).items()
+            for f in package_graph.long_functions(path.read_text(encoding="utf-8"), name=name)]
+    assert not long, (f"functions over {package_graph.MAX_FUNCTION_LINES} lines without a '# long: <reason>' line "
+                      "above them:\n" + "\n".join(long))
+
+
+def test_the_length_check_asks_for_a_reason() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(package_graph.MAX_FUNCTION_LINES))
+    assert package_graph.long_functions(f"def f():\n{body}", name="m") == ["m.f: 81 lines"]
+    assert package_graph.long_functions(f"# long: one table, row by row\ndef f():\n{body}", name="m") == []
+
+
+def test_the_package_graph_in_the_architecture_doc_is_current() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "package_graph.py"), "--check"], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_ruff_finds_nothing() -> None:
+    """Import order, unused names, undefined names, imports outside the top of a module (pyproject.toml)."""
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -17,8 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import mapclassify
 import numpy as np
 import pandas as pd
+import rasterio
+from sklearn.ensemble import RandomForestClassifier
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.inputs.aligned import AlignedLayers
@@ -60,8 +64,6 @@ def natural_breaks(values: np.ndarray, *, k: int = 5, seed: int = 0, sample: int
     Raises:
         ValueError: no finite value, fewer distinct values than ``k``, or a bad ``k`` / ``sample``.
     """
-    import mapclassify
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive number of classes, got {k}")
@@ -272,7 +274,6 @@ def rf_importance(
         ValueError: no factor, a factor of another shape (named), no landslide or no background pixel among
             the counted pixels, or a uniform sample without both classes.
     """
-    from sklearn.ensemble import RandomForestClassifier
 
     if not features:
         raise ValueError("no factor given; pass a dict of factor name -> raster")
@@ -345,8 +346,6 @@ def study_factor_analysis(
         FileNotFoundError: no aligned layers in ``aligned_dir`` (run step 01).
         ValueError: fewer than two factors, or no landslide / background pixel (from the analyses).
     """
-    import rasterio
-
 
     layers = AlignedLayers.load(aligned_dir)
     files = {"dem": layers.dem, "slope": layers.slope, **layers.extra}

@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import h5py
 import numpy as np
+import rasterio
+from PIL import Image
+from rasterio.enums import ColorInterp
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from landslide_utils.config.data_schema import CHIP_FORMATS, L4S_BANDS
 from landslide_utils.inputs.terrain import slope_degrees
@@ -198,8 +203,6 @@ def band_indices(bands: list[str] | tuple[str, ...] | None) -> list[int]:
 
 
 def _open_raster(path: Path):  # noqa: ANN202 - a rasterio dataset
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     try:
         with warnings.catch_warnings():
@@ -215,7 +218,6 @@ def _raster_shape(path: Path) -> tuple[int, int, int]:
 
 
 def _h5(path: Path, key: str):  # noqa: ANN202 - an h5py dataset inside an open file
-    import h5py
 
     try:
         f = h5py.File(path, "r")
@@ -295,7 +297,6 @@ def chip_size(ref: ChipRef) -> tuple[int, int]:
 def _verify_complete(path: Path) -> None:
     """Decode a PNG or JPEG to its end with Pillow: GDAL returns the pixels of a truncated PNG without a word
     (the missing rows as zeros), Pillow refuses it."""
-    from PIL import Image
 
     try:
         with Image.open(path) as im:
@@ -306,8 +307,6 @@ def _verify_complete(path: Path) -> None:
 
 def _read_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(bands, H, W) values and the valid mask (alpha > 0 and not nodata) of a raster; errors name the file."""
-    from rasterio.enums import ColorInterp
-    from rasterio.errors import RasterioIOError
 
     with _open_raster(path) as src:
         try:

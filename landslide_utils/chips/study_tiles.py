@@ -24,6 +24,7 @@ which factor channels are real.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from dataclasses import dataclass, replace
@@ -40,15 +41,13 @@ from tqdm import tqdm
 from landslide_utils.chips.formats import Chip, ChipError, ChipRef, chip_size, inspect_chips, list_chips, read_chip
 from landslide_utils.config.data_schema import ChipsSpec, ExtraTestSpec
 from landslide_utils.config.schema import Profile
-from landslide_utils.evaluation.metrics import Counts, all_metrics
 from landslide_utils.files.atomic import write_json, write_vector
 from landslide_utils.notices import notify
 from landslide_utils.paths import safe_name
 from landslide_utils.tiles.tile import TileData, write_tile
 from landslide_utils.tiles.tiling import INDEX_COLUMNS, split_counts, tile_footprint, typed_index
 
-__all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts", "padding_share",
-           "factor_skip_reason", "format_has_dem", "chip_table", "background_windows", "extra_test_split"]
+__all__ = ["MANIFEST", "ChipSplit", "split_chips", "tile_chip_dataset", "read_manifest", "chip_counts", "padding_share", "factor_skip_reason", "format_has_dem", "background_windows", "extra_test_split"]
 
 MANIFEST = "chips.json"
 _GAP = 16  # invalid pixels between chips on the mosaic: predicted polygons of two chips never merge
@@ -340,7 +339,6 @@ def tile_chip_dataset(
 
 def read_manifest(tiles_dir: str | Path) -> dict[str, Any] | None:
     """The chip manifest of a tiles folder, or None for the tiles of a scene."""
-    import json
 
     path = Path(tiles_dir) / MANIFEST
     if not path.is_file():
@@ -365,36 +363,6 @@ def chip_counts(index: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
         table[c] = table[c].astype(np.int64)
     return table[["chips", "landslide_tiles", "non_landslide_tiles", "tiles", "background_windows", "landslides",
                   "area_km2"]]
-
-
-def chip_table(tiles: pd.DataFrame, index: pd.DataFrame, manifest: dict[str, Any], *, hit_ids: np.ndarray,
-               present_ids: np.ndarray) -> pd.DataFrame:
-    """Per test chip: confusion counts (summed over its tiles), precision, recall, F1, IoU, its landslides and
-    how many the prediction hit (a landslide is hit when any of its pixels is predicted).
-
-    Args:
-        tiles: per-tile counts (``tile_id, tp, fp, fn, tn``) of the evaluation.
-        index: the tile index (``tile_id`` -> ``area`` = chip name).
-        manifest: the chip manifest (landslide id range of each chip).
-        hit_ids, present_ids: the landslide ids hit by the prediction and present on valid test pixels.
-    """
-
-    chip_of = dict(zip(index["tile_id"].astype(str), index["area"].astype(str)))
-    t = tiles.assign(chip=tiles["tile_id"].astype(str).map(chip_of))
-    sums = t.groupby("chip", sort=False)[["tp", "fp", "fn", "tn"]].sum()
-    hit, present = set(np.asarray(hit_ids).tolist()), set(np.asarray(present_ids).tolist())
-    out = []
-    for rec in manifest["chips"]:
-        if rec["name"] not in sums.index:
-            continue
-        c = sums.loc[rec["name"]]
-        m = all_metrics(Counts(int(c.tp), int(c.fp), int(c.fn), int(c.tn)))
-        ids = set(range(int(rec["first_id"]), int(rec["last_id"]) + 1)) & present
-        out.append({"chip": rec["name"], "tp": int(c.tp), "fp": int(c.fp), "fn": int(c.fn), "tn": int(c.tn),
-                    "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
-                    "iou_landslide": m["iou_landslide"], "landslides": len(ids), "hit": len(ids & hit)})
-    return pd.DataFrame(out, columns=["chip", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "iou_landslide",
-                                      "landslides", "hit"])
 
 
 def extra_test_split(spec: ExtraTestSpec) -> ChipSplit:

@@ -22,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from landslide_utils.chips.study_tiles import chip_table, read_manifest
+from landslide_utils.chips.study_tiles import read_manifest
 from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.evaluation.chip_scores import chip_table
 from landslide_utils.evaluation.test_area import decision_threshold, evaluate_area
 from landslide_utils.files.atomic import write_csv, write_json
 from landslide_utils.paths import StudyPaths

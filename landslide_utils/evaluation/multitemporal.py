@@ -10,10 +10,12 @@ model is fine-tuned on a few second-date tiles of the *train* areas and evaluate
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import torch
 
@@ -55,7 +57,6 @@ def second_date_tiles(profile: Profile, *, root: Path = Path("."), rebuild: bool
     out = sp.tiles_t2
     if not rebuild and (out / "index.gpkg").is_file():
         return read_index(out / "index.gpkg"), out
-    import geopandas as gpd
 
     areas = gpd.read_file(aligned.areas)
     index = make_tiles(profile, aligned, areas, out_dir=out, image_path=Path(aligned.image_t2))
@@ -154,7 +155,6 @@ def run_multitemporal(
     rows = []
     t1 = sp.metrics / f"{experiment}.json"
     if t1.is_file():
-        import json
 
         m = json.loads(t1.read_text())
         rows.append({"run": f"first date, Experiment {experiment}", **{k: m[k] for k in KEYS}})

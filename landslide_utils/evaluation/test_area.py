@@ -33,19 +33,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import torch
+from rasterio.features import shapes
 from rasterio.transform import Affine
 from rasterio.windows import Window
 from scipy import ndimage
+from shapely.geometry import shape
+from shapely.ops import unary_union
 from torch import nn
 from tqdm import tqdm
 
-from landslide_utils.chips.study_tiles import chip_table, read_manifest
+from landslide_utils.chips.study_tiles import read_manifest
 from landslide_utils.config.model_schema import DEFAULT_LOSS, EvaluationSpec
 from landslide_utils.config.overrides import training_for
 from landslide_utils.config.schema import Experiment, Profile
+from landslide_utils.evaluation.chip_scores import chip_table
 from landslide_utils.evaluation.metrics import (
     all_metrics,
     average_precision,
@@ -88,9 +93,6 @@ def error_codes(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> np.nd
 
 
 def _polygons(pred: np.ndarray, score: np.ndarray, transform: Affine, crs: Any, pixel_area: float) -> Any:
-    import geopandas as gpd
-    from rasterio.features import shapes
-    from shapely.geometry import shape
 
     labels, n = ndimage.label(pred, structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
     if n == 0:
@@ -102,7 +104,6 @@ def _polygons(pred: np.ndarray, score: np.ndarray, transform: Affine, crs: Any, 
     geoms = {}
     for geom, val in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=transform):
         geoms.setdefault(int(val), []).append(shape(geom))
-    from shapely.ops import unary_union
 
     rows = [(i, unary_union(geoms[i]) if len(geoms[i]) > 1 else geoms[i][0]) for i in idx if i in geoms]
     return gpd.GeoDataFrame(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyogrio
 import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
@@ -152,7 +153,6 @@ def write_vector(path: str | Path, gdf: "Any", *, layer: str | None = None) -> P
         # GDAL would name the layer after the temporary file; keep the final file's stem instead, and pin
         # the GeoPackage's last-change timestamp so the same data give the same bytes
         kwargs = {"layer": layer or path.stem} if driver != "ESRI Shapefile" else {}
-        import pyogrio
 
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
         with warnings.catch_warnings():

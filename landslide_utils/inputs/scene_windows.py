@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
@@ -134,7 +135,6 @@ class DemSource:
                                shape=shape, crs=crs, resampling=Resampling.bilinear, nodata=np.nan)
                       for arr in (work, work_slope))
         return dem, slope
-
 
     def terrain_on_grid(self, *, transform: Affine, shape: tuple[int, int], crs: CRS,
                         flat_slope_deg: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -330,7 +330,6 @@ def open_scene(image: str | Path, *, dem: str | Path | None = None, rivers: str 
         if not riv_path.exists():
             errors.append(Finding("error", str(riv_path), "no such river file; check the path"))
         else:
-            import geopandas as gpd
 
             try:
                 gdf = gpd.read_file(riv_path)

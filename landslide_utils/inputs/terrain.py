@@ -40,8 +40,8 @@ def linear_unit_m(crs: CRS | str | None) -> float:
 
 
 def horn_sums(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The weighted differences of Horn's (1981) 3 x 3 stencil, the one stencil behind slope, aspect and the
-    terrain of a scene's windows.
+    """The weighted differences of Horn's (1981) 3 x 3 stencil, the one stencil behind slope
+    (:func:`slope_degrees`) and aspect (:func:`landslide_utils.inputs.factor_rasters.aspect_degrees`).
 
     With the window ``a b c / d e f / g h i`` around each cell: ``(c + 2f + i) - (a + 2d + g)`` (the change
     across the columns, left to right) and ``(g + 2h + i) - (a + 2b + c)`` (the change down the rows); divided

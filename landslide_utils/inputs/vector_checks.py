@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from shapely.geometry import box
 
@@ -31,7 +32,6 @@ def _feature(gdf: gpd.GeoDataFrame, i: int) -> str:
 
 def _layers(path: Path) -> list[str]:
     """The layer names of a vector file (one for GeoJSON; a GeoPackage may hold several)."""
-    import pyogrio
 
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]

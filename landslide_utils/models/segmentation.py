@@ -80,7 +80,7 @@ def encoder_problem(encoder: str) -> str | None:
     if encoder in encoders:
         return None
     if encoder.startswith("tu-"):  # a timm model through smp's universal encoder (e.g. tu-xception41)
-        import timm
+        import timm  # noqa: PLC0415 - timm is asked only for a tu- encoder name
 
         if timm.is_model(encoder[3:]):
             return None

@@ -16,7 +16,7 @@ def use_notebook_style(*, inline_dpi: int = 72, jpeg_quality: int = 75) -> None:
     # tqdm.auto (imported by the model libraries) warns when ipywidgets is absent; plain bars are intended
     warnings.filterwarnings("ignore", message="IProgress not found")
     try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.backend_inline import set_matplotlib_formats  # noqa: PLC0415 - present only in a Jupyter kernel
     except ImportError:  # not in a Jupyter kernel
         return
     set_matplotlib_formats("jpeg", pil_kwargs={"quality": jpeg_quality})

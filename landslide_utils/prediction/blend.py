@@ -25,8 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from rasterio.features import shapes
 from rasterio.transform import Affine
 from scipy import ndimage
+from shapely.geometry import shape
+from shapely.ops import unary_union
 
 __all__ = ["window_starts", "window_grid", "taper", "window_weight", "StripBlender", "StripLabels",
            "InstanceMerger", "Piece"]
@@ -206,8 +209,6 @@ class StripLabels:
 
     def add(self, row0: int, mask: np.ndarray, score: np.ndarray) -> None:
         """Add the strip of rows starting at ``row0`` (strips must come in order, without gaps)."""
-        from rasterio.features import shapes
-        from shapely.geometry import shape
 
         if row0 != self._next_row:
             raise ValueError(f"strip starts at row {row0}, expected {self._next_row}")
@@ -235,7 +236,6 @@ class StripLabels:
 
     def components(self) -> list[tuple[object, int, float]]:
         """``(geometry, pixels, mean score)`` per landslide, in order of their first pixel (row-major)."""
-        from shapely.ops import unary_union
 
         out = []
         for group in self.uf.groups():

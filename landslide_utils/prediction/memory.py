@@ -17,14 +17,13 @@ prediction; elsewhere ``prediction_mb`` is the lifetime peak minus the memory be
 bound). On a CUDA device the figures are the allocator's (``torch.cuda.max_memory_allocated``), like a GPU
 paper's.
 
-Run as ``python -m landslide_utils.prediction.memory CHECKPOINT [CHECKPOINT ...] --tile-size 128 [--batch 1]
+Run as ``python -m landslide_utils measure-memory CHECKPOINT [CHECKPOINT ...] --tile-size 128 [--batch 1]
 [--device cpu]`` (prints a JSON list; on CPU each checkpoint is measured in a process forked before any torch
 operation ran), or call :func:`prediction_memory` / :func:`prediction_memories`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -32,6 +31,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from landslide_utils.training.checkpoint import load_checkpoint, resolve_device, task_of
 
@@ -72,8 +73,6 @@ def _reset_peak() -> bool:
 def measure_here(checkpoint: str | Path, *, tile_size: int, batch: int = 1, device: str = "cpu",
                  threads: int = 2) -> dict[str, Any]:
     """Measure in this process (call it in a fresh one: :func:`prediction_memory` does). See the module text."""
-    import torch
-
 
     torch.set_num_threads(int(threads))
     dev = resolve_device(device)
@@ -105,8 +104,7 @@ def _measure_forked(checkpoints: list[str], *, tile_size: int, batch: int, devic
                     threads: int) -> list[dict[str, Any]]:
     """Measure each checkpoint in a child forked from this process, before this process ran any torch operation
     (so no thread pool is copied): one import of torch for all, a fresh address space for each."""
-    import torch  # noqa: F401 - imported once here, shared by the children
-
+    import torch  # noqa: F401, PLC0415 - imported once here, before the fork, shared by the children
 
     out = []
     for ckpt in checkpoints:
@@ -152,7 +150,7 @@ def prediction_memories(checkpoints: dict[str, str | Path], *, tile_size: int, b
     groups = [items] if hasattr(os, "fork") and device == "cpu" else [[it] for it in items]
     results: list[dict[str, Any]] = []
     for group in groups:
-        cmd = [sys.executable, "-m", "landslide_utils.prediction.memory", *(str(p) for _, p in group), "--tile-size",
+        cmd = [sys.executable, "-m", "landslide_utils", "measure-memory", *(str(p) for _, p in group), "--tile-size",
                str(int(tile_size)), "--batch", str(int(batch)), "--device", device, "--threads", str(int(threads))]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False)
         if done.returncode != 0:
@@ -178,23 +176,11 @@ def prediction_memory(checkpoint: str | Path, *, tile_size: int, batch: int = 1,
                                threads=threads, timeout_s=timeout_s)["checkpoint"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m landslide_utils.prediction.memory",
-                                 description="peak memory of one prediction batch of a checkpoint (JSON)")
-    ap.add_argument("checkpoints", type=Path, nargs="+")
-    ap.add_argument("--tile-size", type=int, required=True)
-    ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args(argv)
-    kw = dict(tile_size=a.tile_size, batch=a.batch, device=a.device, threads=a.threads)
-    if hasattr(os, "fork") and a.device == "cpu":
-        results = _measure_forked([str(c) for c in a.checkpoints], **kw)
-    else:  # no fork, or CUDA (whose state does not survive a fork): one after the other in this process
-        results = [measure_here(c, **kw) for c in a.checkpoints]
-    print(json.dumps(results))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def measure_checkpoints(checkpoints: list[str], *, tile_size: int, batch: int, device: str,
+                        threads: int) -> list[dict[str, Any]]:
+    """Each checkpoint's peak memory of one prediction batch, measured here (in forked children on a CPU with
+    ``fork``; CUDA state does not survive a fork, so there one after the other in this process)."""
+    kw = dict(tile_size=tile_size, batch=batch, device=device, threads=threads)
+    if hasattr(os, "fork") and device == "cpu":
+        return _measure_forked(list(checkpoints), **kw)
+    return [measure_here(c, **kw) for c in checkpoints]

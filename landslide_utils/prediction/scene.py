@@ -43,23 +43,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 import torch
 from rasterio.features import shapes
 from rasterio.transform import Affine
 from rasterio.windows import Window
+from shapely.geometry import shape
+from shapely.ops import unary_union
 from tqdm import tqdm
 
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.data_schema import FactorSpec
 from landslide_utils.config.model_schema import EvaluationSpec
-from landslide_utils.evaluation.test_area import SCORE_FLOOR, decision_threshold, predict_blended
 from landslide_utils.files.atomic import atomic_path, write_json, write_vector
 from landslide_utils.files.output_sets import check_outputs, staged_outputs
 from landslide_utils.inputs.scene_windows import Scene, open_scene
 from landslide_utils.notices import notify
 from landslide_utils.prediction.blend import InstanceMerger, StripBlender, StripLabels, window_grid
+from landslide_utils.prediction.tiles import SCORE_FLOOR, decision_threshold, predict_blended
 from landslide_utils.tiles.tile import FACTOR_NAMES, TileData
 from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint, resolve_device, task_of
 from landslide_utils.training.precision import resolve_precision
@@ -197,8 +200,6 @@ def _raster_profile(src: rasterio.DatasetReader, *, dtype: str, nodata: float) -
 
 
 def _instance_rows(instances: list, probability: Path, transform: Affine, pixel_area: float) -> list[dict]:
-    from shapely.geometry import shape
-    from shapely.ops import unary_union
 
     rows = []
     with rasterio.open(probability) as src:
@@ -364,7 +365,6 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
             dst_p.close()
             dst_b.close()
         # the rasters are in place; now the polygons
-        import geopandas as gpd
 
         if labels is not None:
             rows = [{"geometry": g, "area_m2": float(px * pixel_area), "probability": float(p)}

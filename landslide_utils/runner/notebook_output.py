@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from landslide_utils.files.atomic import write_text
 
 __all__ = ["terminal_text", "squash_streams", "squash_notebook_file"]
@@ -56,8 +58,6 @@ def squash_streams(nb: Any) -> int:
 def squash_notebook_file(path: str | Path) -> int:
     """:func:`squash_streams` on the notebook file ``path``, rewritten atomically when anything changed; returns
     the number of outputs removed."""
-    import nbformat
-
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)

@@ -96,7 +96,7 @@ def experiment_skip_reason(profile: Profile, experiment: Experiment) -> str | No
 
 def cuda_available() -> bool:
     """Whether torch sees a CUDA GPU (torch is imported only when asked: the runner itself needs none)."""
-    import torch
+    import torch  # noqa: PLC0415 - the runner needs torch only to ask for a GPU
 
     return bool(torch.cuda.is_available())
 

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
+from tqdm import tqdm
 
 from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
@@ -179,7 +181,6 @@ def run_sweep(
     Raises:
         ConfigError: the sweep file or a derived parameter file is invalid (before anything runs).
     """
-    from tqdm import tqdm
 
     sweep = load_sweep(path, root=root)
     for w in sweep.warnings:
@@ -303,7 +304,6 @@ def results_table(sweep: Sweep, runs: list[Run], *, ok: set[tuple[str, str]] | N
     """One row per point x experiment with metrics (runs not in ``ok`` are left out): ``point``,
     ``experiment``, ``model``, ``channels``, ``training_data``, the grid/zip keys, every number of the metrics
     JSON (:data:`METRIC_ORDER` first), ``train_seconds``, ``steps``, ``metrics_path`` (relative to the root)."""
-    import pandas as pd
 
     rows = []
     for r in runs:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import multiprocessing
 import os
 import shutil
+import signal
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,7 +150,6 @@ def execute_shared(task: SharedTask) -> tuple[str, str | None, float]:
 def _ignore_interrupts() -> None:
     """Worker initialiser: Ctrl-C in the terminal reaches every process of the group; only the parent handles it
     (it stops the workers), so no worker prints a traceback."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -156,14 +158,11 @@ class LocalPool:
     """``map_unordered`` on a process pool (spawned workers: no fork of a threaded parent)."""
 
     def __init__(self, workers: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_ignore_interrupts)
 
     def map_unordered(self, fn: Any, tasks: list[Any], fallback: Any) -> Any:
-        from concurrent.futures import as_completed
 
         futures = {self.pool.submit(fn, t): t for t in tasks}
         for fut in as_completed(futures):
@@ -189,7 +188,7 @@ class DaskPool:
     """``map_unordered`` on a dask.distributed cluster: each task ``pure=False, retries=1``."""
 
     def __init__(self, address: str) -> None:
-        from distributed import Client
+        from distributed import Client  # noqa: PLC0415 - dask's cluster client, only for --scheduler
 
         try:
             self.client = Client(address, timeout="20s")
@@ -211,7 +210,7 @@ class DaskPool:
         return max(1, min((host_cores[h] // max(1, n) for h, n in slots.items()), default=1))
 
     def map_unordered(self, fn: Any, tasks: list[Any], fallback: Any) -> Any:
-        from distributed import as_completed
+        from distributed import as_completed  # noqa: PLC0415 - dask's cluster client, only for --scheduler
 
         futures = {self.client.submit(fn, t, pure=False, retries=1): t for t in tasks}
         for fut in as_completed(list(futures)):

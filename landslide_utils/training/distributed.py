@@ -23,11 +23,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from landslide_utils.config.load import load_experiment, load_profile
-from landslide_utils.config.overrides import training_for
-from landslide_utils.paths import find_root
-from landslide_utils.runner.plan import experiment_files
-
 __all__ = ["DistContext", "from_environment", "shard", "batch_problem", "training_batch_sizes", "processes_for",
            "SINGLE"]
 
@@ -144,28 +139,3 @@ def training_batch_sizes(training: Any) -> dict[str, int]:
 def processes_for(batch_sizes: list[int], devices: int) -> int:
     """The most processes, at most ``devices`` (and at least 1), that split every batch size evenly."""
     return max(n for n in range(1, max(int(devices), 1) + 1) if all(b % n == 0 for b in batch_sizes))
-
-
-def _main(argv: list[str] | None = None) -> int:
-    """``python -m landslide_utils.training.distributed --profile P [--devices N]``: print how many torchrun processes
-    split the batch sizes of every experiment of the profile evenly, at most N (default: the CUDA devices, else
-    1); ``make paper`` uses it."""
-    import argparse
-    from pathlib import Path
-
-
-    ap = argparse.ArgumentParser(prog="python -m landslide_utils.training.distributed", description=_main.__doc__)
-    ap.add_argument("--profile", required=True, type=Path)
-    ap.add_argument("--devices", type=int, default=None)
-    a = ap.parse_args(argv)
-    profile = load_profile(a.profile)
-    root = find_root(Path(a.profile).resolve().parent)
-    files = experiment_files(root, list(profile.experiments) if profile.experiments else None)
-    sizes = [b for f in files for b in training_batch_sizes(training_for(profile, load_experiment(f))).values()]
-    devices = a.devices if a.devices is not None else max(torch.cuda.device_count(), 1)
-    print(processes_for(sizes, devices))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from landslide_utils.config.model_schema import TrainingSpec
@@ -334,7 +336,6 @@ class _StepLoader:
         self.pool = None
         self.ahead: dict[int, Any] = {}
         if training.loader_workers:
-            from concurrent.futures import ThreadPoolExecutor
 
             self.pool = ThreadPoolExecutor(max_workers=training.loader_workers, thread_name_prefix="tiles")
 
@@ -364,7 +365,6 @@ def _ddp(model: nn.Module, dist: DistContext, *, unused: bool) -> nn.Module:
     """``model`` wrapped for data-parallel training over the processes of ``dist``; ``unused``: some parameters
     may get no gradient in a step (Mask R-CNN's heads on a tile without landslides). A frozen encoder needs no
     such allowance: the wrapper is built again per phase, over the parameters that then train."""
-    from torch.nn.parallel import DistributedDataParallel
 
     dev = next(model.parameters()).device
     return DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None,
