@@ -106,7 +106,7 @@ def test_two_gloo_processes_train_like_one_with_the_same_global_batch(tmp_path: 
     loaded, meta2 = load_checkpoint(two / "data/tiny/experiments/E/checkpoint.pt")  # step 04 / predict load it
     assert meta2["finished"] and meta2["step"] == 3
     from landslide_utils.config.load import load_experiment, load_profile
-    from landslide_utils.training import loop as train_mod
+    from landslide_utils.training import experiment as train_mod
 
     again = train_mod.train_experiment(load_profile(two / "params/profiles/tiny.yaml"),
                                        load_experiment(two / "params/experiments/E.yaml"), root=two, progress=False)
@@ -152,7 +152,7 @@ def test_uneven_global_batch_is_refused_before_training(tmp_path: Path) -> None:
 def test_read_ahead_workers_change_nothing_but_the_speed(tmp_path: Path) -> None:
     """``training.loader_workers`` reads the next steps' tiles in threads: the same weights as reading in the loop."""
     from landslide_utils.config.schema import Experiment
-    from landslide_utils.training import loop as train_mod
+    from landslide_utils.training import experiment as train_mod
 
     profile = make_study(tmp_path, steps=3, every=3)
     plain = train_mod.train_experiment(profile, Experiment(name="A", model="unet", channels="rgb",

@@ -39,7 +39,7 @@ from landslide_utils.steps.related_systems import (
     sweep_verdicts,
 )
 from landslide_utils.tiles.tile import write_tile
-from landslide_utils.training import loop as train_mod
+from landslide_utils.training import experiment as train_mod
 from landslide_utils.training.checkpoint import load_checkpoint
 from landslide_utils.training.crossval import stratified_folds
 from landslide_utils.training.datasets import TileDataset, channel_stats

@@ -16,6 +16,7 @@ from landslide_utils.config.load import load_profile
 from landslide_utils.config.schema import Experiment
 from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tile import TileData, write_tile
+from landslide_utils.training import experiment as experiment_mod
 from landslide_utils.training import loop as train_mod
 from landslide_utils.training.checkpoint import load_checkpoint
 
@@ -124,7 +125,7 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
 def test_segmentation_training_runs(tmp_path: Path, model: str, channels: str, data: str) -> None:
     profile = make_study(tmp_path, steps=2, every=1)
     e = exp(model, channels, data)
-    res = train_mod.train_experiment(profile, e, root=tmp_path, progress=False)
+    res = experiment_mod.train_experiment(profile, e, root=tmp_path, progress=False)
     assert res.steps == 2 and not res.reused and res.checkpoint.is_file()
     log = pd.read_csv(res.loss_csv)
     assert list(log.columns) == ["step", "loss", "lr", "seconds"] and log["step"].tolist() == [1, 2]
@@ -132,15 +133,15 @@ def test_segmentation_training_runs(tmp_path: Path, model: str, channels: str, d
     m, meta = load_checkpoint(res.checkpoint)
     assert meta["channels"] == channels and meta["n_be_samples"] == (2 if data == "original+be" else 0)
     assert len(meta["mean"]) == meta["in_channels"] == (6 if channels == "rgb+factors" else 3)
-    again = train_mod.train_experiment(profile, e, root=tmp_path, progress=False)
+    again = experiment_mod.train_experiment(profile, e, root=tmp_path, progress=False)
     assert again.reused and same_weights(weights(res.checkpoint), weights(again.checkpoint))
 
 
 def test_same_seed_same_weights(tmp_path: Path) -> None:
     profile = make_study(tmp_path, steps=2, every=2)
     a, b = (exp("pspnet", "rgb+factors", "original+be", name=n) for n in ("A", "B"))
-    ra = train_mod.train_experiment(profile, a, root=tmp_path, progress=False)
-    rb = train_mod.train_experiment(profile, b, root=tmp_path, progress=False)
+    ra = experiment_mod.train_experiment(profile, a, root=tmp_path, progress=False)
+    rb = experiment_mod.train_experiment(profile, b, root=tmp_path, progress=False)
     assert same_weights(weights(ra.checkpoint), weights(rb.checkpoint))
     assert pd.read_csv(ra.loss_csv)["loss"].tolist() == pd.read_csv(rb.loss_csv)["loss"].tolist()
 
@@ -148,7 +149,7 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
 def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     profile = make_study(tmp_path, steps=4, every=2)
     a, c = (exp("maskrcnn", "rgb+factors", "original", name=n) for n in ("A", "C"))
-    ra = train_mod.train_experiment(profile, a, root=tmp_path, progress=False)
+    ra = experiment_mod.train_experiment(profile, a, root=tmp_path, progress=False)
 
     real_step, calls = train_mod.train_step, {"n": 0}
 
@@ -160,11 +161,11 @@ def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(train_mod, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        train_mod.train_experiment(profile, c, root=tmp_path, progress=False)
+        experiment_mod.train_experiment(profile, c, root=tmp_path, progress=False)
     monkeypatch.setattr(train_mod, "train_step", real_step)
     partial = torch.load(StudyPaths("tiny", tmp_path).experiment("C") / "checkpoint.pt", weights_only=True)
     assert partial["step"] == 2 and not partial["finished"]
-    rc = train_mod.train_experiment(profile, c, root=tmp_path, progress=False)
+    rc = experiment_mod.train_experiment(profile, c, root=tmp_path, progress=False)
     assert not rc.reused
     assert same_weights(weights(ra.checkpoint), weights(rc.checkpoint))  # resumed == uninterrupted
     assert pd.read_csv(rc.loss_csv)["step"].tolist() == [1, 2, 3, 4]
@@ -177,14 +178,14 @@ def test_missing_checkpoint_and_inputs_are_clear(tmp_path: Path) -> None:
     profile = make_study(tmp_path)
     StudyPaths("tiny", tmp_path).enhanced_index.unlink()
     with pytest.raises(FileNotFoundError, match="run step 03"):
-        train_mod.train_experiment(profile, exp("unet", "rgb", "original+be"), root=tmp_path, progress=False)
+        experiment_mod.train_experiment(profile, exp("unet", "rgb", "original+be"), root=tmp_path, progress=False)
 
 
 def test_checkpoint_of_other_settings_is_refused(tmp_path: Path) -> None:
     profile = make_study(tmp_path, steps=1)
-    train_mod.train_experiment(profile, exp("pspnet", "rgb", name="X"), root=tmp_path, progress=False)
+    experiment_mod.train_experiment(profile, exp("pspnet", "rgb", name="X"), root=tmp_path, progress=False)
     with pytest.raises(ValueError, match="channels: 'rgb' -> 'rgb\\+factors'.*force=True"):
-        train_mod.train_experiment(profile, exp("pspnet", "rgb+factors", name="X"), root=tmp_path, progress=False)
-    res = train_mod.train_experiment(profile, exp("pspnet", "rgb+factors", name="X"), root=tmp_path,
+        experiment_mod.train_experiment(profile, exp("pspnet", "rgb+factors", name="X"), root=tmp_path, progress=False)
+    res = experiment_mod.train_experiment(profile, exp("pspnet", "rgb+factors", name="X"), root=tmp_path,
                                      progress=False, force=True)
     assert res.steps == 1 and not res.reused

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -215,30 +215,11 @@ def fit(
     log_path = Path(loss_log) if loss_log is not None else None
     total_steps = int(steps if steps is not None else training.steps)
     dev = resolve_device(device)
-    task = task_of(meta)
-    loss_options = dict(loss_options or {})
-
-    ckpt: dict[str, Any] | None = None
-    if ckpt_path.is_file():
-        ckpt = read_checkpoint(ckpt_path)
-        check_compatible(ckpt_path, ckpt["meta"], meta)
-        if ckpt["step"] > total_steps:
-            raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
-                             f"{total_steps}; pass force=True to retrain")
-        if ckpt["step"] == total_steps:
-            model.load_state_dict(ckpt["model_state"])
-            model.to(dev)
-            return FitResult(int(ckpt["step"]), float(ckpt["train_seconds"]), ckpt.get("final_loss"), reused=True)
-        if not resume:
-            ckpt = None
-    dist.barrier()  # every process has read the checkpoint before rank 0 may remove it
-    if ckpt is None and ckpt_path.is_file() and dist.main:
-        ckpt_path.unlink()  # starting over: never leave an older checkpoint behind a fresh loss log
-    for frozen, _, b, _ in {phase_of(training, s, len(dataset), total_steps) for s in (0, total_steps - 1)}:
-        problem = batch_problem(b, dist.world, what="training.frozen_batch_size" if frozen else "training.batch_size")
-        if problem:  # every phase's global batch must split evenly: checked before the first step
-            raise ValueError(problem)
-
+    ckpt, reused = _resume_point(ckpt_path, model=model, meta=meta, total_steps=total_steps, resume=resume,
+                                 device=dev, dist=dist)
+    if reused is not None:
+        return reused
+    _check_batches(training, n=len(dataset), total_steps=total_steps, dist=dist)
     prev_threads = torch.get_num_threads()
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
@@ -249,68 +230,19 @@ def fit(
         if training.frozen_share and encoder is None:
             raise ValueError(f"training.frozen_share: model {meta.get('model')!r} has no encoder to freeze (Gao et "
                              "al.'s architectures train from scratch); set frozen_share to 0")
-        start, seconds, final_loss = 0, 0.0, None
-        if ckpt is not None:
-            model.load_state_dict(ckpt["model_state"])
-            optimizer.load_state_dict(ckpt["optimizer_state"])
-            ranks = ckpt.get("rng_ranks") or []
-            set_rng_state(ranks[dist.rank] if len(ranks) == dist.world else ckpt["rng"])
-            start, seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
-            final_loss = ckpt.get("final_loss")
-            if log_path is not None and dist.main:
-                _truncate_log(log_path, start)
-        elif log_path is not None and dist.main:
-            write_text(log_path, "step,loss,lr,seconds\n")
-        meta = {**meta, "device": str(dev)}
-        batch = min(training.batch_size, len(dataset))
-        frozen_now: bool | None = None
+        start, seconds, final_loss = _restore(ckpt, model=model, optimizer=optimizer, dist=dist, log_path=log_path)
+        run = _Loop(model=model, optimizer=optimizer, encoder=encoder, training=training, task=task_of(meta),
+                    loss_options=dict(loss_options or {}), device=dev, dist=dist, label=label,
+                    total_steps=total_steps, n_samples=len(dataset), checkpoint=ckpt_path,
+                    meta={**meta, "device": str(dev)}, seconds=seconds, final_loss=final_loss)
         bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not (progress and dist.main),
                    dynamic_ncols=True)
-        window: list[float] = []
-        epoch_steps = max(1, math.ceil(len(dataset) / batch))
         log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
-        net: nn.Module = model
         loader = _StepLoader(dataset, training, seed=seed, total_steps=total_steps, dist=dist,
                              pin=dev.type == "cuda" and training.loader_workers > 0)
         try:
             for step in range(start, total_steps):
-                t0 = time.perf_counter()
-                frozen, lr, step_batch, first = phase_of(training, step, len(dataset), total_steps)
-                if encoder is not None and frozen != frozen_now:
-                    encoder.requires_grad_(not frozen)
-                    frozen_now = frozen
-                    net = model  # a new phase trains other parameters: DDP is wrapped again below
-                if dist.active and net is model:
-                    net = _ddp(model, dist, unused=task == "instance")
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                samples = loader.get(step)
-                images = [x.to(dev, non_blocking=True) for x, _ in samples]
-                targets = [{k: (v.to(dev, non_blocking=True) if torch.is_tensor(v) else v) for k, v in t.items()}
-                           for _, t in samples]
-                loss = train_step(net, task, images, targets, optimizer, training.grad_clip, loss_options,
-                                  training.precision, frozen=encoder if frozen else None)
-                loss = dist.mean(loss)
-                seconds += time.perf_counter() - t0
-                final_loss = loss
-                window.append(loss)
-                if log is not None:
-                    log.write(f"{step + 1},{loss:.6g},{lr:.6g},{seconds:.3f}\n")
-                    log.flush()
-                bar.update(1)
-                bar.set_postfix(loss=f"{np.nanmean(window[-20:]):.4f}", refresh=False)
-                done = step + 1 == total_steps
-                if ((step + 1) % epoch_steps == 0 or done) and dist.main:  # one line per epoch
-                    bar.write(f"{label}: epoch {math.ceil((step + 1) / epoch_steps)}, step {step + 1}/{total_steps}, "
-                              f"loss {float(np.nanmean(window)):.4f}, {seconds:.0f} s")
-                    window = []
-                if (step + 1) % training.checkpoint_every == 0 or done:
-                    ranks = dist.gather(rng_state()) if dist.active else None
-                    if dist.main:
-                        save_checkpoint(ckpt_path, meta=meta, model=model, optimizer=optimizer, scaler=None,
-                                        step=step + 1, steps=total_steps, train_seconds=seconds,
-                                        final_loss=final_loss, rng_ranks=ranks)
-                    dist.barrier()  # the checkpoint exists for every process before any goes on
+                run.train(step, loader, log=log, bar=bar)
         finally:
             loader.close()
             if log is not None:
@@ -320,7 +252,130 @@ def fit(
                 encoder.requires_grad_(True)
     finally:
         torch.set_num_threads(prev_threads)
-    return FitResult(total_steps, seconds, final_loss, reused=False)
+    return FitResult(total_steps, run.seconds, run.final_loss, reused=False)
+
+
+def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, total_steps: int, resume: bool,
+                  device: torch.device, dist: DistContext) -> tuple[dict[str, Any] | None, FitResult | None]:
+    """The checkpoint to continue from (None: start over), or the result of a finished one whose weights are
+    loaded into ``model`` (nothing to train). An earlier checkpoint is removed when starting over, so that no
+    older checkpoint stays behind a fresh loss log."""
+    ckpt: dict[str, Any] | None = None
+    if ckpt_path.is_file():
+        ckpt = read_checkpoint(ckpt_path)
+        check_compatible(ckpt_path, ckpt["meta"], meta)
+        if ckpt["step"] > total_steps:
+            raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
+                             f"{total_steps}; pass force=True to retrain")
+        if ckpt["step"] == total_steps:
+            model.load_state_dict(ckpt["model_state"])
+            model.to(device)
+            return None, FitResult(int(ckpt["step"]), float(ckpt["train_seconds"]), ckpt.get("final_loss"),
+                                   reused=True)
+        if not resume:
+            ckpt = None
+    dist.barrier()  # every process has read the checkpoint before rank 0 may remove it
+    if ckpt is None and ckpt_path.is_file() and dist.main:
+        ckpt_path.unlink()
+    return ckpt, None
+
+
+def _check_batches(training: TrainingSpec, *, n: int, total_steps: int, dist: DistContext) -> None:
+    """Every phase's global batch must split evenly over the processes: checked before the first step."""
+    for frozen, _, b, _ in {phase_of(training, s, n, total_steps) for s in (0, total_steps - 1)}:
+        problem = batch_problem(b, dist.world, what="training.frozen_batch_size" if frozen else "training.batch_size")
+        if problem:
+            raise ValueError(problem)
+
+
+def _restore(ckpt: dict[str, Any] | None, *, model: nn.Module, optimizer: torch.optim.Optimizer, dist: DistContext,
+             log_path: Path | None) -> tuple[int, float, float | None]:
+    """Model, optimiser and random states of the checkpoint to continue (the loss log cut to its step), or a new
+    loss log; returns the first step, the seconds trained so far and the last loss."""
+    if ckpt is None:
+        if log_path is not None and dist.main:
+            write_text(log_path, "step,loss,lr,seconds\n")
+        return 0, 0.0, None
+    model.load_state_dict(ckpt["model_state"])
+    optimizer.load_state_dict(ckpt["optimizer_state"])
+    ranks = ckpt.get("rng_ranks") or []
+    set_rng_state(ranks[dist.rank] if len(ranks) == dist.world else ckpt["rng"])
+    start = int(ckpt["step"])
+    if log_path is not None and dist.main:
+        _truncate_log(log_path, start)
+    return start, float(ckpt["train_seconds"]), ckpt.get("final_loss")
+
+
+@dataclass
+class _Loop:
+    """The training loop's state from one step to the next: the (DDP-wrapped) network of the current phase, the
+    seconds trained, the last loss and this epoch's losses."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    encoder: nn.Module | None
+    training: TrainingSpec
+    task: str
+    loss_options: dict[str, Any]
+    device: torch.device
+    dist: DistContext
+    label: str
+    total_steps: int
+    n_samples: int
+    checkpoint: Path
+    meta: CheckpointMeta
+    seconds: float
+    final_loss: float | None
+    net: nn.Module | None = None
+    frozen_now: bool | None = None
+    window: list[float] = field(default_factory=list)
+
+    def train(self, step: int, loader: _StepLoader, *, log: Any, bar: Any) -> None:
+        """One optimiser step on this process's samples of ``step``, then its log line, epoch line and checkpoint."""
+        t0 = time.perf_counter()
+        frozen, lr, _, _ = phase_of(self.training, step, self.n_samples, self.total_steps)
+        if self.net is None:
+            self.net = self.model
+        if self.encoder is not None and frozen != self.frozen_now:
+            self.encoder.requires_grad_(not frozen)
+            self.frozen_now = frozen
+            self.net = self.model  # a new phase trains other parameters: DDP is wrapped again below
+        if self.dist.active and self.net is self.model:
+            self.net = _ddp(self.model, self.dist, unused=self.task == "instance")
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        samples = loader.get(step)
+        dev = self.device
+        images = [x.to(dev, non_blocking=True) for x, _ in samples]
+        targets = [{k: (v.to(dev, non_blocking=True) if torch.is_tensor(v) else v) for k, v in t.items()}
+                   for _, t in samples]
+        loss = train_step(self.net, self.task, images, targets, self.optimizer, self.training.grad_clip,
+                          self.loss_options, self.training.precision, frozen=self.encoder if frozen else None)
+        loss = self.dist.mean(loss)
+        self.seconds += time.perf_counter() - t0
+        self.final_loss = loss
+        self.window.append(loss)
+        if log is not None:
+            log.write(f"{step + 1},{loss:.6g},{lr:.6g},{self.seconds:.3f}\n")
+            log.flush()
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.nanmean(self.window[-20:]):.4f}", refresh=False)
+        self._epoch_and_checkpoint(step, bar)
+
+    def _epoch_and_checkpoint(self, step: int, bar: Any) -> None:
+        done = step + 1 == self.total_steps
+        epoch_steps = max(1, math.ceil(self.n_samples / min(self.training.batch_size, self.n_samples)))
+        if ((step + 1) % epoch_steps == 0 or done) and self.dist.main:  # one line per epoch
+            bar.write(f"{self.label}: epoch {math.ceil((step + 1) / epoch_steps)}, step {step + 1}/{self.total_steps}, "
+                      f"loss {float(np.nanmean(self.window)):.4f}, {self.seconds:.0f} s")
+            self.window = []
+        if (step + 1) % self.training.checkpoint_every == 0 or done:
+            ranks = self.dist.gather(rng_state()) if self.dist.active else None
+            if self.dist.main:
+                save_checkpoint(self.checkpoint, meta=self.meta, model=self.model, optimizer=self.optimizer,
+                                scaler=None, step=step + 1, steps=self.total_steps, train_seconds=self.seconds,
+                                final_loss=self.final_loss, rng_ranks=ranks)
+            self.dist.barrier()  # the checkpoint exists for every process before any goes on
 
 
 class _StepLoader:
