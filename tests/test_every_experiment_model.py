@@ -103,7 +103,7 @@ def test_model_trains_saves_loads_and_predicts(path: Path, tmp_path: Path) -> No
             torch.testing.assert_close(loaded(torch.stack(images)), model(torch.stack(images)))
 
     if exp.channels != "rgb":
-        return  # factor channels need a DEM and rivers (and more): tests/test_scene.py predicts with them
+        return  # factor channels need a DEM and rivers (and more): tests/test_prediction_scene.py predicts with them
     summary = predict_scene(checkpoint=ckpt, image=_scene(tmp_path / "scene.tif"), out_dir=tmp_path / "maps",
                             window=64, overlap=16, batch_size=2, precision="fp32", device="cpu", progress=False)
     with rasterio.open(tmp_path / "maps/probability.tif") as src:

@@ -131,3 +131,31 @@ def test_ruff_finds_nothing() -> None:
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], capture_output=True, text=True,
                           cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+#: test files about the study as a whole rather than one module (notebooks, bad inputs, reports, the tree itself)
+WHOLE_STUDY_TESTS = {"test_bad_inputs", "test_chip_study", "test_every_experiment_model", "test_notebooks",
+                     "test_package_structure", "test_readme_results", "test_references", "test_reports_reproduce",
+                     "test_reports_small"}
+
+
+def test_test_files_mirror_the_package() -> None:
+    """``tests/test_<subpackage>_<module>.py`` tests ``landslide_utils/<subpackage>/<module>.py`` (or the
+    subpackage itself); a renamed module whose tests keep the old name is found here."""
+    folders = {p.parent.name for p in PKG.rglob("__init__.py") if p.parent != PKG}
+    stray = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        if path.stem in WHOLE_STUDY_TESTS:
+            continue
+        rest = path.stem.removeprefix("test_")
+        folder = next((f for f in sorted(folders, key=len, reverse=True) if rest == f or rest.startswith(f + "_")),
+                      None)
+        if folder is None:
+            stray.append(f"{path.name}: no subpackage {rest.split('_')[0]!r}")
+            continue
+        module = rest[len(folder) + 1:]
+        names = {p.stem for p in (PKG / folder).glob("*.py")}
+        if module and not any(module == n or module.startswith(n + "_") for n in names) and module not in {
+                "density_trends", "geology", "gao", "related_systems_ii", "claims"}:
+            stray.append(f"{path.name}: no module {folder}/{module}.py")
+    assert not stray, "test files named after no module:\n" + "\n".join(stray)

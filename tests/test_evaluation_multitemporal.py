@@ -14,7 +14,7 @@ from landslide_utils.tiles.tiling import read_index
 from landslide_utils.training.checkpoint import read_checkpoint
 from landslide_utils.training.experiment import train_experiment
 
-from .test_train import exp, make_study, same_weights, weights
+from .test_training_loop import exp, make_study, same_weights, weights
 
 
 def test_select_finetune_tiles_takes_training_tiles_with_most_landslide(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from landslide_utils.paths import StudyPaths
 from landslide_utils.tiles.tile import read_tile
 from landslide_utils.training.experiment import train_experiment
 
-from .test_train import ORIGIN, PIX, exp, make_study
+from .test_training_loop import ORIGIN, PIX, exp, make_study
 
 REQUIRED = {"experiment", "model", "channels", "training_data", "precision", "recall", "f1", "miou",
             "iou_landslide", "iou_background", "oa", "kappa", "tp", "fp", "fn", "tn", "seed", "train_seconds",

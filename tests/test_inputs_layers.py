@@ -1,6 +1,6 @@
 """Alignment to the image grid and the data preparation (step 01), on a tiny set of real-format input files.
 
-The input checks themselves are tested in test_checks.py."""
+The input checks themselves are tested in test_inputs_checks.py."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import torch
 from landslide_utils.training.checkpoint import load_checkpoint
 from landslide_utils.training.distributed import DistContext, from_environment, shard
 
-from .test_train import make_study, weights
+from .test_training_loop import make_study, weights
 
 ROOT = Path(__file__).resolve().parents[1]
 

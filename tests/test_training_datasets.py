@@ -22,7 +22,7 @@ from landslide_utils.training.datasets import (
 )
 
 # the tiny tiles of the training tests: 64 x 64 at 4 m, a noisy green background, brown rectangles = landslides
-from .test_train import TILE, TRAIN, make_tile  # noqa: E402
+from .test_training_loop import TILE, TRAIN, make_tile  # noqa: E402
 
 
 @pytest.fixture()

@@ -46,8 +46,8 @@ from landslide_utils.training.datasets import TileDataset, channel_stats
 from landslide_utils.training.imbalance import augment_variant, imbalance_table, landslide_copies
 
 from .study_project import ROOT
-from .test_datasets import small_tile
-from .test_train import make_study
+from .test_training_datasets import small_tile
+from .test_training_loop import make_study
 
 # ---------------------------------------------------------------- Liu et al. (2021)
 
@@ -280,7 +280,7 @@ def test_related_experiment_files_validate_and_resolve() -> None:
                 assert spec.backbone == "resnext50_32x4d" and gpu_only_reason(profile, name) is not None
             elif paper == "chen2022":
                 assert e.model == "fcn" and training_for(profile, e).loss in ("bce", "focal")
-            else:  # the zoo and Gao et al.'s systems train with Adam (tests/test_related_systems_ii.py)
+            else:  # the zoo and Gao et al.'s systems train with Adam (tests/test_steps_related_systems_ii.py)
                 assert training_for(profile, e).optimizer == "adam"
     flk = load_experiment(names["chen2022_fcn_flk"])
     assert evaluation_for(profile, flk).cv_folds == 5
