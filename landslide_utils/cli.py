@@ -347,7 +347,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """``check --profile P [--experiment E ...]``: every check that needs no computing (:mod:`.preflight`)."""
+    """``check --profile P [--experiment E ...]``: every check that needs no computing (:mod:`landslide_utils.runner.preflight`)."""
     from landslide_utils.runner.preflight import preflight
 
     try:
@@ -370,7 +370,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """``train`` under the study's lock (:mod:`.study_lock`), held by rank 0 of a torchrun job."""
+    """``train`` under the study's lock (:mod:`landslide_utils.runner.study_lock`), held by rank 0 of a torchrun job."""
     import contextlib
 
     held = os.environ.get("RANK", "0") == "0"

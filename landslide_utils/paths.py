@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE", "CHECKPOINT_FILE", "relative_path", "relative_path"]
+__all__ = ["StudyPaths", "find_root", "use_project_root", "safe_name", "STACK_FILE", "CHECKPOINT_FILE", "relative_path"]
 
 
 def find_root(start: str | Path | None = None) -> Path:

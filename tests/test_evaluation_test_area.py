@@ -17,6 +17,7 @@ from torch import nn
 from landslide_utils.config.model_schema import EvaluationSpec
 from landslide_utils.evaluation import test_area as predict_mod
 from landslide_utils.paths import StudyPaths
+from landslide_utils.prediction import tiles as tile_prediction
 from landslide_utils.tiles.tile import read_tile
 from landslide_utils.training.experiment import train_experiment
 
@@ -107,16 +108,16 @@ def test_predict_tiles_thresholds_and_channel_check(tmp_path: Path) -> None:
     tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "test").glob("*.tif"))
     mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
     fake = TruthInstances(mean[0], std[0])
-    preds = list(predict_mod.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles, batch_size=3))
+    preds = list(tile_prediction.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles, batch_size=3))
     assert [p.tile_id for p in preds] == [t.stem for t in tiles]
     assert all(not p.mask[:4, :4].any() or p.mask[:4, :4].all() for p in preds)  # decoy (0.3) dropped
     assert all(all(i["score"] >= 0.5 for i in p.instances) for p in preds)
-    none = list(predict_mod.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles[:1],
+    none = list(tile_prediction.predict_tiles(fake, _meta("maskrcnn", mean, std), tiles[:1],
                                           evaluation=EvaluationSpec(score_threshold=0.95)))
     assert not none[0].mask.any() and none[0].instances == []
     six = _meta("maskrcnn", mean * 2, std * 2) | {"channels": "rgb+factors", "in_channels": 6}
     with pytest.raises(ValueError, match="statistics|channels"):
-        list(predict_mod.predict_tiles(fake, six | {"mean": mean, "std": std}, tiles[:1]))
+        list(tile_prediction.predict_tiles(fake, six | {"mean": mean, "std": std}, tiles[:1]))
 
 
 def test_evaluate_after_training_and_mismatch(tmp_path: Path) -> None:
@@ -171,13 +172,13 @@ def _with(profile, **evaluation):
 def test_decision_threshold_fixed_value_and_validation() -> None:
     unet, rcnn = _meta("unet", [0.0] * 3, [1.0] * 3), _meta("maskrcnn", [0.0] * 3, [1.0] * 3)
     ev = EvaluationSpec(score_threshold=0.7, mask_threshold=0.4)
-    assert predict_mod.decision_threshold(unet, ev) == (0.4, "fixed")
-    assert predict_mod.decision_threshold(rcnn, ev) == (0.7, "fixed")
-    assert predict_mod.decision_threshold(unet, ev.model_copy(update={"threshold": 0.2})) == (0.2, "value")
+    assert tile_prediction.decision_threshold(unet, ev) == (0.4, "fixed")
+    assert tile_prediction.decision_threshold(rcnn, ev) == (0.7, "fixed")
+    assert tile_prediction.decision_threshold(unet, ev.model_copy(update={"threshold": 0.2})) == (0.2, "value")
     val = ev.model_copy(update={"threshold": "validation"})
     with pytest.raises(ValueError, match="no validation threshold.*validation_share"):
-        predict_mod.decision_threshold(unet, val)
-    assert predict_mod.decision_threshold(unet | {"validation": {"threshold": 0.13}}, val) == (0.13, "validation")
+        tile_prediction.decision_threshold(unet, val)
+    assert tile_prediction.decision_threshold(unet | {"validation": {"threshold": 0.13}}, val) == (0.13, "validation")
 
 
 def test_predict_tiles_uses_the_stored_validation_threshold(tmp_path: Path) -> None:
@@ -187,8 +188,8 @@ def test_predict_tiles_uses_the_stored_validation_threshold(tmp_path: Path) -> N
     fake = TruthInstances(mean[0], std[0])
     meta = _meta("maskrcnn", mean, std) | {"validation": {"threshold": 0.25}}
     val = EvaluationSpec(threshold="validation")
-    with_decoy = list(predict_mod.predict_tiles(fake, meta, tiles, evaluation=val))
-    fixed = list(predict_mod.predict_tiles(fake, meta, tiles))
+    with_decoy = list(tile_prediction.predict_tiles(fake, meta, tiles, evaluation=val))
+    fixed = list(tile_prediction.predict_tiles(fake, meta, tiles))
     # the decoy instance (score 0.3) is below the fixed 0.5 but above the stored 0.25
     assert all(p.mask[:4, :4].all() for p in with_decoy) and not any(p.mask[:4, :4].all() for p in fixed)
 

@@ -21,7 +21,6 @@ from shapely.geometry import LineString
 from torch import nn
 
 from landslide_utils.config.load import load_profile
-from landslide_utils.evaluation.test_area import predict_tiles
 from landslide_utils.inputs.findings import InputError
 from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.inputs.scene_windows import open_scene
@@ -36,6 +35,7 @@ from landslide_utils.prediction.blend import (
     window_starts,
     window_weight,
 )
+from landslide_utils.prediction.tiles import predict_tiles
 from landslide_utils.synthetic import generate_from_profile
 from landslide_utils.tiles.tile import TileData
 from tests.data.tiny_files import make_data as md

@@ -191,6 +191,97 @@ def _factors(chip: Chip) -> np.ndarray:
     return out
 
 
+def _mosaic_layout(chips: ChipSplit, *, ts: int) -> tuple[list[tuple[int, int]], dict[int, tuple[int, int]]]:
+    """Each chip's size (headers only) and its place on the mosaic frame: train chips, then test chips, on
+    shelves of whole tiles, a gap apart. Chips much smaller than a tile are reported (the tiles would be padding)."""
+    problems: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    for ref in chips.refs:  # headers only: the layout first, then one chip at a time
+        try:
+            sizes.append(chip_size(ref))
+        except OSError as exc:  # a file gone or damaged since the dataset was inspected
+            problems.append(str(exc))
+            sizes.append((0, 0))
+    if problems:
+        raise ChipError(chips.roots[0], problems)
+    share = padding_share(sizes, ts)
+    if share > 0.5:
+        notify(f"{chips.roots[0]}: the chips are smaller than the tiles ({ts} x {ts} pixels): {100 * share:.0f} % "
+               "of the tiles' pixels are padding (no model learns from them); choose a tiling.tile_size close to "
+               f"the chips' size (the smallest chip is {min(min(s) for s in sizes)} pixels wide)")
+    blocks: dict[str, list[int]] = {"train": [], "test": []}
+    for i, s in enumerate(chips.splits):
+        blocks[s].append(i)
+    place: dict[int, tuple[int, int]] = {}
+    top = _GAP  # the mosaic starts a gap in: no tile at (0, 0), whose transform GDAL would not store
+    for s in ("train", "test"):
+        spots, top = _shelves([(math.ceil(sizes[i][0] / ts) * ts, math.ceil(sizes[i][1] / ts) * ts)
+                               for i in blocks[s]], top=top)
+        place.update(zip(blocks[s], spots))
+    return sizes, place
+
+
+def _grid_tiles(chip: Chip, *, image: np.ndarray, factors: np.ndarray, inst: np.ndarray, ts: int,
+                origin: tuple[int, int], base: Affine, name: str, split: str, area: str,
+                stage: Path) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The chip cut on a grid of ``ts`` pixels from its upper-left corner (the last row and column padded, tiles
+    without a valid pixel left out), written into ``stage``; their index rows and footprints."""
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    r0, c0 = origin
+    h, w = chip.landslide.shape
+    for a in range(math.ceil(h / ts)):
+        for b in range(math.ceil(w / ts)):
+            sl = (slice(a * ts, min(h, (a + 1) * ts)), slice(b * ts, min(w, (b + 1) * ts)))
+            th, tw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+            valid = np.zeros((ts, ts), bool)
+            valid[:th, :tw] = chip.valid[sl]
+            if not valid.any():
+                continue
+            img = np.zeros((image.shape[0], ts, ts), np.float32)
+            img[:, :th, :tw] = image[(slice(None), *sl)]
+            fac = np.zeros((3, ts, ts), np.float32)
+            fac[:, :th, :tw] = factors[(slice(None), *sl)]
+            ids = np.zeros((ts, ts), np.int32)
+            ids[:th, :tw] = inst[sl]
+            fac[:, ~valid] = 0
+            ids[~valid] = 0
+            row, col = r0 + a * ts, c0 + b * ts
+            tr = base @ Affine.translation(col, row)
+            tile_id = f"{name}_r{a:03d}_c{b:03d}"
+            rel = f"{split}/{tile_id}.tif"
+            write_tile(stage / rel, TileData(image=img, factors=fac, instances=ids, valid=valid, transform=tr))
+            lpix = int((ids > 0).sum())
+            rows.append({"tile_id": tile_id, "split": split, "area": area, "has_landslide": lpix > 0,
+                         "landslide_pixels": lpix, "valid_pixels": int(valid.sum()), "path": rel,
+                         "row_off": row, "col_off": col, "tile_size": ts})
+            geoms.append(tile_footprint(tr, ts))
+    return rows, geoms
+
+
+def _background_tiles(chip: Chip, *, image: np.ndarray, factors: np.ndarray, ts: int, origin: tuple[int, int],
+                      base: Affine, name: str, area: str, stage: Path) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The landslide-free windows of a train chip (:func:`background_windows`) as background tiles."""
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    r0, c0 = origin
+    for k, (a, b) in enumerate(background_windows(chip.landslide, chip.valid, size=ts)):
+        sl = (slice(a, a + ts), slice(b, b + ts))
+        row, col = r0 + a, c0 + b
+        tr = base @ Affine.translation(col, row)
+        tile_id = f"{name}_bg{k}"
+        rel = f"background/{tile_id}.tif"
+        write_tile(stage / rel, TileData(image=image[(slice(None), *sl)].copy(),
+                                         factors=factors[(slice(None), *sl)].copy(),
+                                         instances=np.zeros((ts, ts), np.int32), valid=np.ones((ts, ts), bool),
+                                         transform=tr))
+        rows.append({"tile_id": tile_id, "split": "background", "area": area, "has_landslide": False,
+                     "landslide_pixels": 0, "valid_pixels": ts * ts, "path": rel, "row_off": row,
+                     "col_off": col, "tile_size": ts})
+        geoms.append(tile_footprint(tr, ts))
+    return rows, geoms
+
+
 def tile_chip_dataset(
     chips: ChipSplit,
     *,
@@ -227,29 +318,7 @@ def tile_chip_dataset(
     shutil.rmtree(stage, ignore_errors=True)
     rows, geoms, problems, records = [], [], [], []
     next_id = 1
-    sizes: list[tuple[int, int]] = []
-    for ref in chips.refs:  # headers only: the layout first, then one chip at a time
-        try:
-            sizes.append(chip_size(ref))
-        except OSError as exc:  # a file gone or damaged since the dataset was inspected
-            problems.append(str(exc))
-            sizes.append((0, 0))
-    if problems:
-        raise ChipError(chips.roots[0], problems)
-    share = padding_share(sizes, ts)
-    if share > 0.5:
-        notify(f"{chips.roots[0]}: the chips are smaller than the tiles ({ts} x {ts} pixels): {100 * share:.0f} % "
-               "of the tiles' pixels are padding (no model learns from them); choose a tiling.tile_size close to "
-               f"the chips' size (the smallest chip is {min(min(s) for s in sizes)} pixels wide)")
-    blocks: dict[str, list[int]] = {"train": [], "test": []}
-    for i, s in enumerate(chips.splits):
-        blocks[s].append(i)
-    place: dict[int, tuple[int, int]] = {}
-    top = _GAP  # the mosaic starts a gap in: no tile at (0, 0), whose transform GDAL would not store
-    for s in ("train", "test"):
-        spots, top = _shelves([(math.ceil(sizes[i][0] / ts) * ts, math.ceil(sizes[i][1] / ts) * ts)
-                               for i in blocks[s]], top=top)
-        place.update(zip(blocks[s], spots))
+    sizes, place = _mosaic_layout(chips, ts=ts)
     bar = tqdm(total=len(chips.refs), desc=f"tile {label}", unit="chip", disable=not progress)
     for i, (ref, split) in enumerate(zip(chips.refs, chips.splits)):
         bar.update(1)
@@ -267,51 +336,14 @@ def tile_chip_dataset(
         image = np.where(chip.valid, chip.image, 0).astype(np.float32)
         image[~np.isfinite(image)] = 0
         r0, c0 = place[i]
-        n_tiles = 0
-        for a in range(math.ceil(h / ts)):
-            for b in range(math.ceil(w / ts)):
-                sl = (slice(a * ts, min(h, (a + 1) * ts)), slice(b * ts, min(w, (b + 1) * ts)))
-                th, tw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-                valid = np.zeros((ts, ts), bool)
-                valid[:th, :tw] = chip.valid[sl]
-                if not valid.any():
-                    continue
-                img = np.zeros((image.shape[0], ts, ts), np.float32)
-                img[:, :th, :tw] = image[(slice(None), *sl)]
-                fac = np.zeros((3, ts, ts), np.float32)
-                fac[:, :th, :tw] = factors[(slice(None), *sl)]
-                ids = np.zeros((ts, ts), np.int32)
-                ids[:th, :tw] = inst[sl]
-                fac[:, ~valid] = 0
-                ids[~valid] = 0
-                row, col = r0 + a * ts, c0 + b * ts
-                tr = base @ Affine.translation(col, row)
-                tile_id = f"{names[i]}_r{a:03d}_c{b:03d}"
-                rel = f"{split}/{tile_id}.tif"
-                write_tile(stage / rel, TileData(image=img, factors=fac, instances=ids, valid=valid, transform=tr))
-                lpix = int((ids > 0).sum())
-                rows.append({"tile_id": tile_id, "split": split, "area": ref.name, "has_landslide": lpix > 0,
-                             "landslide_pixels": lpix, "valid_pixels": int(valid.sum()), "path": rel,
-                             "row_off": row, "col_off": col, "tile_size": ts})
-                geoms.append(tile_footprint(tr, ts))
-                n_tiles += 1
-        n_back = 0
-        if split == "train":
-            for k, (a, b) in enumerate(background_windows(chip.landslide, chip.valid, size=ts)):
-                sl = (slice(a, a + ts), slice(b, b + ts))
-                row, col = r0 + a, c0 + b
-                tr = base @ Affine.translation(col, row)
-                tile_id = f"{names[i]}_bg{k}"
-                rel = f"background/{tile_id}.tif"
-                write_tile(stage / rel, TileData(image=image[(slice(None), *sl)].copy(),
-                                                 factors=factors[(slice(None), *sl)].copy(),
-                                                 instances=np.zeros((ts, ts), np.int32), valid=np.ones((ts, ts), bool),
-                                                 transform=tr))
-                rows.append({"tile_id": tile_id, "split": "background", "area": ref.name, "has_landslide": False,
-                             "landslide_pixels": 0, "valid_pixels": ts * ts, "path": rel, "row_off": row,
-                             "col_off": col, "tile_size": ts})
-                geoms.append(tile_footprint(tr, ts))
-                n_back += 1
+        grid_rows, grid_geoms = _grid_tiles(chip, image=image, factors=factors, inst=inst, ts=ts, origin=(r0, c0),
+                                            base=base, name=names[i], split=split, area=ref.name, stage=stage)
+        back_rows, back_geoms = (_background_tiles(chip, image=image, factors=factors, ts=ts, origin=(r0, c0),
+                                                   base=base, name=names[i], area=ref.name, stage=stage)
+                                 if split == "train" else ([], []))
+        rows += grid_rows + back_rows
+        geoms += grid_geoms + back_geoms
+        n_tiles, n_back = len(grid_rows), len(back_rows)
         records.append({"name": ref.name, "split": split, "image": ref.image.name, "height": h, "width": w,
                         "row_off": r0, "col_off": c0, "tiles": n_tiles, "background_windows": n_back, "landslides": n,
                         "first_id": next_id, "last_id": next_id + n - 1,

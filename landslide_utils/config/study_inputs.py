@@ -1,5 +1,5 @@
-"""What a loaded profile's inputs give: the infrared bands, the channels its data can provide, a second date, the
-synthetic scene's bounds.
+"""What a loaded profile's inputs give: the infrared bands, the channels its data can provide (Yang et al. 2022's
+factors; Gao et al. 2021's nine), and whether there is a second-date image for the multi-temporal test.
 """
 
 from __future__ import annotations

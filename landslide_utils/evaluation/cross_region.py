@@ -25,9 +25,10 @@ import pandas as pd
 from landslide_utils.chips.study_tiles import read_manifest
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.evaluation.chip_scores import chip_table
-from landslide_utils.evaluation.test_area import decision_threshold, evaluate_area
+from landslide_utils.evaluation.test_area import evaluate_area
 from landslide_utils.files.atomic import write_csv, write_json
 from landslide_utils.paths import StudyPaths
+from landslide_utils.prediction.tiles import decision_threshold
 from landslide_utils.tiles.tiling import read_index
 from landslide_utils.training.checkpoint import load_checkpoint, resolve_device
 

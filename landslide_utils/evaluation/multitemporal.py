@@ -21,10 +21,11 @@ import torch
 
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import has_second_date
-from landslide_utils.evaluation.test_area import decision_threshold, evaluate_area
+from landslide_utils.evaluation.test_area import evaluate_area
 from landslide_utils.files.atomic import write_json
 from landslide_utils.inputs.aligned import AlignedLayers
 from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
+from landslide_utils.prediction.tiles import decision_threshold
 from landslide_utils.tiles.tiling import make_tiles, read_index
 from landslide_utils.training.checkpoint import load_checkpoint, read_checkpoint, resolve_device, task_of
 from landslide_utils.training.datasets import TileDataset

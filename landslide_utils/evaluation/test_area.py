@@ -20,7 +20,7 @@ Outputs of experiment ``EXP``:
 * ``reports/<p>/metrics/EXP_tiles.csv``: confusion counts (``tp, fp, fn, tn``) of every test tile, for the tile
   bootstrap of :mod:`landslide_utils.evaluation.bootstrap`;
 * ``reports/<p>/metrics/EXP_chips.csv`` (chip datasets): every test chip's counts, scores and landslides hit
-  (:func:`landslide_utils.chips.study_tiles.chip_table`); the test "area" is then the mosaic of the test chips.
+  (:func:`landslide_utils.evaluation.chip_scores.chip_table`); the test "area" is then the mosaic of the test chips.
 
 The window is held in memory (a few bytes per pixel of the test area); fine for every profile shipped.
 """
@@ -62,7 +62,6 @@ from landslide_utils.files.atomic import write_csv, write_geotiff, write_json, w
 from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.prediction.blend import StripBlender
 from landslide_utils.prediction.tiles import (
-    SCORE_FLOOR,
     TilePrediction,
     decision_threshold,
     fixed_decision,
@@ -77,8 +76,7 @@ from landslide_utils.training.checkpoint import CheckpointMeta, load_checkpoint,
 from landslide_utils.training.datasets import landslide_prevalence
 from landslide_utils.training.experiment import training_tiles
 
-__all__ = ["TilePrediction", "predict_tiles", "predict_blended", "evaluate_area", "evaluate_test_area", "cross_validation_report", "CV_KEYS", "error_codes",
-           "ERROR_CLASSES", "validation_threshold", "decision_threshold", "empty_prediction_warning", "SCORE_FLOOR"]
+__all__ = ["evaluate_area", "evaluate_test_area", "cross_validation_report", "CV_KEYS", "error_codes", "ERROR_CLASSES", "validation_threshold", "empty_prediction_warning"]
 
 #: codes of error_map.tif
 ERROR_CLASSES: dict[int, str] = {0: "invalid", 1: "true negative", 2: "true positive",

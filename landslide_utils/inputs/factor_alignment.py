@@ -15,7 +15,7 @@ this module adds the others:
 * ``lithology``: the unit code 1..K of the polygon under each pixel centre (0 = no polygon), K units in the order
   of ``factors.lithology_units`` or sorted by name.
 
-A factor whose input is missing is simply absent (:func:`landslide_utils.config.schema.unavailable_channel` says so to
+A factor whose input is missing is simply absent (:func:`landslide_utils.config.study_inputs.unavailable_channel` says so to
 the experiments that would need it).
 """
 

@@ -19,6 +19,7 @@ Yang et al. (2022) stack DEM, slope and the distance-from-river level behind RGB
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -109,33 +110,9 @@ def _image_t2_on_grid(insp: Inspection) -> np.ndarray | None:
         return np.asarray(out.values)
 
 
-def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) -> AlignedLayers:
-    """Check the inputs, bring every layer onto the image grid and write them to ``out_dir``.
-
-    Writes ``dem.tif``, ``slope.tif`` (float32, NaN nodata), ``river_level.tif`` (uint8), ``instances.tif``
-    (int32, 1..N in inventory order, ``rasterize`` with ``all_touched=False``), ``valid.tif`` (uint8),
-    ``areas.gpkg``, ``inventory.gpkg`` (image CRS, with ``instance_id``), ``image_t2.tif`` (only when the second
-    image is on another grid), ``layers.json`` and, last, ``aligned.nc``: every layer in one NetCDF file
-    (:func:`landslide_utils.inputs.stack.write_stack`). Nothing is written when a check fails.
-
-    Raises:
-        InputError: any input problem (the message lists every problem, naming the file and the fix).
-    """
-    out_dir = Path(out_dir)
-    insp = inspect_inputs(paths, **inspect_options(profile))
-    insp.raise_if_errors()
-    findings = list(insp.findings)
-
-    # DEM -> slope on the DEM's own (projected) grid -> both bilinear onto the image grid, by the same code that
-    # computes them for each window of a scene at prediction time (landslide_utils.inputs.scene_windows).
-    shape = (insp.height, insp.width)
-    with DemSource(insp.dem_path, image_crs=insp.image_crs) as dem_source:
-        dem, slope = dem_source.on_grid(transform=insp.image_transform, shape=shape, crs=insp.image_crs)
-        extra, extra_info = extra_factor_layers(profile, insp, dem_source)
-
-    levels = river_levels(insp.rivers, shape=shape, transform=insp.image_transform,
-                          buffer_m=profile.factors.river_buffer_m, ring_edges_m=profile.factors.river_ring_edges_m,
-                          crs=insp.image_crs)
+def _instances(insp: Inspection, *, shape: tuple[int, int], findings: list[Finding]) -> tuple[Any, np.ndarray]:
+    """The inventory with its ``instance_id`` (1..N in file order) and the instance raster on the image grid
+    (pixel-centre rule); an inventory that covers no pixel centre is an error, one that partly does a finding."""
     inventory = insp.inventory.copy()
     inventory["instance_id"] = np.arange(1, len(inventory) + 1, dtype=np.int64)
     instances = rasterize(zip(inventory.geometry, inventory["instance_id"].astype(int)), out_shape=shape,
@@ -155,11 +132,13 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
                                 "pixel centre (outside the image, smaller than a pixel, or hidden by a later "
                                 "overlapping polygon); they are absent from the instance raster"))
 
-    image_valid = _image_valid(insp.image_path)
-    has_dem = np.isfinite(dem) & np.isfinite(slope)
-    valid = image_valid & has_dem
+    return inventory, instances
 
-    # Checks that need the aligned layers, still before writing anything.
+
+def _check_areas_on_grid(insp: Inspection, *, shape: tuple[int, int], image_valid: np.ndarray, has_dem: np.ndarray,
+                         valid: np.ndarray, instances: np.ndarray, findings: list[Finding]) -> None:
+    """The checks that need the aligned layers, before anything is written: every area covers valid pixels with
+    elevation and slope, and the train areas hold landslide pixels (errors raise, the rest joins ``findings``)."""
     errors: list[Finding] = []
     areas = insp.areas
     split_of = dict(zip(areas["name"], areas["split"]))
@@ -199,9 +178,46 @@ def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) ->
                                 "are undefined (only false positives can be counted)"))
     if errors:
         raise InputError(errors)
+
+
+def align_layers(profile: Profile, paths: InputPaths, *, out_dir: str | Path) -> AlignedLayers:
+    """Check the inputs, bring every layer onto the image grid and write them to ``out_dir``.
+
+    Writes ``dem.tif``, ``slope.tif`` (float32, NaN nodata), ``river_level.tif`` (uint8), ``instances.tif``
+    (int32, 1..N in inventory order, ``rasterize`` with ``all_touched=False``), ``valid.tif`` (uint8),
+    ``areas.gpkg``, ``inventory.gpkg`` (image CRS, with ``instance_id``), ``image_t2.tif`` (only when the second
+    image is on another grid), ``layers.json`` and, last, ``aligned.nc``: every layer in one NetCDF file
+    (:func:`landslide_utils.inputs.stack.write_stack`). Nothing is written when a check fails.
+
+    Raises:
+        InputError: any input problem (the message lists every problem, naming the file and the fix).
+    """
+    out_dir = Path(out_dir)
+    insp = inspect_inputs(paths, **inspect_options(profile))
+    insp.raise_if_errors()
+    findings = list(insp.findings)
+
+    # DEM -> slope on the DEM's own (projected) grid -> both bilinear onto the image grid, by the same code that
+    # computes them for each window of a scene at prediction time (landslide_utils.inputs.scene_windows).
+    shape = (insp.height, insp.width)
+    with DemSource(insp.dem_path, image_crs=insp.image_crs) as dem_source:
+        dem, slope = dem_source.on_grid(transform=insp.image_transform, shape=shape, crs=insp.image_crs)
+        extra, extra_info = extra_factor_layers(profile, insp, dem_source)
+
+    levels = river_levels(insp.rivers, shape=shape, transform=insp.image_transform,
+                          buffer_m=profile.factors.river_buffer_m, ring_edges_m=profile.factors.river_ring_edges_m,
+                          crs=insp.image_crs)
+    inventory, instances = _instances(insp, shape=shape, findings=findings)
+    image_valid = _image_valid(insp.image_path)
+    has_dem = np.isfinite(dem) & np.isfinite(slope)
+    valid = image_valid & has_dem
+
+    _check_areas_on_grid(insp, shape=shape, image_valid=image_valid, has_dem=has_dem, valid=valid,
+                         instances=instances, findings=findings)
     image_t2 = _image_t2_on_grid(insp) if insp.image_t2_path is not None else None
 
     # Write (each file atomically).
+    areas = insp.areas
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = {"transform": insp.image_transform, "crs": insp.image_crs}
     write_geotiff(out_dir / "dem.tif", dem, nodata=float("nan"), band_names=["dem"], **grid)

@@ -20,7 +20,7 @@ from shapely.geometry import shape as to_shape
 
 from landslide_utils.inputs.findings import Inspection, error_reason, utm_epsg
 
-__all__ = ["ELEVATION_RANGE_M", "IMAGE_VALUE_LIMITS", "RE_EXPORT", "_nodata_hint", "_scan", "open_raster", "raster_box", "check_image", "_COLOUR_NAMES", "band_colours", "_band_order_problem", "check_other_raster", "check_infrared"]
+__all__ = ["ELEVATION_RANGE_M", "IMAGE_VALUE_LIMITS", "RE_EXPORT", "open_raster", "raster_box", "check_image", "band_colours", "check_other_raster", "check_infrared"]
 
 
 #: elevations on Earth lie within this range (m; the Dead Sea shore is at -430 m, Everest at 8849 m)

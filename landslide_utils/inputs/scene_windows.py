@@ -14,7 +14,7 @@ scene-wide layers hold there:
 * :class:`SceneImage` -- the image bands (alpha excluded) and the valid-pixel mask (nodata, alpha and non-finite
   values are invalid; so are pixels without elevation or slope when factors are used).
 
-:func:`open_scene` checks the files first and raises :class:`landslide_utils.inputs.checks.InputError` naming each file
+:func:`open_scene` checks the files first and raises :class:`landslide_utils.inputs.findings.InputError` naming each file
 and what to do: a missing or unreadable file, no CRS, a geographic or rotated image grid, fewer than three image
 bands, a CRS pair that cannot be transformed, a DEM that does not cover the image, rivers without lines.
 """

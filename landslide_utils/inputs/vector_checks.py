@@ -19,7 +19,7 @@ from landslide_utils.inputs.factor_rasters import unit_name
 from landslide_utils.inputs.findings import InputPaths, Inspection, listed
 from landslide_utils.paths import safe_name
 
-__all__ = ["_feature", "_layers", "read_vector", "areas_from_file", "check_areas", "_padding_check", "rivers_near", "faults_near", "check_lithology"]
+__all__ = ["read_vector", "areas_from_file", "check_areas", "rivers_near", "faults_near", "check_lithology"]
 
 
 def _feature(gdf: gpd.GeoDataFrame, i: int) -> str:

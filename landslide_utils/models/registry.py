@@ -81,7 +81,7 @@ def model_task(name: str) -> Task:
 
 def spec_for(profile: Profile, name: str, experiment: Experiment | None = None) -> MaskRCNNSpec | SegmentationSpec:
     """The profile's ``models.<name>`` section; with ``experiment``, its ``model_options`` applied
-    (:func:`landslide_utils.config.schema.model_spec_for`)."""
+    (:func:`landslide_utils.config.overrides.model_spec_for`)."""
     _check_name(name)
     if experiment is not None:
         return model_spec_for(profile, experiment)

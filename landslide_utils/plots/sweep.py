@@ -45,7 +45,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
     its bootstrap interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict.
 
     Args:
-        judged: output of :func:`landslide_utils.evaluation.bootstrap.judge_claims` (columns ``name``, ``side``, ``n``,
+        judged: output of :func:`landslide_utils.evaluation.claims.judge_claims` (columns ``name``, ``side``, ``n``,
             ``estimate``, ``ci_low``, ``ci_high``, ``verdict``).
         scale: factor applied to the differences (100: fractions -> percentage points).
         title: figure title (default: a generic one).

@@ -8,7 +8,7 @@
    (:func:`landslide_utils.prediction.blend.window_grid`); a background thread reads the next windows -- image bands, the
    valid mask and, for an ``rgb+factors`` model, DEM, slope and river level computed for the window alone
    (:class:`landslide_utils.inputs.scene_windows.Scene`) -- while the model predicts the current batch.
-3. The windows go through the project's one prediction path, :func:`landslide_utils.evaluation.test_area.predict_blended`
+3. The windows go through the project's one prediction path, :func:`landslide_utils.prediction.tiles.predict_blended`
    (the one step 04 uses for its test area): normalised with the checkpoint's statistics, predicted in batches
    (``precision`` ``auto``: bfloat16 where the device computes it natively), blended with a Hann taper so no
    seam shows (:mod:`landslide_utils.prediction.blend`).

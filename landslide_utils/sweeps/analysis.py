@@ -69,7 +69,7 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
 
     For experiment E, setting F and level L, the pairs are the runs of E at F = L and at F = baseline that agree
     on every other key of ``match`` (seeds, BE draws, the other settings); the difference ``metric(L) -
-    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.bootstrap.judge`: ``better`` (the interval lies above 0),
+    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.claims.judge`: ``better`` (the interval lies above 0),
     ``worse`` (below), ``inconclusive`` (it spans 0), ``not testable`` (fewer than 2 pairs).
 
     Args:

@@ -1,4 +1,4 @@
-"""Parameter sweeps: the sweep file, its points and their derived parameter files (execution: ``sweep_runner``).
+"""Parameter sweeps: the sweep file, its points and their derived parameter files (execution: :mod:`landslide_utils.sweeps.runner`).
 
 ``python -m landslide_utils sweep --sweep params/sweeps/NAME.yaml [--workers N] [--scheduler tcp://HOST:PORT]
 [--force]``

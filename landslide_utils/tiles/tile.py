@@ -7,7 +7,7 @@ descriptions:
     study names them, else ``band4`` ...),
     ``dem`` (m), ``slope`` (degrees), ``river_level`` (0..5, Yang et al. 2022 section 3.4), then the further
     influencing factors of Gao et al. (2021) that the study's inputs allow, named as in
-    :data:`landslide_utils.config.schema.FACTOR_CHANNELS` (``aspect`` class 0..8, ``curvature`` 1/100 m, ``ndvi``,
+    :data:`landslide_utils.config.channels.FACTOR_CHANNELS` (``aspect`` class 0..8, ``curvature`` 1/100 m, ``ndvi``,
     ``mndwi``, ``river_distance`` m, ``fault_distance`` m, ``lithology`` code),
     ``instance_id`` (0 = background, 1..N = landslides), ``valid`` (1 = real pixel, 0 = padding or nodata).
 
@@ -149,7 +149,7 @@ def read_tile(path: str | Path) -> TileData:
 
 
 def tile_channels(tile: TileData, channels: str) -> np.ndarray:
-    """The model input of a tile for a channel set or list (:func:`landslide_utils.config.schema.channel_names`),
+    """The model input of a tile for a channel set or list (:func:`landslide_utils.config.channels.channel_names`),
     (C, H, W) float32.
 
     Yang et al. (2022) stack DEM, slope and distance-from-river level behind RGB for Experiments II/IV/VI/VIII

@@ -179,7 +179,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: checkpoint not found; run the experiment first (step 04, notebooks/04_run_experiment.ipynb, "
-            "or landslide_utils.training.loop.train_experiment)"
+            "or landslide_utils.training.experiment.train_experiment)"
         )
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as f:

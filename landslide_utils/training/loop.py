@@ -1,4 +1,6 @@
-"""Training: one public core, :func:`fit`, and the training of one experiment (Yang et al. 2022, Tables 3/4/6/7).
+"""Training: the one training loop of the project, :func:`fit` (Yang et al. 2022, section 4.1; Tables 3/4/6/7).
+
+What one experiment trains on and with which budget is :mod:`landslide_utils.training.experiment`.
 
 Optimiser as in the paper's implementation (matterport Mask R-CNN): SGD with momentum, constant learning rate,
 weight decay and gradient-norm clipping; the budget is ``training.steps`` mini-batches of
@@ -197,7 +199,7 @@ def fit(
         steps: the budget (default ``training.steps``).
         loss_log: CSV of ``step,loss,lr,seconds`` (truncated to the resumed step).
         loss_options: keyword arguments of :func:`landslide_utils.models.losses.segmentation_loss` (semantic models).
-        device: ``cpu``, ``cuda`` or ``auto``; CUDA trains with mixed precision.
+        device: ``cpu``, ``cuda`` or ``auto`` (the forward pass's precision is ``training.precision``).
         resume: continue an unfinished checkpoint (``False`` starts over and deletes it).
         progress: show a tqdm bar.
         label: name on the progress bar and the per-epoch lines.
