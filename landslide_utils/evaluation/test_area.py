@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,81 @@ def empty_prediction_warning(*, experiment: str, where: str, threshold: float, s
             "threshold\").")
 
 
+@dataclass(frozen=True)
+class _StitchedArea:
+    """The test area's window of the image grid with its stitched truth, valid mask, instance ids and score map,
+    and the confusion counts of each tile at the decision threshold."""
+
+    window: Window
+    transform: Affine
+    crs: Any
+    truth: np.ndarray
+    valid: np.ndarray
+    inst: np.ndarray
+    score: np.ndarray
+    per_tile: list[dict[str, Any]]
+
+
+def _stitch_test_area(model: nn.Module, meta: CheckpointMeta, test: pd.DataFrame, tiles_dir: Path, *, decision: float,
+                      evaluation: EvaluationSpec, device: torch.device, label: str | None,
+                      progress: bool) -> _StitchedArea:
+    """Predict the test tiles through the one prediction path and stitch them onto the test area's window."""
+    win = area_window(test, "test")
+    h, w = int(win.height), int(win.width)
+    truth = np.zeros((h, w), bool)
+    valid = np.zeros((h, w), bool)
+    inst = np.zeros((h, w), np.int32)
+    score = np.zeros((h, w), np.float32)
+    first = read_tile(tiles_dir / test["path"].iloc[0])
+    transform = first.transform @ Affine.translation(int(win.col_off) - int(test["col_off"].iloc[0]),
+                                                     int(win.row_off) - int(test["row_off"].iloc[0]))
+    crs = first.crs
+    per_tile = []
+    whole = Window(0, 0, w, h)
+    r_off, c_off = int(win.row_off), int(win.col_off)
+
+    def windows() -> Iterator[tuple[int, int, TileData]]:
+        for r in test.itertuples():
+            yield int(r.row_off) - r_off, int(r.col_off) - c_off, read_tile(tiles_dir / r.path)
+
+    def emit(row0: int, strip: np.ndarray, strip_valid: np.ndarray) -> None:
+        score[row0:row0 + strip.shape[0]] = strip
+
+    def on_window(r: int, c: int, tile: TileData, p: TilePrediction) -> None:
+        v = tile.valid
+        at = {"row_off": r, "col_off": c, "valid": v}
+        paste(truth, whole, data=tile.instances > 0, **at)
+        paste(inst, whole, data=tile.instances, **at)
+        paste(valid, whole, data=v, **at)
+        c_ = confusion_counts((p.score >= decision) & v, tile.instances > 0, v)
+        per_tile.append({"tile_id": str(test["tile_id"].iloc[len(per_tile)]), "tp": c_.tp, "fp": c_.fp,
+                         "fn": c_.fn, "tn": c_.tn})
+        bar.update(1)
+
+    bar = tqdm(total=len(test), desc=f"predict {label or meta.get('experiment', '')}", unit="tile",
+               disable=not progress)
+    blender = StripBlender(height=h, width=w, emit=emit)
+    predict_blended(model, meta, windows(), blender=blender, overlap=0, evaluation=score_evaluation(meta, evaluation),
+                    device=device, precision=evaluation.precision, on_window=on_window)
+    blender.close()
+    bar.close()
+
+    return _StitchedArea(win, transform, crs, truth, valid, inst, score, per_tile)
+
+
+def _write_maps(out: Path, *, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray, score: np.ndarray,
+                transform: Affine, crs: Any, pixel_area: float) -> None:
+    """The test area's maps (module docstring): prediction, ground truth, error classes, prediction polygons."""
+    write_geotiff(out / "prediction.tif", np.where(valid, pred, 255).astype(np.uint8), transform=transform,
+                  crs=crs, nodata=255, band_names=["landslide"])
+    write_geotiff(out / "ground_truth.tif", np.where(valid, truth, 255).astype(np.uint8), transform=transform,
+                  crs=crs, nodata=255, band_names=["landslide"])
+    write_geotiff(out / "error_map.tif", error_codes(pred, truth, valid), transform=transform, crs=crs,
+                  nodata=0, band_names=["error_class"])
+    write_vector(out / "prediction.gpkg", _polygons(pred, np.where(pred, score, 0).astype(np.float32), transform,
+                                                     crs, pixel_area))
+
+
 def evaluate_area(
     model: nn.Module,
     meta: CheckpointMeta,
@@ -180,62 +256,21 @@ def evaluate_area(
     test = index[index["split"] == "test"].reset_index(drop=True)
     if len(test) == 0:
         raise ValueError(f"{tiles_dir}: the tile index has no tile with split == 'test'; check the profile's areas")
-    win = area_window(test, "test")
-    h, w = int(win.height), int(win.width)
-    truth = np.zeros((h, w), bool)
-    valid = np.zeros((h, w), bool)
-    inst = np.zeros((h, w), np.int32)
-    score = np.zeros((h, w), np.float32)
-    first = read_tile(tiles_dir / test["path"].iloc[0])
-    transform = first.transform @ Affine.translation(int(win.col_off) - int(test["col_off"].iloc[0]),
-                                                     int(win.row_off) - int(test["row_off"].iloc[0]))
-    crs = first.crs
     ev = profile.evaluation
     decision = fixed_decision(meta, ev) if threshold is None else float(threshold)
-    per_tile = []
-    whole = Window(0, 0, w, h)
-    r_off, c_off = int(win.row_off), int(win.col_off)
-
-    def windows() -> Iterator[tuple[int, int, TileData]]:
-        for r in test.itertuples():
-            yield int(r.row_off) - r_off, int(r.col_off) - c_off, read_tile(tiles_dir / r.path)
-
-    def emit(row0: int, strip: np.ndarray, strip_valid: np.ndarray) -> None:
-        score[row0:row0 + strip.shape[0]] = strip
-
-    def on_window(r: int, c: int, tile: TileData, p: TilePrediction) -> None:
-        v = tile.valid
-        at = {"row_off": r, "col_off": c, "valid": v}
-        paste(truth, whole, data=tile.instances > 0, **at)
-        paste(inst, whole, data=tile.instances, **at)
-        paste(valid, whole, data=v, **at)
-        c_ = confusion_counts((p.score >= decision) & v, tile.instances > 0, v)
-        per_tile.append({"tile_id": str(test["tile_id"].iloc[len(per_tile)]), "tp": c_.tp, "fp": c_.fp,
-                         "fn": c_.fn, "tn": c_.tn})
-        bar.update(1)
-
-    bar = tqdm(total=len(test), desc=f"predict {label or meta.get('experiment', '')}", unit="tile",
-               disable=not progress)
-    blender = StripBlender(height=h, width=w, emit=emit)
-    predict_blended(model, meta, windows(), blender=blender, overlap=0, evaluation=score_evaluation(meta, ev),
-                    device=dev, precision=ev.precision, on_window=on_window)
-    blender.close()
-    bar.close()
-
+    area = _stitch_test_area(model, meta, test, tiles_dir, decision=decision, evaluation=ev, device=dev,
+                             label=label, progress=progress)
+    truth, valid, inst, score, transform, win = (area.truth, area.valid, area.inst, area.score, area.transform,
+                                                 area.window)
+    h, w = int(win.height), int(win.width)
     pred = (score >= decision) & valid
     counts = confusion_counts(pred, truth, valid)
     f1_val = float("nan")
     if val_threshold is not None:
         f1_val = all_metrics(confusion_counts((score >= val_threshold) & valid, truth, valid))["f1"]
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
-    write_geotiff(out / "prediction.tif", np.where(valid, pred, 255).astype(np.uint8), transform=transform,
-                  crs=crs, nodata=255, band_names=["landslide"])
-    write_geotiff(out / "ground_truth.tif", np.where(valid, truth, 255).astype(np.uint8), transform=transform,
-                  crs=crs, nodata=255, band_names=["landslide"])
-    write_geotiff(out / "error_map.tif", error_codes(pred, truth, valid), transform=transform, crs=crs,
-                  nodata=0, band_names=["error_class"])
-    write_vector(out / "prediction.gpkg", _polygons(pred, np.where(pred, score, 0).astype(np.float32), transform,
-                                                     crs, pixel_area))
+    _write_maps(out, pred=pred, truth=truth, valid=valid, score=score, transform=transform, crs=area.crs,
+                pixel_area=pixel_area)
     return {
         "model": meta["model"],
         "channels": meta["channels"],
@@ -257,7 +292,7 @@ def evaluate_area(
         "valid_pixels": int(valid.sum()),
         "pixel_area_m2": pixel_area,
         "window": {"row_off": int(win.row_off), "col_off": int(win.col_off), "height": h, "width": w},
-        "tiles": pd.DataFrame(per_tile, columns=["tile_id", "tp", "fp", "fn", "tn"]),
+        "tiles": pd.DataFrame(area.per_tile, columns=["tile_id", "tp", "fp", "fn", "tn"]),
         "landslide_ids": {"present": np.unique(inst[valid & (inst > 0)]),
                           "hit": np.unique(inst[pred & (inst > 0)])},
     }

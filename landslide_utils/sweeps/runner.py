@@ -8,7 +8,6 @@ local process pool or a dask.distributed cluster, skip and resume, warm starts a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -157,6 +156,63 @@ def outcome_line(k: int, n: int, o: RunOutcome) -> str:
     return head + (f"FAILED in cell {o.cell}: {first}" if o.cell is not None else f"FAILED: {first}")
 
 
+def _shared_steps(sweep: Sweep, runs: list[Run], *, pool: LocalPool | DaskPool, force: bool, threads: int,
+                  scheduler: str | None) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Run the shared steps 01 (once per distinct data setting), then 03 (per BE setting) on the pool; return the
+    errors of those that failed and the stamp digests of the others."""
+    shared_error: dict[str, str] = {}
+    needed_03 = sorted({r.enhance_key for r in runs if r.enhance_key})
+    for keys in (sorted({r.prepare_key for r in runs}), needed_03):
+        tasks = []
+        for key in keys:
+            prof = _write_shared(sweep, key)
+            if key.startswith("03-"):
+                prep = next(sweep.prepare_keys[p] for p, k in sweep.enhance_keys.items() if k == key)
+                if prep in shared_error:
+                    shared_error[key] = f"its step 01 ({prep}) failed"
+                    continue
+            tasks.append(SharedTask(str(sweep.root), key, str(prof), force, threads, quiet=not scheduler))
+        for key, error, secs in pool.map_unordered(execute_shared, tasks,
+                                                   lambda t, exc: (t.key, f"{type(exc).__name__}: {exc}", 0.0)):
+            if error:
+                shared_error[key] = error
+                print(f"shared step {key[:2]} [{key}]: FAILED: {error.strip()}", flush=True)
+            else:
+                print(f"shared step {key[:2]} [{key}]: ready ({secs:.0f} s)", flush=True)
+    shared = {k: _shared_digest(sweep, k) for k in set(sweep.prepare_keys.values()) | set(needed_03)
+              if k not in shared_error}
+
+    return shared_error, shared
+
+
+def _tasks(sweep: Sweep, runs: list[Run], *, shared_error: dict[str, str], shared: dict[str, str | None],
+           package: str, force: bool, threads: int, kernel_name: str | None,
+           notebook: Path) -> tuple[list[SweepTask], list[RunOutcome]]:
+    """The runs to execute, and the outcomes of those settled without running: failed (a shared step they need
+    failed) or skipped (their stamp's digest is current)."""
+    tasks: list[SweepTask] = []
+    settled: list[RunOutcome] = []
+    for r in runs:
+        broken = [key for key in (r.prepare_key, r.enhance_key) if key and key in shared_error]
+        if broken:
+            settled.append(RunOutcome(r.point.name, r.experiment, "failed",
+                                      message=f"shared step {broken[0][:2]} [{broken[0]}] failed: "
+                                              f"{shared_error[broken[0]].strip().splitlines()[0]}"))
+            continue
+        digest = _run_digest(sweep, r, package, shared)
+        if not force and r.notebook_out.is_file() and r.metrics_path.is_file() and stamp_digest(r.stamp_path) == digest:
+            settled.append(RunOutcome(r.point.name, r.experiment, "skipped"))
+            continue
+        tasks.append(SweepTask(
+            root=str(sweep.root), point=r.point.name, experiment=r.experiment, notebook=str(notebook),
+            output=str(r.notebook_out), profile=relative_path(r.profile_path, sweep.root),
+            experiment_file=relative_path(r.experiment_path, sweep.root), metrics=str(r.metrics_path),
+            stamp=str(r.stamp_path), digest=digest, threads=threads, kernel_name=kernel_name,
+            checkpoint_dir=str(sweep.data_dir / r.point.name / "experiments" / r.experiment),
+        ))
+    return tasks, settled
+
+
 def run_sweep(
     path: str | Path,
     *,
@@ -199,27 +255,8 @@ def run_sweep(
         print(f"sweep {sweep.name}: {len(sweep.points)} point(s) x {len(sweep.spec.experiments)} experiment(s) "
               f"= {len(runs)} run(s) on {where}, {threads} torch thread(s) each", flush=True)
 
-        shared_error: dict[str, str] = {}
-        needed_03 = sorted({r.enhance_key for r in runs if r.enhance_key})
-        for keys in (sorted({r.prepare_key for r in runs}), needed_03):
-            tasks = []
-            for key in keys:
-                prof = _write_shared(sweep, key)
-                if key.startswith("03-"):
-                    prep = next(sweep.prepare_keys[p] for p, k in sweep.enhance_keys.items() if k == key)
-                    if prep in shared_error:
-                        shared_error[key] = f"its step 01 ({prep}) failed"
-                        continue
-                tasks.append(SharedTask(str(sweep.root), key, str(prof), force, threads, quiet=not scheduler))
-            for key, error, secs in pool.map_unordered(execute_shared, tasks,
-                                                       lambda t, exc: (t.key, f"{type(exc).__name__}: {exc}", 0.0)):
-                if error:
-                    shared_error[key] = error
-                    print(f"shared step {key[:2]} [{key}]: FAILED: {error.strip()}", flush=True)
-                else:
-                    print(f"shared step {key[:2]} [{key}]: ready ({secs:.0f} s)", flush=True)
-        shared = {k: _shared_digest(sweep, k) for k in set(sweep.prepare_keys.values()) | set(needed_03)
-                  if k not in shared_error}
+        shared_error, shared = _shared_steps(sweep, runs, pool=pool, force=force, threads=threads,
+                                             scheduler=scheduler)
 
         package = package_digest()
         nb04 = sweep.root / "notebooks" / _NOTEBOOK_04
@@ -234,27 +271,10 @@ def run_sweep(
             emit(outcome_line(k, n, o))
             bar.update(1)
 
-        tasks = []
-        for r in runs:
-            broken = [key for key in (r.prepare_key, r.enhance_key) if key and key in shared_error]
-            if broken:
-                report(RunOutcome(r.point.name, r.experiment, "failed",
-                                  message=f"shared step {broken[0][:2]} [{broken[0]}] failed: "
-                                          f"{shared_error[broken[0]].strip().splitlines()[0]}"))
-                continue
-            digest = _run_digest(sweep, r, package, shared)
-            if not force and r.notebook_out.is_file() and r.metrics_path.is_file() and r.stamp_path.is_file():
-                with contextlib.suppress(ValueError, OSError):
-                    if json.loads(r.stamp_path.read_text(encoding="utf-8")).get("digest") == digest:
-                        report(RunOutcome(r.point.name, r.experiment, "skipped"))
-                        continue
-            tasks.append(SweepTask(
-                root=str(sweep.root), point=r.point.name, experiment=r.experiment, notebook=str(nb04),
-                output=str(r.notebook_out), profile=relative_path(r.profile_path, sweep.root),
-                experiment_file=relative_path(r.experiment_path, sweep.root), metrics=str(r.metrics_path),
-                stamp=str(r.stamp_path), digest=digest, threads=threads, kernel_name=kernel_name,
-                checkpoint_dir=str(sweep.data_dir / r.point.name / "experiments" / r.experiment),
-            ))
+        tasks, settled = _tasks(sweep, runs, shared_error=shared_error, shared=shared, package=package, force=force,
+                                threads=threads, kernel_name=kernel_name, notebook=nb04)
+        for o in settled:
+            report(o)
         for chain_outcomes in pool.map_unordered(execute_chain, _chains(sweep, runs, tasks), lambda ch, exc: [
                 RunOutcome(t.point, t.experiment, "failed", message=f"worker lost: {type(exc).__name__}: {exc}")
                 for t in ch]):
@@ -341,11 +361,9 @@ def _analyse(sweep: Sweep, results: Path, package: str, *, force: bool, kernel_n
     digest = digest_of({"notebook": hashlib.sha256(nb.read_bytes()).hexdigest(), "package": package,
                     "sweep": hashlib.sha256(sweep.path.read_bytes()).hexdigest(),
                     "results": hashlib.sha256(results.read_bytes()).hexdigest()})
-    if not force and out.is_file() and stamp.is_file():
-        with contextlib.suppress(ValueError, OSError):
-            if json.loads(stamp.read_text(encoding="utf-8")).get("digest") == digest:
-                print("analysis: unchanged, skipped", flush=True)
-                return "skipped"
+    if not force and out.is_file() and stamp_digest(stamp) == digest:
+        print("analysis: unchanged, skipped", flush=True)
+        return "skipped"
     t0 = time.perf_counter()
     stamp.unlink(missing_ok=True)
     fail = execute_notebook(nb, out, parameters={"sweep": relative_path(sweep.path, sweep.root)}, root=sweep.root,

@@ -324,26 +324,9 @@ def _shared_profile(base: dict[str, Any], step: str, name: str, sweep: str) -> d
     return out
 
 
-def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
-    """Read and validate a sweep file, expand its points and validate every derived profile and experiment.
-
-    Args:
-        path: the sweep file.
-        root: the project root (default: found above the sweep file).
-
-    Raises:
-        ConfigError: naming the sweep file and the dotted key (``grid.training.steps``, ``zip.0.enhance.seed``).
-    """
-    path = Path(path).resolve()
-    data = read_yaml_mapping(path, what="a sweep file", examples="params/sweeps/")
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        valid = ", ".join(f.alias or n for n, f in SweepSpec.model_fields.items())
-        raise _err(path, [f"key '{k}': {m}" + (f" (valid keys: {valid})" if m == "unknown key" else "")
-                          for k, m in validation_messages(exc)]) from None
-    root = Path(root).resolve() if root is not None else find_root(path.parent)
-
+def _grid_problems(spec: SweepSpec) -> tuple[list[str], dict[str, str]]:
+    """What is wrong with the grid and zip groups of a sweep file (each naming its key), and where each swept key
+    is given (``grid.K`` or ``zip.I.K``, for the messages)."""
     problems: list[str] = []
     where: dict[str, str] = {}
     for k in spec.grid:
@@ -367,6 +350,61 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
         why = _check_key(k)
         if why:
             problems.append(f"key '{loc}': {why}")
+
+    return problems, where
+
+
+def _derive_experiment(sweep: Sweep, pt: Point, e: str, exp: Experiment, prof_model: Profile,
+                       where: dict[str, str]) -> dict[str, Any]:
+    """The experiment file of one point (its ``experiment.*`` keys applied), validated with the point's profile;
+    a grid key that the experiment's own settings override becomes a warning of the sweep."""
+    raw_e = exp.model_dump(mode="python", exclude={"source_path"})
+    for k, v in pt.values.items():
+        if k.startswith("experiment."):
+            _set(raw_e, k.split(".")[1:], v)
+    ed, exp_model = _validate(Experiment, raw_e, sweep.path, pt, where, prefix="experiment.")
+    try:
+        TrainingSpec.model_validate({**prof_model.training.model_dump(), **dict(exp_model.training)})
+    except ValidationError as exc:
+        lines = []
+        for loc, msg in validation_messages(exc):
+            culprit = next((k for k in (f"experiment.training.{loc}", f"training.{loc}") if k in pt.values),
+                           None)
+            head = (f"key '{where[culprit]}' (value {pt.values[culprit]!r} at point {pt.name})" if culprit
+                    else f"point {pt.name}")
+            lines.append(f"{head}: training key '{loc}' of experiment {e}: {msg}")
+        raise _err(sweep.path, lines) from None
+    own = overrides_for(prof_model, exp_model, "training")  # the experiment's and the profile's for it
+    overridden = [k for k in pt.values if k.startswith("training.") and k.split(".", 1)[1] in own]
+    for k in overridden:
+        msg = (f"experiment {e} gets training.{k.split('.', 1)[1]} from its own file or the profile's "
+               f"experiment_overrides; grid key {k} has no effect on it")
+        if msg not in sweep.warnings:
+            sweep.warnings.append(msg)
+    return ed
+
+
+def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
+    """Read and validate a sweep file, expand its points and validate every derived profile and experiment.
+
+    Args:
+        path: the sweep file.
+        root: the project root (default: found above the sweep file).
+
+    Raises:
+        ConfigError: naming the sweep file and the dotted key (``grid.training.steps``, ``zip.0.enhance.seed``).
+    """
+    path = Path(path).resolve()
+    data = read_yaml_mapping(path, what="a sweep file", examples="params/sweeps/")
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        valid = ", ".join(f.alias or n for n, f in SweepSpec.model_fields.items())
+        raise _err(path, [f"key '{k}': {m}" + (f" (valid keys: {valid})" if m == "unknown key" else "")
+                          for k, m in validation_messages(exc)]) from None
+    root = Path(root).resolve() if root is not None else find_root(path.parent)
+
+    problems, where = _grid_problems(spec)
 
     try:
         exp_files = experiment_files(root, list(spec.experiments))
@@ -414,30 +452,7 @@ def load_sweep(path: str | Path, *, root: str | Path | None = None) -> Sweep:
             keyed[pt.name] = key
             sweep.shared_profiles.setdefault(key, shared)
         for e, exp in experiments.items():
-            raw_e = exp.model_dump(mode="python", exclude={"source_path"})
-            for k, v in pt.values.items():
-                if k.startswith("experiment."):
-                    _set(raw_e, k.split(".")[1:], v)
-            ed, exp_model = _validate(Experiment, raw_e, path, pt, where, prefix="experiment.")
-            try:
-                TrainingSpec.model_validate({**prof_model.training.model_dump(), **dict(exp_model.training)})
-            except ValidationError as exc:
-                lines = []
-                for loc, msg in validation_messages(exc):
-                    culprit = next((k for k in (f"experiment.training.{loc}", f"training.{loc}") if k in pt.values),
-                                   None)
-                    head = (f"key '{where[culprit]}' (value {pt.values[culprit]!r} at point {pt.name})" if culprit
-                            else f"point {pt.name}")
-                    lines.append(f"{head}: training key '{loc}' of experiment {e}: {msg}")
-                raise _err(path, lines) from None
-            own = overrides_for(prof_model, exp_model, "training")  # the experiment's and the profile's for it
-            overridden = [k for k in pt.values if k.startswith("training.") and k.split(".", 1)[1] in own]
-            for k in overridden:
-                msg = (f"experiment {e} gets training.{k.split('.', 1)[1]} from its own file or the profile's "
-                       f"experiment_overrides; grid key {k} has no effect on it")
-                if msg not in sweep.warnings:
-                    sweep.warnings.append(msg)
-            sweep.derived_experiments[(pt.name, e)] = ed
+            sweep.derived_experiments[(pt.name, e)] = _derive_experiment(sweep, pt, e, exp, prof_model, where)
     return sweep
 
 
