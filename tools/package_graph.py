@@ -24,7 +24,7 @@ BLOCK = re.compile(r"(<!-- generated: package graph -->\n)(?P<body>.*?)(<!-- end
 LAZY_IMPORTS_ALLOWED = ("cli",)
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
-#: a function longer than MAX_FUNCTION_LINES says why on the line above its ``def`` (or its decorators)
+#: a function longer than MAX_FUNCTION_LINES says why in a comment right above its ``def`` (or its decorators)
 LONG_REASON = re.compile(r"#\s*long:\s*\S")
 
 
@@ -165,8 +165,11 @@ def long_functions(source: str, *, name: str) -> list[str]:
         if doc is not None:
             length -= doc.end_lineno - doc.lineno + 1
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        above = lines[first - 2] if first >= 2 else ""
-        if length > MAX_FUNCTION_LINES and not LONG_REASON.search(above):
+        k, above = first - 2, []
+        while k >= 0 and lines[k].lstrip().startswith("#"):  # the comment block right above
+            above.append(lines[k])
+            k -= 1
+        if length > MAX_FUNCTION_LINES and not any(LONG_REASON.search(a) for a in above):
             out.append(f"{name}.{node.name}: {length} lines")
     return out
 

@@ -251,6 +251,98 @@ def _open_raster(path: Path, what: str, errors: list[Finding]) -> rasterio.Datas
         return None
 
 
+def _image_problems(img_path: Path, errors: list[Finding]) -> tuple[Any, Any, float | None]:
+    """The scene image's problems (no CRS, geographic, rotated, fewer than 3 bands, complex values) appended to
+    ``errors``; its CRS, bounds and pixel size (None when it cannot be opened)."""
+    src = _open_raster(img_path, "image", errors)
+    if src is None:
+        return None, None, None
+    with src:
+        bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
+        if src.crs is None:
+            errors.append(Finding("error", str(img_path), "has no CRS; assign it (gdal_edit.py -a_srs EPSG:<code> "
+                                                          f"{img_path})"))
+        elif src.crs.is_geographic:
+            lon, lat = (src.bounds.left + src.bounds.right) / 2, (src.bounds.bottom + src.bounds.top) / 2
+            errors.append(Finding("error", str(img_path), f"is in the geographic CRS {src.crs.to_string()} "
+                                  "(degrees): areas in m2 and the factor channels need metres; reproject it, e.g. "
+                                  f"gdalwarp -t_srs EPSG:{utm_epsg(lon, lat)} -r bilinear {img_path} "
+                                  "image_utm.tif"))
+        if src.transform.b != 0 or src.transform.d != 0:
+            errors.append(Finding("error", str(img_path), "its grid is rotated; warp it to a north-up grid "
+                                                          f"(gdalwarp {img_path} north_up.tif)"))
+        if len(bands) < 3:
+            errors.append(Finding("error", str(img_path), f"has {len(bands)} image band(s); the models need RGB "
+                                                          "(3 bands, red-green-blue first)"))
+        if np.dtype(src.dtypes[0]).kind == "c":
+            errors.append(Finding("error", str(img_path), "holds complex numbers, not image values"))
+        img_crs, img_bounds = src.crs, src.bounds
+    return img_crs, img_bounds, abs(src.transform.a)
+
+
+def _dem_problems(dem_path: Path, *, img_path: Path, img_crs: Any, img_bounds: Any, errors: list[Finding]) -> None:
+    """The DEM's problems (no CRS, several bands, a CRS that cannot be aligned, too small a cover of the image)
+    appended to ``errors``."""
+    dsrc = _open_raster(dem_path, "DEM", errors)
+    if dsrc is not None:
+        with dsrc:
+            if dsrc.crs is None:
+                errors.append(Finding("error", str(dem_path), "has no CRS; assign it (gdal_edit.py -a_srs "
+                                                              f"EPSG:<code> {dem_path})"))
+            elif dsrc.count != 1:
+                errors.append(Finding("error", str(dem_path), f"has {dsrc.count} bands; a DEM has one "
+                                                              "(elevation in metres). Is it the image?"))
+            elif img_crs is not None and not img_crs.is_geographic:
+                try:
+                    west, south, east, north = transform_bounds(img_crs, dsrc.crs, *img_bounds, densify_pts=21)
+                except Exception as exc:  # noqa: BLE001 - pyproj / GDAL errors alike
+                    errors.append(Finding("error", str(dem_path), f"its CRS {dsrc.crs.to_string()} cannot be "
+                                          f"aligned with the image's {img_crs.to_string()} ({error_reason(exc)}); "
+                                          "reproject the DEM to the image CRS (gdalwarp -t_srs)"))
+                else:
+                    b = dsrc.bounds
+                    tol_x, tol_y = abs(dsrc.transform.a) / 2, abs(dsrc.transform.e) / 2
+                    if west < b.left - tol_x or east > b.right + tol_x or south < b.bottom - tol_y \
+                            or north > b.top + tol_y:
+                        iw = max(0.0, min(east, b.right) - max(west, b.left))
+                        ih = max(0.0, min(north, b.top) - max(south, b.bottom))
+                        share = 100 * iw * ih / max((east - west) * (north - south), 1e-12)
+                        errors.append(Finding("error", str(dem_path), f"covers {share:.1f} % of the image "
+                                              f"{img_path}; supply a DEM covering the whole scene with a margin "
+                                              "of a few DEM pixels (e.g. gdalwarp -te <image bounds>)"))
+
+
+def _river_rings(riv_path: Path, *, img_crs: Any, img_pixel: float | None, factors: Any,
+                 errors: list[Finding]) -> RiverRings | None:
+    """The river rings of the scene (distance-from-river levels, Yang et al. 2022, section 3.4), or None with the
+    river file's problems (missing, unreadable, no CRS, not lines, not transformable) appended to ``errors``."""
+    if not riv_path.exists():
+        errors.append(Finding("error", str(riv_path), "no such river file; check the path"))
+    else:
+        try:
+            gdf = gpd.read_file(riv_path)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(Finding("error", str(riv_path), f"cannot be read as vector data ({error_reason(exc)}); give "
+                                                          "a GeoPackage, GeoJSON or Shapefile of river lines"))
+            gdf = None
+        if gdf is not None:
+            kinds = set(gdf.geom_type.dropna()) if len(gdf) else set()
+            if gdf.crs is None:
+                errors.append(Finding("error", str(riv_path), "has no CRS; assign it (ogr2ogr -a_srs "
+                                                              "EPSG:<code> fixed.gpkg in.gpkg)"))
+            elif not kinds or not kinds <= {"LineString", "MultiLineString"}:
+                errors.append(Finding("error", str(riv_path), f"holds {', '.join(sorted(kinds)) or 'no'} "
+                                      "geometries; the river factor needs river lines (LineString)"))
+            elif img_crs is not None and not img_crs.is_geographic and factors is not None:
+                try:
+                    return RiverRings(gdf, buffer_m=factors.river_buffer_m, ring_edges_m=factors.river_ring_edges_m,
+                                      crs=img_crs, tolerance_m=0.1 * img_pixel * linear_unit_m(img_crs))
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(Finding("error", str(riv_path), f"its lines cannot be brought to the image "
+                                          f"CRS {img_crs.to_string()} ({error_reason(exc)})"))
+    return None
+
+
 def open_scene(image: str | Path, *, dem: str | Path | None = None, rivers: str | Path | None = None,
                needs_factors: bool = False, factors: Any = None, what_needs: str = "the model") -> Scene:
     """Check and open a scene for window-by-window prediction.
@@ -268,91 +360,17 @@ def open_scene(image: str | Path, *, dem: str | Path | None = None, rivers: str 
     """
     errors: list[Finding] = []
     img_path = Path(image)
-    src = _open_raster(img_path, "image", errors)
-    if src is not None:
-        with src:
-            bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha]
-            if src.crs is None:
-                errors.append(Finding("error", str(img_path), "has no CRS; assign it (gdal_edit.py -a_srs EPSG:<code> "
-                                                              f"{img_path})"))
-            elif src.crs.is_geographic:
-                lon, lat = (src.bounds.left + src.bounds.right) / 2, (src.bounds.bottom + src.bounds.top) / 2
-                errors.append(Finding("error", str(img_path), f"is in the geographic CRS {src.crs.to_string()} "
-                                      "(degrees): areas in m2 and the factor channels need metres; reproject it, e.g. "
-                                      f"gdalwarp -t_srs EPSG:{utm_epsg(lon, lat)} -r bilinear {img_path} "
-                                      "image_utm.tif"))
-            if src.transform.b != 0 or src.transform.d != 0:
-                errors.append(Finding("error", str(img_path), "its grid is rotated; warp it to a north-up grid "
-                                                              f"(gdalwarp {img_path} north_up.tif)"))
-            if len(bands) < 3:
-                errors.append(Finding("error", str(img_path), f"has {len(bands)} image band(s); the models need RGB "
-                                                              "(3 bands, red-green-blue first)"))
-            if np.dtype(src.dtypes[0]).kind == "c":
-                errors.append(Finding("error", str(img_path), "holds complex numbers, not image values"))
-            img_crs, img_bounds = src.crs, src.bounds
+    img_crs, img_bounds, img_pixel = _image_problems(img_path, errors)
     if needs_factors:
         for flag, given in (("--dem", dem), ("--rivers", rivers)):
             if given is None:
                 errors.append(Finding("error", None, f"{what_needs} was trained on rgb+factors (DEM, slope, distance "
                                                      f"from river): give {flag}"))
     if needs_factors and dem is not None:
-        dem_path = Path(dem)
-        dsrc = _open_raster(dem_path, "DEM", errors)
-        if dsrc is not None:
-            with dsrc:
-                if dsrc.crs is None:
-                    errors.append(Finding("error", str(dem_path), "has no CRS; assign it (gdal_edit.py -a_srs "
-                                                                  f"EPSG:<code> {dem_path})"))
-                elif dsrc.count != 1:
-                    errors.append(Finding("error", str(dem_path), f"has {dsrc.count} bands; a DEM has one "
-                                                                  "(elevation in metres). Is it the image?"))
-                elif src is not None and img_crs is not None and not img_crs.is_geographic:
-                    try:
-                        west, south, east, north = transform_bounds(img_crs, dsrc.crs, *img_bounds, densify_pts=21)
-                    except Exception as exc:  # noqa: BLE001 - pyproj / GDAL errors alike
-                        errors.append(Finding("error", str(dem_path), f"its CRS {dsrc.crs.to_string()} cannot be "
-                                              f"aligned with the image's {img_crs.to_string()} ({error_reason(exc)}); "
-                                              "reproject the DEM to the image CRS (gdalwarp -t_srs)"))
-                    else:
-                        b = dsrc.bounds
-                        tol_x, tol_y = abs(dsrc.transform.a) / 2, abs(dsrc.transform.e) / 2
-                        if west < b.left - tol_x or east > b.right + tol_x or south < b.bottom - tol_y \
-                                or north > b.top + tol_y:
-                            iw = max(0.0, min(east, b.right) - max(west, b.left))
-                            ih = max(0.0, min(north, b.top) - max(south, b.bottom))
-                            share = 100 * iw * ih / max((east - west) * (north - south), 1e-12)
-                            errors.append(Finding("error", str(dem_path), f"covers {share:.1f} % of the image "
-                                                  f"{img_path}; supply a DEM covering the whole scene with a margin "
-                                                  "of a few DEM pixels (e.g. gdalwarp -te <image bounds>)"))
+        _dem_problems(Path(dem), img_path=img_path, img_crs=img_crs, img_bounds=img_bounds, errors=errors)
     rings = None
     if needs_factors and rivers is not None:
-        riv_path = Path(rivers)
-        if not riv_path.exists():
-            errors.append(Finding("error", str(riv_path), "no such river file; check the path"))
-        else:
-
-            try:
-                gdf = gpd.read_file(riv_path)
-            except Exception as exc:  # noqa: BLE001
-                errors.append(Finding("error", str(riv_path), f"cannot be read as vector data ({error_reason(exc)}); give "
-                                                              "a GeoPackage, GeoJSON or Shapefile of river lines"))
-                gdf = None
-            if gdf is not None:
-                kinds = set(gdf.geom_type.dropna()) if len(gdf) else set()
-                if gdf.crs is None:
-                    errors.append(Finding("error", str(riv_path), "has no CRS; assign it (ogr2ogr -a_srs "
-                                                                  "EPSG:<code> fixed.gpkg in.gpkg)"))
-                elif not kinds or not kinds <= {"LineString", "MultiLineString"}:
-                    errors.append(Finding("error", str(riv_path), f"holds {', '.join(sorted(kinds)) or 'no'} "
-                                          "geometries; the river factor needs river lines (LineString)"))
-                elif src is not None and img_crs is not None and not img_crs.is_geographic and factors is not None:
-                    try:
-                        rings = RiverRings(gdf, buffer_m=factors.river_buffer_m, ring_edges_m=factors.river_ring_edges_m,
-                                           crs=img_crs, tolerance_m=0.1 * abs(src.transform.a)
-                                           * linear_unit_m(img_crs))
-                    except Exception as exc:  # noqa: BLE001
-                        errors.append(Finding("error", str(riv_path), f"its lines cannot be brought to the image "
-                                              f"CRS {img_crs.to_string()} ({error_reason(exc)})"))
+        rings = _river_rings(Path(rivers), img_crs=img_crs, img_pixel=img_pixel, factors=factors, errors=errors)
     if errors:
         raise InputError(errors)
     scene = Scene(SceneImage(img_path))

@@ -285,6 +285,8 @@ def predict_scene(
     return summary
 
 
+# long: one pass over the scene's windows; the readers, read-ahead, blenders and writers it opens share one
+# try/finally that closes them together, also on Ctrl-C
 def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | Path | None,
                   rivers: str | Path | None, window: int, overlap: int, batch_size: int, threshold: float | None,
                   precision: str, device: str, num_threads: int | None, cache_mb: int, read_ahead: int | None,

@@ -85,6 +85,29 @@ def synthetic_files(spec: SyntheticSpec) -> dict[str, str]:
     return {k: v for k, v in SYNTHETIC_FILES.items() if spec.geology or k not in GEOLOGY_FILES}
 
 
+def _write_vectors(paths: dict[str, Path], *, spec: SyntheticSpec, rivers: list[dict], slides: list[dict],
+                   reveg: np.ndarray, confusers: list[dict], areas: tuple[AreaSpec, ...] | None) -> None:
+    """The vector files of the synthetic area: rivers, the landslide inventory, the train/test areas and the
+    look-alike confusers (the last only for the study-area figure; step 01 does not read them)."""
+    n = len(slides)
+    write_vector(paths["rivers"], gpd.GeoDataFrame(
+        [{k: r[k] for k in ("name", "kind", "width_m")} for r in rivers],
+        geometry=[r["geometry"] for r in rivers], crs=spec.crs))
+    write_vector(paths["inventory"], gpd.GeoDataFrame(
+        {"landslide_id": np.arange(1, n + 1, dtype=np.int64),
+         "area_m2": np.array([round(s["geometry"].area, 2) for s in slides], float),
+         "shape": [s["shape"] for s in slides], "colour": [s["colour"] for s in slides],
+         "revegetated_t2": reveg},
+        geometry=[s["geometry"] for s in slides], crs=spec.crs), layer="inventory")
+    area_rows = ([(a.name, a.split, a.bounds) for a in areas] if areas else _default_areas(spec))
+    write_vector(paths["areas"], gpd.GeoDataFrame(
+        {"name": [a[0] for a in area_rows], "split": [a[1] for a in area_rows]},
+        geometry=[box(*a[2]) for a in area_rows], crs=spec.crs))
+    write_vector(paths["confusers"], gpd.GeoDataFrame(
+        {"kind": [c["kind"] for c in confusers], "colour": [c["colour"] for c in confusers]},
+        geometry=[c["geometry"] for c in confusers], crs=spec.crs), layer="confusers")
+
+
 def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
              areas: tuple[AreaSpec, ...] | None = None) -> dict[str, Path]:
     """Write the synthetic study area (``docs/methods.md``, "Synthetic study area") into ``out_dir``.
@@ -152,22 +175,7 @@ def generate(spec: SyntheticSpec, *, seed: int, out_dir: str | Path,
     write_geotiff(paths["image_t2"], t2, transform=img.transform, crs=spec.crs, band_names=rgb)
     write_geotiff(paths["dem"], terr["elev"], transform=dem.transform, crs=spec.crs, nodata=DEM_NODATA,
                   band_names=["elevation"])
-    write_vector(paths["rivers"], gpd.GeoDataFrame(
-        [{k: r[k] for k in ("name", "kind", "width_m")} for r in rivers],
-        geometry=[r["geometry"] for r in rivers], crs=spec.crs))
-    write_vector(paths["inventory"], gpd.GeoDataFrame(
-        {"landslide_id": np.arange(1, n + 1, dtype=np.int64),
-         "area_m2": np.array([round(s["geometry"].area, 2) for s in slides], float),
-         "shape": [s["shape"] for s in slides], "colour": [s["colour"] for s in slides],
-         "revegetated_t2": reveg},
-        geometry=[s["geometry"] for s in slides], crs=spec.crs), layer="inventory")
-    area_rows = ([(a.name, a.split, a.bounds) for a in areas] if areas else _default_areas(spec))
-    write_vector(paths["areas"], gpd.GeoDataFrame(
-        {"name": [a[0] for a in area_rows], "split": [a[1] for a in area_rows]},
-        geometry=[box(*a[2]) for a in area_rows], crs=spec.crs))
-    write_vector(paths["confusers"], gpd.GeoDataFrame(
-        {"kind": [c["kind"] for c in confusers], "colour": [c["colour"] for c in confusers]},
-        geometry=[c["geometry"] for c in confusers], crs=spec.crs), layer="confusers")
+    _write_vectors(paths, spec=spec, rivers=rivers, slides=slides, reveg=reveg, confusers=confusers, areas=areas)
     extra = {}
     if ir is not None:
         extra["infrared_bands"] = {"image": SYNTHETIC_FILES["image_t1"], "bands": {"4": "nir", "5": "swir"}}

@@ -106,6 +106,8 @@ def _edge_distance(slides: list[dict], lids: np.ndarray, img: Grid) -> np.ndarra
     return out
 
 
+# long: one pass over row chunks in which every layer of a chunk (vegetation, confusers, scars, the second date)
+# draws from the chunk's noise grids and random stream in a fixed order: the synthetic area's bytes depend on it
 def render_images(rng: np.random.Generator, seed: int, img: Grid, dem: Grid, terr: dict,
                   confusers: list[dict], slides: list[dict], reveg: np.ndarray, *,
                   on_chunk: Callable[[dict], None] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -165,12 +165,17 @@ def make_tiles(
     index = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(INDEX_COLUMNS)), geometry=geoms, crs=aligned.crs)
     index = typed_index(index)
     write_vector(out_dir / "index.gpkg", index, layer="tiles")
+    _remove_stale_tiles(out_dir, index)
+    return index
+
+
+def _remove_stale_tiles(out_dir: Path, index: gpd.GeoDataFrame) -> None:
+    """Delete the train/test tiles of an earlier run that the new index does not list."""
     keep = {out_dir / p for p in index["path"]}
     for split_dir in {out_dir / s for s in ("train", "test")}:
         for stale in split_dir.glob("*.tif") if split_dir.is_dir() else ():
             if stale not in keep:
                 stale.unlink()
-    return index
 
 
 def typed_index(index: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -129,6 +129,33 @@ def loss_options_for(training: TrainingSpec, originals: Sequence[Path]) -> dict[
     return options
 
 
+def _check_channels(profile: Profile, experiment: Experiment) -> None:
+    """A factor experiment on a chip dataset without DEM, or channels the study's inputs cannot give, stop here."""
+    reason = factor_skip_reason(profile) if experiment.channels != "rgb" else None
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} ({experiment.channels}): {reason}")
+    reason = unavailable_channel(profile, experiment.channels)
+    if reason is not None:
+        raise ValueError(f"experiment {experiment.name} (channels {experiment.channels}): {reason}; add the input "
+                         "or choose other channels in the experiment file")
+
+
+def _seeded_model(experiment: Experiment, *, spec: Any, in_channels: int, training: TrainingSpec, seed: int,
+                  load_weights: bool) -> nn.Module:
+    """The experiment's model, its weights initialised from ``seed`` (Python, NumPy and torch generators seeded)
+    under the training thread count, so that the initialisation repeats on a CPU."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    prev_threads = torch.get_num_threads()
+    if training.num_threads:
+        torch.set_num_threads(training.num_threads)
+    try:
+        return build_model(experiment.model, in_channels, spec=spec, load_weights=load_weights)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
 def train_experiment(
     profile: Profile,
     experiment: Experiment,
@@ -158,13 +185,7 @@ def train_experiment(
         ValueError: a factor experiment on a chip dataset without DEM (:func:`landslide_utils.chips.study_tiles.
             factor_skip_reason`; the runner skips it instead).
     """
-    reason = factor_skip_reason(profile) if experiment.channels != "rgb" else None
-    if reason is not None:
-        raise ValueError(f"experiment {experiment.name} ({experiment.channels}): {reason}")
-    reason = unavailable_channel(profile, experiment.channels)
-    if reason is not None:
-        raise ValueError(f"experiment {experiment.name} (channels {experiment.channels}): {reason}; add the input "
-                         "or choose other channels in the experiment file")
+    _check_channels(profile, experiment)
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     ckpt_path, loss_csv = out / CHECKPOINT_FILE, out / "loss.csv"
@@ -201,17 +222,8 @@ def train_experiment(
             meta.update(fold=f + 1, folds=folds,
                         validation_fold=sorted(_rel_tile(p, paths.tiles) for p, g in zip(originals, fold_of) if g == f))
         steps = training_steps(profile, training, n_original=len(tr), n_enhanced=len(be))
-        random.seed(profile.seed)
-        np.random.seed(profile.seed)
-        torch.manual_seed(profile.seed)
-        prev_threads = torch.get_num_threads()
-        if training.num_threads:
-            torch.set_num_threads(training.num_threads)
-        try:  # weight initialisation runs under the training thread count too (repeatable on CPU)
-            model = build_model(experiment.model, meta["in_channels"], spec=spec,
-                                load_weights=not (resume and (where / CHECKPOINT_FILE).is_file()))
-        finally:
-            torch.set_num_threads(prev_threads)
+        model = _seeded_model(experiment, spec=spec, in_channels=meta["in_channels"], training=training,
+                              seed=profile.seed, load_weights=not (resume and (where / CHECKPOINT_FILE).is_file()))
         paths_ = [*tr, *be, *copies]
         cache = len(paths_) * profile.tiling.tile_size**2 * (meta["in_channels"] + 2) * 4 < 2**31
         ds = TileDataset(paths_, channels=experiment.channels, mean=mean, std=std, target=task, cache=cache,
