@@ -2,7 +2,8 @@
 
 * ``run --profile P.yaml [--steps 01,02] [--experiments I,IV] [--force]``: execute the study's notebooks.
 * ``sweep --sweep S.yaml [--workers N] [--scheduler tcp://HOST:PORT] [--force]``: notebook 04 over a grid of
-  settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster.
+  settings (``params/sweeps/*.yaml``), locally in parallel or on a dask.distributed cluster; ``--analyse-only``
+  executes only notebook 07 again on the sweep's ``results.csv``.
 * ``synth --profile P.yaml --out DIR``: write the synthetic study area of a profile (six GeoTIFF/vector files).
 * ``predict --checkpoint CKPT --image scene.tif [--dem dem.tif] [--rivers rivers.gpkg] --out DIR``: map a
   whole scene of any size window by window (:mod:`landslide_utils.prediction.scene`).
@@ -61,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                      help="run every point on this dask.distributed scheduler instead of local processes")
     swp.add_argument("--force", action="store_true", help="rerun runs and shared steps even when nothing changed")
+    swp.add_argument("--analyse-only", action="store_true", help="only execute notebook 07 again on the sweep's "
+                                                                  "results.csv (runs nothing else)")
     swp.add_argument("--root", type=Path, default=None, help="project root (default: found from the sweep file)")
     swp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
 
@@ -236,9 +239,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     """``sweep --sweep S``: notebook 04 over a grid of settings, then notebook 07 (:mod:`landslide_utils.sweeps`)."""
-    from landslide_utils.sweeps.runner import run_sweep
+    from landslide_utils.sweeps.runner import analyse_sweep, run_sweep
     from landslide_utils.sweeps.spec import load_sweep
 
+    if args.analyse_only:
+        with study_lock(load_sweep(args.sweep, root=args.root).data_dir):
+            analysis = analyse_sweep(args.sweep, root=args.root, kernel_name=args.kernel)
+        if analysis != "ran":
+            print(f"error: notebook 07 {analysis}", file=sys.stderr)
+            return 1
+        return 0
     if args.workers is not None and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2

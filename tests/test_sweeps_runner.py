@@ -274,6 +274,24 @@ def test_the_real_analysis_notebook_runs_on_a_finished_sweep(swept):
     assert (pd.read_csv(out / "tables/claims.csv")["verdict"] == "not testable").all()  # one experiment only
 
 
+def test_analyse_only_reexecutes_notebook_07_on_the_results_and_runs_nothing_else(swept):
+    """``sweep --analyse-only``: notebook 07 again on the results table (the committed sweeps' way to follow a
+    change of the notebook or the package), no run executed; a sweep without results says what to run."""
+    root = _copy(swept, "reanalysed")
+    _analysis_notebook(root / "notebooks/07_analyse_sweep.ipynb")
+    before = {p: p.stat().st_mtime_ns for p in (root / "reports/tiny/sweeps/tiny").rglob("04_*.ipynb")}
+    proc = subprocess.run([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
+                           "--analyse-only"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    executed = nbformat.read(root / "reports/tiny/sweeps/tiny/07_analyse_sweep.ipynb", as_version=4)
+    assert "2 rows" in executed.cells[-1].outputs[0]["text"]
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # no run executed again
+    (root / "reports/tiny/sweeps/tiny/results.csv").unlink()
+    proc = subprocess.run([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
+                           "--analyse-only"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "results.csv" in proc.stderr and "run the sweep first" in proc.stderr
+
+
 def test_console_line_carries_the_guard_warnings():
     ran = RunOutcome("seed=0", "V", "ran", 12.3, "warning: Experiment V predicts no landslide pixel")
     assert outcome_line(3, 8, ran) == "[3/8] seed=0 V: done in 12 s\n  warning: Experiment V predicts no landslide pixel"

@@ -23,6 +23,7 @@ import yaml
 from tqdm import tqdm
 
 from landslide_utils.config.load import load_profile
+from landslide_utils.evaluation.metrics import METRIC_FUNCTIONS
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
 from landslide_utils.paths import StudyPaths, relative_path
 from landslide_utils.runner.notebook import execute_notebook
@@ -39,9 +40,11 @@ from landslide_utils.sweeps.workers import (
     execute_shared,
 )
 
-__all__ = ["RunOutcome", "SweepResult", "run_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
+__all__ = ["RunOutcome", "SweepResult", "run_sweep", "analyse_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
 
-METRIC_ORDER = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap", "f1_val_threshold")
+#: the metric columns of results.csv: the pixel metrics but the background IoU, then AP and F1 at the validation
+#: threshold
+METRIC_ORDER = (*(m for m in METRIC_FUNCTIONS if m != "iou_background"), "ap", "f1_val_threshold")
 """Metric columns of ``results.csv`` first, in this order; other numbers of the metrics JSON follow."""
 _NOTEBOOK_04 = "04_run_experiment.ipynb"
 _NOTEBOOK_07 = "07_analyse_sweep.ipynb"
@@ -348,6 +351,21 @@ def results_table(sweep: Sweep, runs: list[Run], *, ok: set[tuple[str, str]] | N
         rows.append(row)
     cols = ["point", "experiment", "model", "channels", "training_data", *sweep.keys]
     return pd.DataFrame(rows, columns=list(dict.fromkeys(cols + [c for row in rows for c in row])))
+
+
+def analyse_sweep(path: str | Path, *, root: str | Path | None = None, kernel_name: str | None = None) -> str:
+    """Execute notebook 07 again on a sweep's ``results.csv`` (e.g. the committed one) without running any point:
+    the analysis of a finished sweep with the current notebook and package. Returns ``ran`` or the failure.
+
+    Raises:
+        FileNotFoundError: the sweep has no results table yet (run the sweep first).
+    """
+    sweep = load_sweep(path, root=root)
+    results = sweep.reports_dir / "results.csv"
+    if not results.is_file():
+        raise FileNotFoundError(f"{results}: no results table of sweep {sweep.name}; run the sweep first "
+                                f"(python -m landslide_utils sweep --sweep {relative_path(sweep.path, sweep.root)})")
+    return _analyse(sweep, results, package_digest(), force=True, kernel_name=kernel_name)
 
 
 def _analyse(sweep: Sweep, results: Path, package: str, *, force: bool, kernel_name: str | None) -> str:
