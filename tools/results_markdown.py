@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from landslide_utils.evaluation.bootstrap import SUMMARY_METRICS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +95,7 @@ def sweep(profile: str, name: str) -> None:
     wide = []
     for exp, g in summary.groupby("experiment", sort=False):
         row = {"exp.": exp, "n": int(g["n"].max())}
-        for m in ("precision", "recall", "f1", "miou", "ap", "f1_val_threshold"):
+        for m in SUMMARY_METRICS:
             r = g[g["metric"] == m]
             if len(r):
                 r = r.iloc[0]

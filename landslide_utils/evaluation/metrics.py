@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = [
     "METRIC_FUNCTIONS",
-    "PAPER_METRICS",
+    "PAPER_METRICS", "TABLE_METRICS",
     "METRIC_LABELS",
     "average_precision",
     "best_threshold",
@@ -163,6 +163,8 @@ METRIC_FUNCTIONS: dict[str, Callable[[Counts], float]] = {
     "oa": overall_accuracy,
     "kappa": cohen_kappa,
 }
+#: the metrics that tables of several runs report, in that order (the background IoU, nearly 1 everywhere, left out)
+TABLE_METRICS: tuple[str, ...] = tuple(m for m in METRIC_FUNCTIONS if m != "iou_background")
 #: the metrics of Yang et al. (2022), Tables 6 and 7
 PAPER_METRICS: tuple[str, ...] = ("precision", "recall", "f1", "miou")
 #: how tables and figures name each metric (with AP, the threshold-free one, and F1 at the validation threshold)

@@ -21,6 +21,7 @@ import torch
 
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import has_second_date
+from landslide_utils.evaluation.metrics import TABLE_METRICS
 from landslide_utils.evaluation.test_area import evaluate_area
 from landslide_utils.files.atomic import write_json
 from landslide_utils.inputs.aligned import AlignedLayers
@@ -34,7 +35,7 @@ from landslide_utils.training.loop import fit
 __all__ = ["has_second_date", "second_date_tiles", "select_finetune_tiles", "finetune_second_date", "evaluate_second_date",
            "run_multitemporal", "MultitemporalResult"]
 
-KEYS = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
+KEYS = TABLE_METRICS
 
 
 def second_date_tiles(profile: Profile, *, root: Path = Path("."), rebuild: bool = False) -> tuple[Any, Path]:

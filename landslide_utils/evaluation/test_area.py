@@ -53,6 +53,7 @@ from landslide_utils.config.overrides import training_for
 from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.evaluation.chip_scores import chip_table
 from landslide_utils.evaluation.metrics import (
+    TABLE_METRICS,
     all_metrics,
     average_precision,
     best_threshold,
@@ -339,7 +340,7 @@ def validation_threshold(
 
 
 #: the metrics of a fold's validation fold and test area that the cross-validation report keeps
-CV_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa")
+CV_KEYS: tuple[str, ...] = TABLE_METRICS
 
 
 def cross_validation_report(profile: Profile, index: Any, paths: StudyPaths, out: Path, *, folds: int,

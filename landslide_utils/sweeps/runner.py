@@ -23,7 +23,7 @@ import yaml
 from tqdm import tqdm
 
 from landslide_utils.config.load import load_profile
-from landslide_utils.evaluation.metrics import METRIC_FUNCTIONS
+from landslide_utils.evaluation.metrics import TABLE_METRICS
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
 from landslide_utils.paths import StudyPaths, relative_path
 from landslide_utils.runner.notebook import execute_notebook
@@ -42,9 +42,8 @@ from landslide_utils.sweeps.workers import (
 
 __all__ = ["RunOutcome", "SweepResult", "run_sweep", "analyse_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
 
-#: the metric columns of results.csv: the pixel metrics but the background IoU, then AP and F1 at the validation
-#: threshold
-METRIC_ORDER = (*(m for m in METRIC_FUNCTIONS if m != "iou_background"), "ap", "f1_val_threshold")
+#: the metric columns of results.csv: the table metrics, then AP and F1 at the validation threshold
+METRIC_ORDER = (*TABLE_METRICS, "ap", "f1_val_threshold")
 """Metric columns of ``results.csv`` first, in this order; other numbers of the metrics JSON follow."""
 _NOTEBOOK_04 = "04_run_experiment.ipynb"
 _NOTEBOOK_07 = "07_analyse_sweep.ipynb"
