@@ -14,7 +14,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from landslide_utils.config.load import load_profile
-from landslide_utils.inputs.layers import align_layers, check_inputs, load_inputs
+from landslide_utils.inputs.checks import check_inputs
+from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.steps.prepare import prepare_data
 from landslide_utils.tiles.tiling import read_index
 from tests.data.tiny_files import make_data as md

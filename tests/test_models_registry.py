@@ -8,8 +8,8 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from landslide_utils.config.model_schema import MaskRCNNSpec, SegmentationSpec
-from landslide_utils.models import MODEL_NAMES, build_model, first_conv, load_pretrained
+from landslide_utils.config.model_schema import MODEL_NAMES, MaskRCNNSpec, SegmentationSpec
+from landslide_utils.models import build_model, first_conv, load_pretrained
 
 MRCNN = MaskRCNNSpec(backbone="resnet18", anchor_sizes=(8, 16, 32, 64, 128))
 SEG = SegmentationSpec(encoder="resnet18")

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from landslide_utils.config.base import ConfigError
-from landslide_utils.sweeps.runner import RunOutcome, outcome_line, run_sweep
+from landslide_utils.sweeps.runner import outcome_line, run_sweep
 from landslide_utils.sweeps.spec import expand_points, load_sweep, point_names
+from landslide_utils.sweeps.workers import RunOutcome
 
 from .study_project import ROOT, make_project
 

@@ -40,8 +40,7 @@ from landslide_utils.config.data_schema import CHIP_FORMATS, L4S_BANDS
 from landslide_utils.inputs.terrain import slope_degrees
 from landslide_utils.notices import notify
 
-__all__ = ["ChipError", "ChipRef", "Chip", "FORMATS", "IMAGE_SUFFIXES", "L4S_BANDS", "L4S_RGB", "list_chips",
-           "inspect_chips", "read_chip", "band_indices", "chip_size"]
+__all__ = ["ChipError", "ChipRef", "Chip", "FORMATS", "IMAGE_SUFFIXES", "L4S_RGB", "list_chips", "inspect_chips", "read_chip", "band_indices", "chip_size"]
 
 ChipFormat = Literal["folders", "bijie", "landslide4sense"]
 FORMATS: tuple[str, ...] = CHIP_FORMATS

@@ -20,7 +20,6 @@ import pandas as pd
 import torch
 
 from landslide_utils.config.schema import Profile
-from landslide_utils.config.study_inputs import has_second_date
 from landslide_utils.evaluation.metrics import TABLE_METRICS
 from landslide_utils.evaluation.test_area import evaluate_area
 from landslide_utils.files.atomic import write_json
@@ -32,8 +31,7 @@ from landslide_utils.training.checkpoint import load_checkpoint, read_checkpoint
 from landslide_utils.training.datasets import TileDataset
 from landslide_utils.training.loop import fit
 
-__all__ = ["has_second_date", "second_date_tiles", "select_finetune_tiles", "finetune_second_date", "evaluate_second_date",
-           "run_multitemporal", "MultitemporalResult"]
+__all__ = ["second_date_tiles", "select_finetune_tiles", "finetune_second_date", "evaluate_second_date", "run_multitemporal", "MultitemporalResult"]
 
 KEYS = TABLE_METRICS
 

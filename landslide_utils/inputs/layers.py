@@ -30,7 +30,7 @@ from rasterio.features import rasterize
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import write_geotiff, write_json, write_vector
 from landslide_utils.inputs.aligned import AlignedLayers
-from landslide_utils.inputs.checks import check_inputs, inspect_inputs, inspect_options
+from landslide_utils.inputs.checks import inspect_inputs, inspect_options
 from landslide_utils.inputs.factor_alignment import extra_factor_layers
 from landslide_utils.inputs.findings import Finding, InputError, InputPaths, Inspection
 from landslide_utils.inputs.grids import match
@@ -40,7 +40,7 @@ from landslide_utils.inputs.terrain import river_levels
 from landslide_utils.paths import StudyPaths
 from landslide_utils.synthetic import SYNTHETIC_FILES
 
-__all__ = ["InputPaths", "Finding", "InputError", "SYNTHETIC_FILES", "load_inputs", "check_inputs", "inspect_inputs", "Inspection", "align_layers"]
+__all__ = ["load_inputs", "align_layers"]
 
 
 def load_inputs(profile: Profile, *, input_dir: str | Path | None = None) -> InputPaths:

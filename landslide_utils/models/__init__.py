@@ -5,7 +5,6 @@ Use :func:`build_model` (the registry); it lists the valid names when given an u
 """
 
 from landslide_utils.models.registry import (
-           MODEL_NAMES,
            build_model,
            first_conv,
            load_pretrained,
@@ -14,5 +13,5 @@ from landslide_utils.models.registry import (
            spec_for,
 )
 
-__all__ = ["MODEL_NAMES", "build_model", "first_conv", "load_pretrained", "model_option_problem", "model_task",
+__all__ = ["build_model", "first_conv", "load_pretrained", "model_option_problem", "model_task",
            "spec_for"]

@@ -23,8 +23,7 @@ from landslide_utils.config.schema import Experiment, Profile
 from landslide_utils.models import maskrcnn as _mrcnn
 from landslide_utils.models import segmentation as _seg
 
-__all__ = ["MODEL_NAMES", "build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems",
-           "model_option_problem", "encoder_of"]
+__all__ = ["build_model", "model_task", "spec_for", "load_pretrained", "first_conv", "spec_problems", "model_option_problem", "encoder_of"]
 
 Task = Literal["instance", "semantic"]
 

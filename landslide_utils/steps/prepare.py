@@ -29,7 +29,8 @@ from landslide_utils.chips.study_tiles import chip_counts, extra_test_split, spl
 from landslide_utils.config.schema import Profile
 from landslide_utils.files.atomic import write_json
 from landslide_utils.inputs.aligned import AlignedLayers
-from landslide_utils.inputs.layers import Finding, InputPaths, align_layers, load_inputs
+from landslide_utils.inputs.findings import Finding, InputPaths
+from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.notices import notify
 from landslide_utils.paths import StudyPaths
 from landslide_utils.synthetic import GEOLOGY_FILES, generate_from_profile, synthetic_files

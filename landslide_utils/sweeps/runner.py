@@ -40,7 +40,7 @@ from landslide_utils.sweeps.workers import (
     execute_shared,
 )
 
-__all__ = ["RunOutcome", "SweepResult", "run_sweep", "analyse_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
+__all__ = ["SweepResult", "run_sweep", "analyse_sweep", "results_table", "outcome_line", "METRIC_ORDER"]
 
 #: the metric columns of results.csv: the table metrics, then AP and F1 at the validation threshold
 METRIC_ORDER = (*TABLE_METRICS, "ap", "f1_val_threshold")
