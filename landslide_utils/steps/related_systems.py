@@ -29,7 +29,7 @@ from landslide_utils.config.schema import Profile
 from landslide_utils.evaluation.claims import Claim
 from landslide_utils.evaluation.metrics import Counts, precision, recall
 from landslide_utils.files.atomic import write_csv
-from landslide_utils.paths import StudyPaths
+from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.prediction.memory import prediction_memories
 
 __all__ = ["RELATED_PAPERS", "RelatedReference", "load_related", "related_experiments", "related_claims",
@@ -346,7 +346,7 @@ def measured_efficiency_table(ref: RelatedReference, *, metrics_dir: str | Path,
 
     if ref.complexity is None:
         return None
-    found = {name: Path(experiments_dir) / name / "checkpoint.pt" for name in ref.table.index}
+    found = {name: Path(experiments_dir) / name / CHECKPOINT_FILE for name in ref.table.index}
     memory = prediction_memories({n: p for n, p in found.items() if p.is_file()}, tile_size=tile_size)
     return efficiency_table(ref, metrics_dir, memory)
 

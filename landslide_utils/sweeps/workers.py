@@ -19,7 +19,7 @@ from typing import Any
 
 from landslide_utils.config.base import ConfigError
 from landslide_utils.files.atomic import atomic_path, write_json
-from landslide_utils.paths import relative_path
+from landslide_utils.paths import CHECKPOINT_FILE, relative_path
 from landslide_utils.runner.notebook import execute_notebook
 from landslide_utils.runner.pipeline import StepFailed, metrics_warnings, run_pipeline
 
@@ -109,10 +109,10 @@ def _warm_start(task: SweepTask) -> None:
     if not task.warm_from or not task.checkpoint_dir:
         return
     src, dst = Path(task.warm_from), Path(task.checkpoint_dir)
-    if (dst / "checkpoint.pt").exists() or not (src / "checkpoint.pt").is_file():
+    if (dst / CHECKPOINT_FILE).exists() or not (src / CHECKPOINT_FILE).is_file():
         return
     dst.mkdir(parents=True, exist_ok=True)
-    for name in ("loss.csv", "checkpoint.pt"):  # checkpoint last: its presence means the copy is complete
+    for name in ("loss.csv", CHECKPOINT_FILE):  # checkpoint last: its presence means the copy is complete
         if (src / name).is_file():
             with atomic_path(dst / name, suffix=Path(name).suffix) as tmp:
                 shutil.copyfile(src / name, tmp)
