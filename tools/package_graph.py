@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "landslide_utils"
-DOC = ROOT / "docs" / "architecture.md"
+DOC = ROOT / "docs/architecture.md"
 BLOCK = re.compile(r"(<!-- generated: package graph -->\n)(?P<body>.*?)(<!-- end generated -->)", re.DOTALL)
 #: the one module whose imports of the package may sit inside functions: each command loads what it runs
 LAZY_IMPORTS_ALLOWED = ("cli",)
