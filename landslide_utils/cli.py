@@ -397,6 +397,7 @@ def _train_unlocked(args: argparse.Namespace) -> int:
     torchrun stops the others)."""
     from landslide_utils.config.load import load_experiment
     from landslide_utils.config.overrides import training_for
+    from landslide_utils.evaluation.validation_curve import validation_curve
     from landslide_utils.runner.pipeline import StepFailed, experiment_skip_reason, gpu_skip_reason, run_pipeline
     from landslide_utils.runner.plan import experiment_files
     from landslide_utils.training.checkpoint import resolve_device
@@ -444,7 +445,7 @@ def _train_unlocked(args: argparse.Namespace) -> int:
         for experiment in chosen:
             try:
                 res = train_experiment(profile, experiment, root=root, force=args.force, device=device,
-                                       progress=not args.no_progress, dist=ctx)
+                                       progress=not args.no_progress, dist=ctx, validator=validation_curve)
             except ValueError as exc:  # settings or inputs this experiment cannot train with: named in the message
                 print(f"error: {exc}", file=sys.stderr)
                 return 2

@@ -20,7 +20,8 @@ from landslide_utils.models.registry import encoder_of
 from landslide_utils.steps.related_systems import RELATED_PAPERS, load_related, metric_value
 from landslide_utils.tiles.tile import FACTOR_NAMES, TileData, read_tile, tile_channels, write_tile
 from landslide_utils.training.datasets import TileDataset, leading_image_channels
-from landslide_utils.training.loop import fit, phase_of
+from landslide_utils.training.loop import fit
+from landslide_utils.training.sampling import phase_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NINE = ("aspect", "curvature", "ndvi", "mndwi", "river_distance", "fault_distance", "lithology")

@@ -221,6 +221,7 @@ from landslide_utils.evaluation.cross_region import evaluate_extra_tests
 from landslide_utils.paths import StudyPaths
 from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
 from landslide_utils.evaluation.test_area import evaluate_test_area
+from landslide_utils.evaluation.validation_curve import validation_curve
 from landslide_utils.training.experiment import train_experiment
 
 prof = load_profile(profile)
@@ -228,8 +229,10 @@ exp = load_experiment(experiment)
 paths = StudyPaths.of(prof)
 print(f"Experiment {exp.name}: {exp.description}")
 """),
-    md("## Training"),
-    code("trained = train_experiment(prof, exp)"),
+    md("## Training\nWith `training.eval_every` the model is measured on the validation tiles while it trains "
+       "(loss and AP in the curve below); with `training.keep: best` the weights of the best validation AP are "
+       "the ones evaluated."),
+    code("trained = train_experiment(prof, exp, validator=validation_curve)"),
     code("plot_training_curve(paths.experiment(exp.name) / 'loss.csv', save=paths.figures / f'loss_{exp.name}.png');"),
     md("## Evaluation on the stitched test area"),
     code("metrics = evaluate_test_area(prof, exp)"),

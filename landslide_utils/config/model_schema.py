@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from landslide_utils.config.base import Strict
 from landslide_utils.config.data_schema import ExtraTestSpec
@@ -135,9 +135,28 @@ class TrainingSpec(Strict):
     precision: Literal["fp32", "bf16", "auto"] = Field(
         default="fp32", description="fp32, bf16 (autocast, fp32 master weights) or auto (bf16 where the device "
                                     "computes it natively); landslide_utils/training/precision.py")
-    optimizer: Literal["sgd", "adam"] = Field(
-        default="sgd", description="sgd (momentum, the paper's matterport default) or adam (Gao et al. 2021, "
-                                   "Yang S. et al. 2022); momentum is SGD's only")
+    optimizer: Literal["sgd", "adam", "adamw"] = Field(
+        default="sgd", description="sgd (momentum, the paper's matterport default), adam (Gao et al. 2021, Yang S. "
+                                   "et al. 2022; decay added to the gradient) or adamw (decay decoupled from the "
+                                   "gradient, Loshchilov & Hutter 2019); momentum is SGD's only")
+    schedule: Literal["constant", "cosine", "onecycle"] = Field(
+        default="constant", description="learning-rate schedule over the steps: constant (the paper), cosine "
+                                        "(decay to 0, Loshchilov & Hutter 2017) or onecycle (up from lr/25, then down "
+                                        "to lr/25e4, Smith & Topin 2019); landslide_utils/training/schedule.py")
+    warmup_steps: int = Field(default=0, ge=0, description="steps of linear warm-up from 0 to the learning rate "
+                                                           "(constant, cosine), or the rising part of onecycle "
+                                                           "(default there: 30 % of the steps)")
+    eval_every: int = Field(default=0, ge=0, description="every N steps (and at the last) the validation tiles' "
+                            "loss, AP and F1 are measured and logged in validation.csv beside loss.csv; 0 = never. "
+                            "Needs validation_share > 0")
+    keep: Literal["last", "best"] = Field(
+        default="last", description="the checkpoint evaluated: the last step's weights, or those of the evaluation "
+                                    "(eval_every) with the best validation AP")
+    sampling: Literal["uniform", "balanced"] = Field(
+        default="uniform", description="uniform: epoch-wise shuffles of all samples; balanced: landslide_share of "
+                                       "every batch drawn from the samples that hold a landslide")
+    landslide_share: float = Field(default=0.5, gt=0, lt=1, description="balanced sampling: share of each batch "
+                                   "drawn from samples with a landslide (rounded, at least one)")
     class_weights: tuple[float, float] | None = Field(
         default=None, description="(background, landslide) weights of every pixel in the BCE / focal term of the "
                                   "semantic losses (Yang S. et al. 2022: [1, 2]); unset = equal")
@@ -148,6 +167,15 @@ class TrainingSpec(Strict):
                                                                                "(default learning_rate)")
     frozen_batch_size: int | None = Field(default=None, gt=0, description="batch size of the frozen steps "
                                                                           "(default batch_size)")
+
+    @model_validator(mode="after")
+    def _validation_needed(self) -> TrainingSpec:
+        if (self.eval_every or self.keep == "best") and self.validation_share == 0:
+            raise ValueError("eval_every and keep: best measure the validation tiles: set validation_share > 0 "
+                             "(e.g. 0.1)")
+        if self.keep == "best" and not self.eval_every:
+            raise ValueError("keep: best chooses among the evaluations: set eval_every (e.g. 25)")
+        return self
 
     @field_validator("class_weights")
     @classmethod

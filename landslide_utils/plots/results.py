@@ -66,6 +66,15 @@ def plot_training_curve(loss_csv: str | Path, *, title: str | None = None, save:
         win = min(len(df), max(5, len(df) // 20))
         ax.plot(df["step"], df["loss"].rolling(win, min_periods=1).mean(), lw=2, color="tab:blue",
                 label=f"running mean ({win} steps)")
+    val_csv = Path(loss_csv).with_name("validation.csv")
+    if val_csv.is_file():  # training.eval_every: the validation loss and AP beside the training loss
+        val = pd.read_csv(val_csv)
+        ax.plot(val["step"], val["val_loss"], "o-", lw=1.2, ms=3, color="tab:orange", label="validation loss")
+        ap = ax.twinx()
+        ap.plot(val["step"], val["val_ap"], "s--", lw=1.2, ms=3, color="tab:green", label="validation AP")
+        ap.set_ylabel("validation AP", color="tab:green")
+        ap.set_ylim(0, 1)
+        ap.legend(fontsize=8, loc="upper center")
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)

@@ -11,7 +11,9 @@ A checkpoint (``checkpoint.pt``, written atomically by :func:`save_checkpoint`) 
   kept for the format);
 * ``step``, ``steps``, ``finished``, ``train_seconds``, ``final_loss``;
 * ``rng``: the Python, NumPy and torch (CPU and CUDA) random states, so that training resumed from a checkpoint
-  continues bit-exactly on CPU.
+  continues bit-exactly on CPU;
+* ``best`` (an unfinished run under ``training.keep: best``): the weights, step and validation AP of the best
+  evaluation so far. A finished run's ``model_state`` is then those best weights.
 
 Checkpoints are loaded with ``torch.load(weights_only=True)``: no pickled code runs.
 """
@@ -43,7 +45,8 @@ class CheckpointMeta(TypedDict, total=False):
 
     Written by step 04 (:func:`landslide_utils.training.experiment.train_experiment`); ``validation`` (the
     threshold chosen on validation tiles), ``validation_fold``, ``ensemble`` (k fold models) and ``finetune``
-    (the multi-temporal fine-tuning) are added where they apply; :func:`load_checkpoint` adds ``step``, ``steps``,
+    (the multi-temporal fine-tuning) and ``kept`` (under ``training.keep: best``: the step and validation AP of the
+    weights kept) are added where they apply; :func:`load_checkpoint` adds ``step``, ``steps``,
     ``finished`` and ``train_seconds`` from the checkpoint itself. It stays a plain dict in the file, so that
     ``torch.load(weights_only=True)`` reads it.
     """
@@ -73,6 +76,7 @@ class CheckpointMeta(TypedDict, total=False):
     validation_fold: int
     ensemble: int
     finetune: dict[str, Any]
+    kept: dict[str, Any]
     step: int
     steps: int
     finished: bool
@@ -144,9 +148,12 @@ def save_checkpoint(
     train_seconds: float,
     final_loss: float | None,
     rng_ranks: list[dict[str, Any]] | None = None,
+    best: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint atomically (temporary file, then rename); see the module docstring for the layout.
-    ``rng_ranks``: every process's random state in a data-parallel run (rank order), restored on resume."""
+    ``rng_ranks``: every process's random state in a data-parallel run (rank order), restored on resume;
+    ``best``: under ``training.keep: best``, the best evaluation so far (``state``, ``step``, ``val_ap``) of an
+    unfinished run."""
     path = Path(path)
     obj = {
         "format": FORMAT, "meta": meta, "model_state": model.state_dict(),
@@ -157,6 +164,8 @@ def save_checkpoint(
     }
     if rng_ranks is not None:
         obj["rng_ranks"] = rng_ranks
+    if best is not None:
+        obj["best"] = best
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(obj, tmp)
     return path

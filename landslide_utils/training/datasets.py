@@ -260,6 +260,12 @@ class TileDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, Any]]:
         return self.load(i, 0)
 
+    def holds_landslide(self, i: int) -> bool:
+        """Whether sample ``i`` has a landslide pixel among its valid pixels (balanced sampling,
+        :mod:`landslide_utils.training.sampling`)."""
+        _, inst, valid = self._arrays(i)
+        return bool(((inst > 0) & valid).any())
+
 
 def landslide_prevalence(paths: Sequence[str | Path]) -> float:
     """Share of landslide pixels among the valid pixels of tiles (0 when none is valid).

@@ -1,7 +1,7 @@
 """Data-parallel training across processes (``torchrun``): who am I, which part of a batch is mine.
 
 :func:`landslide_utils.training.loop.fit` trains with :class:`torch.nn.parallel.DistributedDataParallel` when it is given
-an active :class:`DistContext`. The batch plan of step ``s`` (:func:`landslide_utils.training.loop.batch_plan`, a pure
+an active :class:`DistContext`. The batch plan of step ``s`` (:func:`landslide_utils.training.sampling.step_samples`, a pure
 function of the seed and the step) is the same on every process; :func:`shard` gives process ``rank`` its
 contiguous share, so the *global* batch is the profile's ``training.batch_size`` whatever the number of
 processes, and DDP averages the gradients of the shares. Only rank 0 writes the checkpoint, the loss log and the

@@ -29,13 +29,14 @@ from landslide_utils.models import build_model, model_task, spec_for
 from landslide_utils.models.ensemble import ProbabilityMean
 from landslide_utils.paths import CHECKPOINT_FILE, StudyPaths
 from landslide_utils.tiles.tiling import read_index
-from landslide_utils.tiles.validation_split import split_validation
+from landslide_utils.tiles.validation_split import split_validation, validation_paths
 from landslide_utils.training.checkpoint import CheckpointMeta, resolve_device, save_checkpoint
 from landslide_utils.training.crossval import stratified_folds
 from landslide_utils.training.datasets import TileDataset, channel_stats, landslide_prevalence
 from landslide_utils.training.distributed import SINGLE, DistContext
 from landslide_utils.training.imbalance import landslide_copies, pixel_counts
 from landslide_utils.training.loop import FitResult, fit
+from landslide_utils.training.monitor import Validator, ValidatorFactory
 
 __all__ = ["TrainResult", "training_tiles", "training_steps", "loss_options_for", "train_experiment"]
 
@@ -166,6 +167,7 @@ def train_experiment(
     device: str | None = None,
     progress: bool = True,
     dist: DistContext = SINGLE,
+    validator: ValidatorFactory | None = None,
 ) -> TrainResult:
     """Train (or resume, or reuse) the model of one experiment with :func:`fit`; see the module docstring.
 
@@ -178,18 +180,26 @@ def train_experiment(
         progress: show a tqdm bar.
         dist: this process's place in a data-parallel run (``python -m landslide_utils train`` under
             ``torchrun``; :mod:`landslide_utils.training.distributed`): only rank 0 writes files.
+        validator: builds the measurement of the validation tiles that ``training.eval_every`` and
+            ``training.keep: best`` need (step 04 passes
+            :func:`landslide_utils.evaluation.validation_curve.validation_curve`).
 
-    Writes ``<data>/experiments/<EXP>/checkpoint.pt`` and ``loss.csv`` (step, loss, lr, seconds).
+    Writes ``<data>/experiments/<EXP>/checkpoint.pt``, ``loss.csv`` (step, loss, lr, seconds) and, with
+    ``training.eval_every``, ``validation.csv`` (:mod:`landslide_utils.training.monitor`).
 
     Raises:
         ValueError: a factor experiment on a chip dataset without DEM (:func:`landslide_utils.chips.study_tiles.
-            factor_skip_reason`; the runner skips it instead).
+            factor_skip_reason`; the runner skips it instead); ``training.eval_every`` without a validator.
     """
     _check_channels(profile, experiment)
     paths = StudyPaths.of(profile, Path(root))
     out = paths.experiment(experiment.name)
     ckpt_path, loss_csv = out / CHECKPOINT_FILE, out / "loss.csv"
     training = training_for(profile, experiment)
+    if training.eval_every and validator is None:
+        raise ValueError(f"experiment {experiment.name}: training.eval_every is {training.eval_every} but no "
+                         "validator was given; pass validator=landslide_utils.evaluation.validation_curve."
+                         "validation_curve (as step 04 does) or set eval_every: 0")
     dev = resolve_device(device or profile.device)
     if dist.active and dev.type == "cuda":
         dev = torch.device("cuda", dist.local_rank)  # one GPU per process
@@ -229,10 +239,11 @@ def train_experiment(
         ds = TileDataset(paths_, channels=experiment.channels, mean=mean, std=std, target=task, cache=cache,
                          variants=[0] * (len(tr) + len(be)) + codes, variant_seed=profile.seed)
         label = f"train {experiment.name} ({experiment.model})" + (f" fold {f + 1}/{folds}" if folds else "")
+        options = loss_options_for(training, tr) if task == "semantic" else {}
+        validate = _validate(profile, experiment, validator, paths=paths, meta=meta, loss_options=options, device=dev)
         results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / CHECKPOINT_FILE,
-                           meta=meta, steps=steps, loss_log=where / "loss.csv",
-                           loss_options=loss_options_for(training, tr) if task == "semantic" else {},
-                           device=dev, resume=resume, progress=progress, label=label, dist=dist))
+                           meta=meta, steps=steps, loss_log=where / "loss.csv", loss_options=options,
+                           device=dev, resume=resume, progress=progress, label=label, dist=dist, validate=validate))
         members.append(model)
     if not folds:
         result = results[0]
@@ -246,6 +257,18 @@ def train_experiment(
                          experiment=experiment, device=str(dev))
     dist.barrier()
     return res
+
+
+def _validate(profile: Profile, experiment: Experiment, validator: ValidatorFactory | None, *, paths: StudyPaths,
+              meta: CheckpointMeta, loss_options: dict[str, Any], device: torch.device) -> Validator | None:
+    """The measurement of the experiment's validation tiles while it trains (``training.eval_every``), or None."""
+    training = training_for(profile, experiment)
+    if validator is None or not training.eval_every:
+        return None
+    tiles = validation_paths(read_index(paths.tile_index), paths.tiles, share=training.validation_share,
+                             seed=profile.seed)
+    return validator(meta=meta, tiles=tiles, evaluation=evaluation_for(profile, experiment),
+                     loss_options=loss_options, device=device)
 
 
 def _rel_tile(path: Path, tiles: Path) -> str:

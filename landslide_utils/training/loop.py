@@ -28,6 +28,7 @@ three augmented copies of each original landslide tile (:mod:`landslide_utils.tr
 from __future__ import annotations
 
 import math
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,9 +57,12 @@ from landslide_utils.training.checkpoint import (
 )
 from landslide_utils.training.datasets import TileDataset
 from landslide_utils.training.distributed import SINGLE, DistContext, batch_problem, shard
+from landslide_utils.training.monitor import ValidationLog, Validator, better
 from landslide_utils.training.precision import autocast
+from landslide_utils.training.sampling import phase_of, step_samples
+from landslide_utils.training.schedule import lr_factor
 
-__all__ = ["FitResult", "fit", "batch_plan", "make_optimizer", "train_step", ]
+__all__ = ["FitResult", "fit", "make_optimizer", "train_step"]
 
 
 @dataclass(frozen=True)
@@ -72,37 +76,11 @@ class FitResult:
     reused: bool
 
 
-def batch_plan(seed: int, step: int, n: int, batch: int, augment: bool, *,
-               start: int | None = None) -> tuple[list[int], list[int]]:
-    """Samples and augmentation codes of one step: epoch-wise shuffles, a pure function of ``(seed, step)``.
-
-    ``start`` is the position of the step's first sample in the stream of samples (default ``step * batch``;
-    after a phase of another batch size, the samples that phase drew)."""
-    idx = []
-    first = step * batch if start is None else int(start)
-    for pos in range(first, first + batch):
-        epoch, k = divmod(pos, n)
-        idx.append(int(np.random.default_rng([seed, 0, epoch]).permutation(n)[k]))
-    augs = np.random.default_rng([seed, 1, step]).integers(0, 8, batch) if augment else np.zeros(batch, int)
-    return idx, [int(a) for a in augs]
-
-
-def phase_of(training: TrainingSpec, step: int, n: int, total_steps: int) -> tuple[bool, float, int, int]:
-    """``(frozen, learning rate, batch size, first sample position)`` of optimiser step ``step`` (0-based) when
-    the first ``training.frozen_share`` of ``total_steps`` train with the encoder frozen (Yang S. et al. 2022: frozen backbone,
-    lr 1e-4, batch 8; then all layers, lr 1e-5, batch 4). Batch sizes are capped at the ``n`` samples."""
-    fb = min(training.frozen_batch_size or training.batch_size, n)
-    b = min(training.batch_size, n)
-    k = int(round(training.frozen_share * total_steps))
-    if step < k:
-        return True, float(training.frozen_learning_rate or training.learning_rate), fb, step * fb
-    return False, float(training.learning_rate), b, k * fb + (step - k) * b
-
-
 def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.Optimizer:
-    """SGD with momentum (or Adam, ``training.optimizer``) and weight decay on every trainable parameter
+    """SGD with momentum (or Adam or AdamW, ``training.optimizer``) and weight decay on every trainable parameter
     (``weight_decay_scope: all``) or on convolution and linear weights only (``weights``, as the matterport
-    implementation of the paper). Adam's decay is L2 added to the gradient, as Keras' Adam."""
+    implementation of the paper). Adam's decay is L2 added to the gradient, as Keras' Adam; AdamW's is decoupled
+    from it (Loshchilov & Hutter 2019)."""
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if training.weight_decay_scope == "all":
         groups: list[dict[str, Any]] = [{"params": [p for _, p in params]}]
@@ -114,6 +92,8 @@ def make_optimizer(model: nn.Module, training: TrainingSpec) -> torch.optim.Opti
         groups = [g for g in groups if g["params"]]
     if training.optimizer == "adam":
         return torch.optim.Adam(groups, lr=training.learning_rate, weight_decay=training.weight_decay)
+    if training.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=training.learning_rate, weight_decay=training.weight_decay)
     return torch.optim.SGD(groups, lr=training.learning_rate, momentum=training.momentum,
                            weight_decay=training.weight_decay)
 
@@ -180,6 +160,8 @@ def fit(
     progress: bool = True,
     label: str = "train",
     dist: DistContext = SINGLE,
+    validate: Validator | None = None,
+    validation_log: str | Path | None = None,
 ) -> FitResult:
     """Train ``model`` on ``dataset`` for ``steps`` (default ``training.steps``) optimiser steps, resumably.
 
@@ -207,12 +189,19 @@ def fit(
             ``torchrun``): the model trains wrapped in ``DistributedDataParallel``, each process on its share of
             every step's global batch; only rank 0 writes the checkpoint (with every rank's random state) and
             the loss log, which holds the mean loss over the processes.
+        validate: measures the model on the validation tiles every ``training.eval_every`` steps and at the last
+            (:mod:`landslide_utils.training.monitor`; needed when ``eval_every`` > 0); under ``training.keep: best``
+            the weights of the evaluation with the best validation AP are the result.
+        validation_log: CSV of the evaluations (default: ``validation.csv`` beside ``loss_log``).
 
     Raises:
         ValueError: the existing checkpoint was made with other settings, or has more steps than asked; a
             global batch that does not split evenly over the processes.
         FloatingPointError: the loss became NaN/inf (lower the learning rate).
     """
+    if training.eval_every and validate is None:
+        raise ValueError(f"{label}: training.eval_every is {training.eval_every} but no validator was given (step 04 "
+                         "passes landslide_utils.evaluation.validation_curve.validation_curve); set eval_every: 0")
     ckpt_path = Path(checkpoint)
     log_path = Path(loss_log) if loss_log is not None else None
     total_steps = int(steps if steps is not None else training.steps)
@@ -236,7 +225,13 @@ def fit(
         run = _Loop(model=model, optimizer=optimizer, encoder=encoder, training=training, task=task_of(meta),
                     loss_options=dict(loss_options or {}), device=dev, dist=dist, label=label,
                     total_steps=total_steps, n_samples=len(dataset), checkpoint=ckpt_path,
-                    meta={**meta, "device": str(dev)}, seconds=seconds, final_loss=final_loss)
+                    meta={**meta, "device": str(dev)}, seconds=seconds, final_loss=final_loss,
+                    validate=validate if training.eval_every else None,
+                    best=dict(ckpt["best"]) if ckpt is not None and ckpt.get("best") else None)
+        if run.validate is not None and dist.main:
+            where = (Path(validation_log) if validation_log is not None else
+                     (log_path.parent if log_path is not None else ckpt_path.parent) / "validation.csv")
+            run.vlog = ValidationLog(where, resumed_at=start if ckpt is not None else None)
         bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not (progress and dist.main),
                    dynamic_ncols=True)
         log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
@@ -269,6 +264,10 @@ def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, to
         if ckpt["step"] > total_steps:
             raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
                              f"{total_steps}; pass force=True to retrain")
+        if _budget_shapes_run(meta) and int(ckpt["steps"]) != total_steps:
+            raise ValueError(f"{ckpt_path}: checkpoint was trained for a budget of {ckpt['steps']} steps; under "
+                             "training.schedule cosine/onecycle or keep: best the budget shapes every step, so it "
+                             f"cannot continue to {total_steps}; pass force=True to retrain")
         if ckpt["step"] == total_steps:
             model.load_state_dict(ckpt["model_state"])
             model.to(device)
@@ -280,6 +279,13 @@ def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, to
     if ckpt is None and ckpt_path.is_file() and dist.main:
         ckpt_path.unlink()
     return ckpt, None
+
+
+def _budget_shapes_run(meta: CheckpointMeta) -> bool:
+    """Whether the budget changes the steps before it (a decaying schedule, the choice of the best weights), so
+    that a checkpoint cannot be continued to a longer budget."""
+    training = meta.get("training") or {}
+    return training.get("schedule", "constant") != "constant" or training.get("keep", "last") == "best"
 
 
 def _check_batches(training: TrainingSpec, *, n: int, total_steps: int, dist: DistContext) -> None:
@@ -328,6 +334,9 @@ class _Loop:
     meta: CheckpointMeta
     seconds: float
     final_loss: float | None
+    validate: Validator | None = None
+    best: dict[str, Any] | None = None
+    vlog: ValidationLog | None = None
     net: nn.Module | None = None
     frozen_now: bool | None = None
     window: list[float] = field(default_factory=list)
@@ -335,7 +344,9 @@ class _Loop:
     def train(self, step: int, loader: _StepLoader, *, log: Any, bar: Any) -> None:
         """One optimiser step on this process's samples of ``step``, then its log line, epoch line and checkpoint."""
         t0 = time.perf_counter()
-        frozen, lr, _, _ = phase_of(self.training, step, self.n_samples, self.total_steps)
+        frozen, base_lr, _, _ = phase_of(self.training, step, self.n_samples, self.total_steps)
+        lr = base_lr * lr_factor(self.training.schedule, step=step, total_steps=self.total_steps,
+                                 warmup_steps=self.training.warmup_steps)
         if self.net is None:
             self.net = self.model
         if self.encoder is not None and frozen != self.frozen_now:
@@ -362,7 +373,27 @@ class _Loop:
             log.flush()
         bar.update(1)
         bar.set_postfix(loss=f"{np.nanmean(self.window[-20:]):.4f}", refresh=False)
+        if self.validate is not None and ((step + 1) % self.training.eval_every == 0 or step + 1 == self.total_steps):
+            self._evaluate(step + 1, bar)
         self._epoch_and_checkpoint(step, bar)
+
+    def _evaluate(self, step: int, bar: Any) -> None:
+        """Measure the model on the validation tiles (generators forked, no gradient: training goes on as without
+        it), log the line and keep the weights if they are the best so far (``training.keep: best``)."""
+        assert self.validate is not None
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            np_state, py_state = np.random.get_state(), random.getstate()
+            values = self.validate(self.model)  # every process holds the same weights: the same values
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+        if self.vlog is not None:
+            self.vlog.write(step, self.seconds, values)
+        ap = float(values.get("val_ap", float("nan")))
+        bar.write(f"{self.label}: step {step}, validation AP {ap:.3f}, F1 {values.get('val_f1', float('nan')):.3f}, "
+                  f"loss {values.get('val_loss', float('nan')):.4f}")
+        if self.training.keep == "best" and better(ap, self.best["val_ap"] if self.best else None):
+            self.best = {"state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                         "step": step, "val_ap": ap}
 
     def _epoch_and_checkpoint(self, step: int, bar: Any) -> None:
         done = step + 1 == self.total_steps
@@ -373,10 +404,15 @@ class _Loop:
             self.window = []
         if (step + 1) % self.training.checkpoint_every == 0 or done:
             ranks = self.dist.gather(rng_state()) if self.dist.active else None
+            if done and self.best is not None:  # keep: best -- the best evaluation's weights are the result
+                self.model.load_state_dict(self.best["state"])
+                self.meta = {**self.meta, "kept": {"rule": "best validation AP", "step": self.best["step"],
+                                                   "val_ap": self.best["val_ap"]}}
             if self.dist.main:
                 save_checkpoint(self.checkpoint, meta=self.meta, model=self.model, optimizer=self.optimizer,
                                 scaler=None, step=step + 1, steps=self.total_steps, train_seconds=self.seconds,
-                                final_loss=self.final_loss, rng_ranks=ranks)
+                                final_loss=self.final_loss, rng_ranks=ranks,
+                                best=None if done else self.best)
             self.dist.barrier()  # the checkpoint exists for every process before any goes on
 
 
@@ -390,6 +426,8 @@ class _StepLoader:
                  dist: DistContext, pin: bool) -> None:
         self.dataset, self.training, self.seed, self.total, self.dist = dataset, training, seed, total_steps, dist
         self.pin = pin
+        self.landslide = ([i for i in range(len(dataset)) if dataset.holds_landslide(i)]
+                          if training.sampling == "balanced" else None)
         self.pool = None
         self.ahead: dict[int, Any] = {}
         if training.loader_workers:
@@ -397,8 +435,8 @@ class _StepLoader:
             self.pool = ThreadPoolExecutor(max_workers=training.loader_workers, thread_name_prefix="tiles")
 
     def _read(self, step: int) -> list[tuple[torch.Tensor, dict[str, Any]]]:
-        _, _, step_batch, first = phase_of(self.training, step, len(self.dataset), self.total)
-        idx, augs = batch_plan(self.seed, step, len(self.dataset), step_batch, self.training.augment, start=first)
+        idx, augs = step_samples(self.training, seed=self.seed, step=step, n=len(self.dataset), total_steps=self.total,
+                                 landslide=self.landslide)
         samples = [self.dataset.load(i, a) for i, a in shard(list(zip(idx, augs)), self.dist)]
         if self.pin:
             samples = [(x.pin_memory(), {k: (v.pin_memory() if torch.is_tensor(v) else v) for k, v in t.items()})
