@@ -458,6 +458,10 @@ def evaluate_test_area(
         "parameters": int(sum(p.numel() for p in model.parameters()) // max(int(meta.get("ensemble") or 1), 1)),
         "warnings": warnings_,
     }
+    curve = out / "validation.csv"
+    if (meta.get("training") or {}).get("eval_every") and curve.is_file():  # training.eval_every: the curve
+        result["learning_curve"] = pd.read_csv(curve).to_dict(orient="list")
+        result["kept_step"] = int((meta.get("kept") or {}).get("step", meta["step"]))
     if meta.get("ensemble"):
         result["cv"] = cross_validation_report(profile, index, paths, out, folds=int(meta["ensemble"]),
                                                val_tiles=val_tiles, device=dev, progress=progress)

@@ -228,10 +228,12 @@ def fit(
                     meta={**meta, "device": str(dev)}, seconds=seconds, final_loss=final_loss,
                     validate=validate if training.eval_every else None,
                     best=dict(ckpt["best"]) if ckpt is not None and ckpt.get("best") else None)
+        where = (Path(validation_log) if validation_log is not None else
+                 (log_path.parent if log_path is not None else ckpt_path.parent) / "validation.csv")
         if run.validate is not None and dist.main:
-            where = (Path(validation_log) if validation_log is not None else
-                     (log_path.parent if log_path is not None else ckpt_path.parent) / "validation.csv")
             run.vlog = ValidationLog(where, resumed_at=start if ckpt is not None else None)
+        elif ckpt is None and dist.main:
+            where.unlink(missing_ok=True)  # no curve of an earlier run stays beside a fresh one
         bar = tqdm(total=total_steps, initial=start, desc=label, unit="step", disable=not (progress and dist.main),
                    dynamic_ncols=True)
         log = open(log_path, "a", encoding="utf-8") if log_path is not None and dist.main else None
