@@ -389,6 +389,9 @@ from landslide_utils.plots.sweep import (plot_claims_forest, plot_factor_effects
                                          plot_seed_spread)
 from landslide_utils.sweeps.spec import load_sweep
 from landslide_utils.sweeps.analysis import analyse_results, group_labels
+from landslide_utils.sweeps.convergence import choose_settings, learning_curves
+from landslide_utils.plots.convergence import plot_validation_curves
+from landslide_utils.files.atomic import write_csv
 
 sw = load_sweep(sweep, root=root)  # the runner executes this notebook in the project root (--root)
 figures = sw.reports_dir / "figures"
@@ -432,6 +435,21 @@ if res.final_steps is not None:
 else:
     print("the sweep has one training budget; add training.steps to its grid for learning curves")
 """),
+    md("## Validation learning curves\\nRuns trained with `training.eval_every` measured their validation tiles "
+       "(never test tiles) as they trained: validation AP against steps and training seconds, mean over seeds "
+       "(thick), every seed (thin) and the band between the lowest and highest seed. The rule of `docs/methods.md` "
+       "(\"Choosing the training defaults\", written before the convergence sweep ran) reads these curves only."),
+    code("""
+curves = learning_curves(res.results, root=root, factors=res.factors)
+if curves.empty:
+    print("the runs were trained without training.eval_every: no validation curves")
+else:
+    for x in ("step", "seconds"):
+        plot_validation_curves(curves, x=x, save=figures / f"validation_ap_{x}.png")
+    choice = choose_settings(curves)
+    write_csv(sw.reports_dir / "tables" / "convergence.csv", choice, index=False)
+    display(choice.round(3))
+""", CHECK),
     md("## Training loss of the first point\\nWhether the budget is long enough: the loss should have flattened."),
     code("""
 first = sw.points[0].name

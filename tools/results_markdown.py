@@ -7,6 +7,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --measured bijie_sample   # every experiment's metrics, one table
     .venv/bin/python tools/results_markdown.py --generalisation quick     # trained here, tested there
     .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
+    .venv/bin/python tools/results_markdown.py --convergence quick:convergence   # the convergence rule's choice
 """
 
 from __future__ import annotations
@@ -253,10 +254,39 @@ def related(profile: str) -> None:
         print(table(pd.read_csv(gpu)[["experiment", "paper", "reason"]]))
 
 
+def convergence(where: str) -> None:
+    """The convergence rule's table (``<sweep reports>/tables/convergence.csv``) and the seed spread of the test F1
+    of every setting (``results.csv``): ``where`` is ``PROFILE:SWEEP``."""
+    profile, name = where.split(":")
+    folder = ROOT / "reports" / profile / "sweeps" / name
+    choice = pd.read_csv(folder / "tables" / "convergence.csv")
+    rows = []
+    for _, r in choice.iterrows():
+        rows.append({"exp.": r["experiment"], "model": MODELS.get(r["model"], r["model"]), "setting": r["setting"],
+                     "seeds": int(r["seeds"]), "empty validation maps": int(r["empty_seeds"]),
+                     "plateau AP (sd)": f"{100 * r['plateau']:.1f} ({100 * r['plateau_sd']:.1f})",
+                     "90 % of plateau at": "-" if pd.isna(r["step_90"]) else
+                     f"step {int(r['step_90'])}, {r['seconds_90']:.0f} s",
+                     "chosen": "**yes**" if r["chosen"] else "", "budget": "" if pd.isna(r["budget"]) else int(r["budget"])})
+    print(table(pd.DataFrame(rows)))
+    results = pd.read_csv(folder / "results.csv")
+    setting = [c for c in results.columns if c.startswith("training.") and results[c].nunique() > 1][0]
+    rows = []
+    for (exp, level), g in results.groupby(["experiment", setting], sort=False):
+        rows.append({"exp.": exp, setting: level, "test F1 mean": f"{100 * g['f1'].mean():.1f}",
+                     "sd over seeds": f"{100 * g['f1'].std(ddof=1):.1f}",
+                     "min–max": f"{100 * g['f1'].min():.1f}–{100 * g['f1'].max():.1f}",
+                     "runs with F1 = 0": int((g["f1"] == 0).sum()), "test AP mean": f"{100 * g['ap'].mean():.1f}"})
+    print("\n**The test area, read after the choice (F1 at 0.5, percent; 5 seeds)**\n")
+    print(table(pd.DataFrame(rows)))
+
+
 def run(args: list[str]) -> None:
     """The command line's choice of table (see the module docstring)."""
     if "--related" in args:
         related(args[args.index("--related") + 1])
+    elif "--convergence" in args:
+        convergence(args[args.index("--convergence") + 1])
     elif "--measured" in args:
         measured(args[args.index("--measured") + 1])
     elif "--generalisation" in args:

@@ -46,9 +46,17 @@ def _is_replicate(key: str) -> bool:
 
 
 def swept_factors(results: pd.DataFrame, keys: Sequence[str]) -> tuple[str, ...]:
-    """The grid keys of a sweep that vary in ``results`` and are settings: not seeds, not ``training.steps``."""
-    return tuple(k for k in keys if k in results.columns and not _is_replicate(k) and k != STEPS_KEY
-                 and results[k].nunique(dropna=False) > 1)
+    """The grid keys of a sweep that vary in ``results`` and are settings: not seeds, not ``training.steps``. Keys
+    that vary together (a zip group of settings) count once, under the first of them."""
+    out: list[str] = []
+    for k in keys:
+        if k not in results.columns or _is_replicate(k) or k == STEPS_KEY or results[k].nunique(dropna=False) < 2:
+            continue
+        values = results[k].astype(str)
+        if not any((values.groupby(results[f].astype(str)).nunique() == 1).all()
+                   and (results[f].astype(str).groupby(values).nunique() == 1).all() for f in out):
+            out.append(k)
+    return tuple(out)
 
 
 def group_labels(results: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:

@@ -1,0 +1,73 @@
+"""The convergence rule on generated curves: eligibility, plateau margin, first to 90 %, and the budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from landslide_utils.plots.convergence import plot_validation_curves
+from landslide_utils.sweeps.analysis import swept_factors
+from landslide_utils.sweeps.convergence import choose_settings, curve_summary, learning_curves
+
+
+def curve(steps: list[int], aps: list[float], *, f1: float = 0.5, seconds_per_step: float = 0.5) -> dict:
+    return {"step": steps, "seconds": [s * seconds_per_step for s in steps], "val_loss": [1.0] * len(steps),
+            "val_ap": aps, "val_f1": [f1] * len(steps), "val_threshold": [0.5] * len(steps)}
+
+
+def write_runs(root: Path, runs: dict[tuple[str, int], dict]) -> pd.DataFrame:
+    """A results table of runs of experiment V whose metrics JSONs hold the given curves."""
+    rows = []
+    for (setting, seed), c in runs.items():
+        path = root / f"{setting}_{seed}.json"
+        path.write_text(json.dumps({"learning_curve": c, "kept_step": c["step"][int(np.argmax(c["val_ap"]))]}))
+        rows.append({"point": f"seed={seed},optimizer={setting}", "experiment": "V", "model": "unet", "seed": seed,
+                     "training.optimizer": setting, "training.learning_rate": {"sgd": 0.01, "adamw": 0.001}[setting],
+                     "metrics_path": path.name})
+    return pd.DataFrame(rows)
+
+
+def test_rule_prefers_the_fast_setting_among_equal_plateaus(tmp_path: Path) -> None:
+    steps = [20, 40, 60, 80, 100]
+    runs = {("sgd", s): curve(steps, [0.1, 0.3, 0.5, 0.7, 0.8 + 0.01 * s]) for s in range(5)}
+    runs |= {("adamw", s): curve(steps, [0.6, 0.78, 0.8, 0.81, 0.81 + 0.01 * s]) for s in range(5)}
+    results = write_runs(tmp_path, runs)
+    factors = swept_factors(results, ["seed", "training.optimizer", "training.learning_rate"])
+    assert factors == ("training.optimizer",)  # keys varied together count once
+    curves = learning_curves(results, root=tmp_path, factors=factors)
+    assert len(curves) == 50 and set(curves["setting"]) == {"optimizer=sgd", "optimizer=adamw"}
+    choice = choose_settings(curves).set_index("setting")
+    assert choice["plateau"].tolist() == pytest.approx([0.82, 0.83])
+    assert choice["contender"].all() and choice.loc["optimizer=adamw", "chosen"]
+    assert choice.loc["optimizer=adamw", "step_90"] == 40 and choice.loc["optimizer=sgd", "step_90"] == 100
+    assert choice.loc["optimizer=adamw", "budget"] == 60  # first seed mean >= 0.95 x 0.83
+    summary = curve_summary(curves)
+    assert summary[summary["setting"] == "optimizer=sgd"]["low"].iloc[-1] == pytest.approx(0.8)
+    plot_validation_curves(curves, x="seconds", save=tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_an_empty_validation_map_or_a_low_plateau_rules_a_setting_out(tmp_path: Path) -> None:
+    steps = [20, 40]
+    runs = {("adamw", s): curve(steps, [0.9, 0.9], f1=0.0 if s == 3 else 0.6) for s in range(5)}
+    runs |= {("sgd", s): curve(steps, [0.5, 0.7]) for s in range(5)}
+    curves = learning_curves(write_runs(tmp_path, runs), root=tmp_path, factors=("training.optimizer",))
+    choice = choose_settings(curves).set_index("setting")
+    assert choice.loc["optimizer=adamw", "empty_seeds"] == 1 and not choice.loc["optimizer=adamw", "eligible"]
+    assert choice.loc["optimizer=sgd", "chosen"] and choice.loc["optimizer=sgd", "budget"] == 40
+
+
+def test_runs_without_curves_give_an_empty_table_and_a_clear_plot_error(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(json.dumps({"f1": 0.5}))
+    results = pd.DataFrame([{"point": "seed=0", "experiment": "V", "model": "unet", "seed": 0,
+                             "metrics_path": "m.json"}])
+    curves = learning_curves(results, root=tmp_path)
+    assert curves.empty and choose_settings(curves).empty
+    with pytest.raises(ValueError, match="without training.eval_every"):
+        plot_validation_curves(curves)
+    with pytest.raises(FileNotFoundError, match="seed=0"):
+        learning_curves(results.assign(metrics_path="gone.json"), root=tmp_path)
