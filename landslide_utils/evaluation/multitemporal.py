@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import torch
 
+from landslide_utils.config.model_schema import TrainingSpec
 from landslide_utils.config.schema import Profile
 from landslide_utils.evaluation.metrics import TABLE_METRICS
 from landslide_utils.evaluation.test_area import evaluate_area
@@ -88,18 +89,20 @@ def finetune_second_date(
     if not chosen or spec.finetune_steps == 0:
         raise ValueError(f"{profile.source_path}: multitemporal.finetune_tiles and finetune_steps must be > 0 "
                          f"(and the train areas must hold tiles) to fine-tune")
-    settings = {"base": str(base), "base_mtime": base.stat().st_mtime_ns if base.exists() else None,
-                "tiles": [p.name for p in chosen], "steps": spec.finetune_steps,
-                "lr": profile.training.learning_rate}
     dev = resolve_device(profile.device)
     model, meta = load_checkpoint(base, device=dev)
+    # the base model's own optimiser and schedule, over the fine-tuning budget; no validation tiles of the second
+    # date exist, so no evaluations and the last weights
+    training = TrainingSpec.model_validate({**meta["training"], "steps": spec.finetune_steps,
+                                            "checkpoint_every": spec.finetune_steps, "eval_every": 0,
+                                            "keep": "last", "validation_share": 0.0})
+    settings = {"base": str(base), "base_mtime": base.stat().st_mtime_ns if base.exists() else None,
+                "tiles": [p.name for p in chosen], "steps": spec.finetune_steps, "lr": training.learning_rate}
     task = task_of(meta)
     ds = TileDataset(chosen, channels=meta["channels"], mean=meta["mean"], std=meta["std"], target=task, cache=True)
     new_meta = {k: v for k, v in meta.items() if k not in ("step", "steps", "finished", "train_seconds")}
     new_meta.update(experiment=f"{experiment}_t2_finetune", training_data=f"{meta['training_data']}+t2",
                     finetune=settings)
-    training = profile.training.model_copy(update={"steps": spec.finetune_steps,
-                                                   "checkpoint_every": spec.finetune_steps})
     ckpt = out_dir / CHECKPOINT_FILE
     if ckpt.is_file() and read_checkpoint(ckpt)["meta"].get("finetune") != settings:
         ckpt.unlink()  # another base model, other tiles or budget: fine-tune afresh
