@@ -7,7 +7,6 @@ test copies that prepared project - its stamps stay valid, so the runner skips 0
 Mask R-CNN experiments with the multi-temporal test, the semantic experiments with the comparison, and the
 related-systems profile (``smoke_related.yaml``, prepared by smoke) with notebook 08."""
 
-import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -28,26 +27,6 @@ METRIC_KEYS = {"experiment", "model", "channels", "training_data", "precision", 
 MASK_RCNN = ["I", "II", "III", "IV"]
 SEMANTIC = ["V", "VI", "VII", "VIII"]
 RELATED = ["chen2022_fcn", "yang2022b_pspnet_mobilenet", "gao2021_unet_factors"]  # smoke_related.yaml
-
-
-@pytest.fixture(scope="session")
-def smoke_prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose smoke steps 01-03 ran (once for all workers: the first to take the lock runs them)."""
-    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every xdist worker of this session
-    root = shared / "smoke_prepared"
-    with open(shared / "smoke_prepared.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (root / "ready").is_file():
-                shutil.rmtree(root, ignore_errors=True)
-                make_project(root)
-                results = run_pipeline(profile_path=root / "params/profiles/smoke.yaml", root=root,
-                                       steps=["01", "02", "03"], progress=False, html=False)
-                assert [s for _, s in results] == ["ran"] * 3
-                (root / "ready").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return root
 
 
 def _copy(prepared: Path, dest: Path) -> Path:

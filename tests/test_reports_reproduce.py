@@ -1,8 +1,10 @@
 """The committed smoke reports reproduce.
 
 Steps 01-03 (data preparation, factor analysis, background enhancement: NumPy and GDAL arithmetic that gives the
-same bytes on every machine) are checked by nbval: a rerun reproduces the outputs of the cells that define the
-result (tagged ``nbval-check-output``; timings, progress and paths sanitised by nbval_sanitize.cfg).
+same bytes on every machine) are checked as nbval checks them: the smoke project's rerun of 01-03 (the session
+fixture ``smoke_prepared``, which the notebook tests build on) reproduces the text outputs of the cells that define
+the result (tagged ``nbval-check-output``; timings, progress and paths sanitised by the rules of
+nbval_sanitize.cfg). ``make verify`` runs nbval itself on the quick reports.
 
 Training repeats exactly on one machine (``training.num_threads`` fixed, resume tested bit-exactly in
 test_train) but not across CPU types: the math libraries pick other kernels per instruction set, and the few
@@ -14,12 +16,14 @@ test area, every rate within :data:`TOL`. ``make verify`` reruns every committed
 made the record).
 """
 
-import subprocess
-import sys
+import configparser
+import re
+from pathlib import Path
 
+import nbformat
 import pytest
 
-from .study_project import ROOT, make_project
+from .study_project import ROOT
 
 CHECKED = {"01_prepare_data", "02_analyse_factors", "03_enhance_background"}
 RATES = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "ap", "f1_val_threshold")
@@ -46,17 +50,51 @@ def test_metric_comparison_can_fail() -> None:
     assert compare_metrics(base, {k: v for k, v in base.items() if k != "ap"})[0].startswith("keys differ")
 
 
-def test_committed_smoke_reports_reproduce(tmp_path):
-    if not list((ROOT / "reports/smoke").glob("*.ipynb")):
-        pytest.fail("reports/smoke/ holds no executed notebooks; run `make smoke` and commit reports/smoke/")
-    root = make_project(tmp_path / "project", with_reports="smoke")
-    notebooks = sorted(str(p) for p in (root / "reports/smoke").glob("*.ipynb") if p.stem in CHECKED)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
-         "--nbval-lax", "--nbval-sanitize-with", str(root / "nbval_sanitize.cfg"), "--nbval-cell-timeout=900",
-         *notebooks],
-        cwd=root, capture_output=True, text=True, timeout=1500,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout
-    assert len(notebooks) == len(CHECKED)
+def sanitizers(cfg: Path) -> list[tuple[re.Pattern[str], str]]:
+    """The (regex, replacement) pairs of an nbval sanitize file, in order."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cfg, encoding="utf-8")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def checked_outputs(path: Path, rules: list[tuple[re.Pattern[str], str]]) -> list[list[str]]:
+    """The sanitised text outputs (streams and text/plain) of every cell tagged ``nbval-check-output``."""
+    cells = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code" or "nbval-check-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        texts = []
+        for out in cell.get("outputs", []):
+            text = out.get("text") if out.get("output_type") == "stream" else out.get("data", {}).get("text/plain")
+            if text:
+                text = "".join(text) if isinstance(text, list) else text
+                for pattern, repl in rules:
+                    text = pattern.sub(repl, text)
+                texts.append(text)
+        cells.append(texts)
+    return cells
+
+
+def test_output_comparison_can_fail(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", metadata={"tags": ["nbval-check-output"]})])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="took 3.2 s in /a/b/data/x\n")]
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    nb.cells[0].outputs[0].text = "took 9 s in /c/data/x\n"
+    nbformat.write(nb, tmp_path / "b.ipynb")
+    rules = sanitizers(ROOT / "nbval_sanitize.cfg")
+    assert checked_outputs(tmp_path / "a.ipynb", rules) == checked_outputs(tmp_path / "b.ipynb", rules)
+    nb.cells[0].outputs[0].text = "took 9 s in /c/data/y\n"
+    nbformat.write(nb, tmp_path / "b.ipynb")
+    assert checked_outputs(tmp_path / "a.ipynb", rules) != checked_outputs(tmp_path / "b.ipynb", rules)
+
+
+def test_committed_smoke_reports_reproduce(smoke_prepared: Path) -> None:
+    committed = sorted(p for p in (ROOT / "reports/smoke").glob("*.ipynb") if p.stem in CHECKED)
+    if len(committed) != len(CHECKED):
+        pytest.fail("reports/smoke/ lacks the executed notebooks 01-03; run `make smoke` and commit reports/smoke/")
+    rules = sanitizers(ROOT / "nbval_sanitize.cfg")
+    for path in committed:
+        want = checked_outputs(path, rules)
+        got = checked_outputs(smoke_prepared / "reports/smoke" / path.name, rules)
+        assert want, f"{path.name}: no cell tagged nbval-check-output"
+        assert got == want, f"{path.name}: the rerun's checked outputs differ from the committed ones"
