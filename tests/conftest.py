@@ -17,8 +17,9 @@ _LONGEST_FIRST = (
     "tests/test_notebooks.py::test_smoke_study_mask_rcnn_and_multitemporal",
     "tests/test_notebooks.py::test_related_profile_reuses_the_smoke_tiles_and_runs_notebook_08",
     "tests/test_notebooks.py::test_smoke_study_semantic_and_comparison",
-    "tests/test_reports_reproduce.py::test_committed_smoke_reports_reproduce",
     "tests/test_chip_study.py::test_a_chip_study_runs_01_to_06_and_tests_every_extra_set",
+    "tests/test_training_distributed.py::test_killed_torchrun_job_resumes_to_the_uninterrupted_weights",
+    "tests/test_training_distributed.py::test_two_gloo_processes_train_like_one_with_the_same_global_batch[maskrcnn]",
 )
 
 
