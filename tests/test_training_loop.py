@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -109,6 +111,26 @@ def exp(model: str, channels: str = "rgb", data: str = "original", name: str | N
                       channels=channels, training_data=data)
 
 
+@contextmanager
+def interrupted_at(monkeypatch: pytest.MonkeyPatch, *, call: int) -> Iterator[None]:
+    """Inside the block, the ``call``-th training step raises KeyboardInterrupt (a killed run); the block must
+    stop there."""
+    real_step, calls = train_mod.train_step, {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_step", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        monkeypatch.setattr(train_mod, "train_step", real_step)
+
+
 def weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)["model_state"]
 
@@ -151,18 +173,8 @@ def test_maskrcnn_resume_gives_the_uninterrupted_weights(tmp_path: Path, monkeyp
     a, c = (exp("maskrcnn", "rgb+factors", "original", name=n) for n in ("A", "C"))
     ra = experiment_mod.train_experiment(profile, a, root=tmp_path, progress=False)
 
-    real_step, calls = train_mod.train_step, {"n": 0}
-
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "train_step", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at(monkeypatch, call=3):
         experiment_mod.train_experiment(profile, c, root=tmp_path, progress=False)
-    monkeypatch.setattr(train_mod, "train_step", real_step)
     partial = torch.load(StudyPaths("tiny", tmp_path).experiment("C") / "checkpoint.pt", weights_only=True)
     assert partial["step"] == 2 and not partial["finished"]
     rc = experiment_mod.train_experiment(profile, c, root=tmp_path, progress=False)

@@ -14,10 +14,9 @@ from landslide_utils.config.model_schema import TrainingSpec
 from landslide_utils.evaluation.validation_curve import validation_curve
 from landslide_utils.paths import StudyPaths
 from landslide_utils.training import experiment as experiment_mod
-from landslide_utils.training import loop as train_mod
 from landslide_utils.training.checkpoint import load_checkpoint
 from landslide_utils.training.monitor import VALIDATION_COLUMNS, better
-from tests.test_training_loop import exp, make_study, same_weights, weights
+from tests.test_training_loop import exp, interrupted_at, make_study, same_weights, weights
 
 NEW_KEYS = ("validation_share: 0.3, eval_every: 2, keep: best, schedule: cosine, warmup_steps: 1, "
             "optimizer: adamw, sampling: balanced, landslide_share: 0.5, weight_decay_scope: weights")
@@ -56,19 +55,9 @@ def test_resume_with_every_new_option_is_bit_exact(tmp_path: Path, monkeypatch: 
     profile = watched_profile(tmp_path)
     ra = experiment_mod.train_experiment(profile, exp("unet", name="A"), root=tmp_path, progress=False,
                                          validator=validation_curve)
-    real_step, calls = train_mod.train_step, {"n": 0}
-
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_step(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "train_step", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_at(monkeypatch, call=3):
         experiment_mod.train_experiment(profile, exp("unet", name="C"), root=tmp_path, progress=False,
                                         validator=validation_curve)
-    monkeypatch.setattr(train_mod, "train_step", real_step)
     partial = torch.load(StudyPaths("tiny", tmp_path).experiment("C") / "checkpoint.pt", weights_only=True)
     assert partial["step"] == 2 and partial["best"]["step"] == 2
     rc = experiment_mod.train_experiment(profile, exp("unet", name="C"), root=tmp_path, progress=False,
