@@ -2,9 +2,13 @@
 
 What one experiment trains on and with which budget is :mod:`landslide_utils.training.experiment`.
 
-Optimiser as in the paper's implementation (matterport Mask R-CNN): SGD with momentum, constant learning rate,
-weight decay and gradient-norm clipping; the budget is ``training.steps`` mini-batches of
-``training.batch_size`` (the paper: 20 epochs x 1000 steps). ``training.weight_decay_scope: weights`` decays
+Optimiser as in the paper's implementation (matterport Mask R-CNN) by default: SGD with momentum, constant
+learning rate, weight decay and gradient-norm clipping; the budget is ``training.steps`` mini-batches of
+``training.batch_size`` (the paper: 20 epochs x 1000 steps). The CPU profiles, training from random weights, may
+choose AdamW (``training.optimizer``), a warm-up and a decaying schedule (``training.schedule``,
+:mod:`landslide_utils.training.schedule`), balanced batches (``training.sampling``,
+:mod:`landslide_utils.training.sampling`), evaluations on the validation tiles every ``training.eval_every`` steps
+and the weights of the best one (``training.keep: best``, :mod:`landslide_utils.training.monitor`). ``training.weight_decay_scope: weights`` decays
 only convolution and linear weights, as matterport does; ``all`` decays every parameter. Losses: the sum of
 torchvision's Mask R-CNN losses (RPN objectness and box, classifier, box regression, mask); for U-Net/PSPNet the
 loss named by ``training.loss`` (:mod:`landslide_utils.models.losses`) over *valid* pixels only.
