@@ -59,6 +59,11 @@ def test_an_empty_validation_map_or_a_low_plateau_rules_a_setting_out(tmp_path: 
     choice = choose_settings(curves).set_index("setting")
     assert choice.loc["optimizer=adamw", "empty_seeds"] == 1 and not choice.loc["optimizer=adamw", "eligible"]
     assert choice.loc["optimizer=sgd", "chosen"] and choice.loc["optimizer=sgd", "budget"] == 40
+    # each seed peaks at another evaluation: the seed mean never reaches 95 % of the mean of the peaks
+    slow = {("sgd", s): curve([20, 40, 60], [0.9 if k == s % 3 else 0.1 for k in range(3)]) for s in range(5)}
+    slow_choice = choose_settings(learning_curves(write_runs(tmp_path, slow), root=tmp_path,
+                                                  factors=("training.optimizer",)))
+    assert slow_choice["budget"].tolist() == [60]  # capped at the sweep's last evaluation
 
 
 def test_runs_without_curves_give_an_empty_table_and_a_clear_plot_error(tmp_path: Path) -> None:

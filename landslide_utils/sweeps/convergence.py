@@ -11,7 +11,8 @@ seeds at every evaluation with the seeds' spread; :func:`choose_settings` applie
 3. contenders: eligible settings with P >= max P - ``margin`` (0.02);
 4. chosen: the contender whose seed-mean curve first reaches ``reach`` x P (0.9) in the fewest training seconds
    (ties: the higher P);
-5. budget: the first evaluation step where the chosen seed-mean curve reaches ``budget_reach`` x P (0.95).
+5. budget: the first evaluation step where the chosen seed-mean curve reaches ``budget_reach`` x P (0.95),
+   capped at the sweep's last evaluation.
 
 The papers train far longer from pretrained weights and keep no validation set; the rule is this project's.
 """
@@ -108,6 +109,8 @@ def choose_settings(curves: pd.DataFrame, *, margin: float = 0.02, reach: float 
             plateau = float(best.mean())
             step90, sec90 = _first_reach(mean_curve, reach * plateau)
             step95, _ = _first_reach(mean_curve, budget_reach * plateau)
+            if not np.isfinite(step95):  # not reached within the sweep: the budget is capped at its longest run
+                step95 = float(one["step"].max())
             empty = int((kept.groupby("seed")["val_f1"].max() <= 0).sum())
             per.append({"experiment": experiment, "model": one["model"].iloc[0], "setting": setting,
                         "seeds": int(one["seed"].nunique()), "empty_seeds": empty, "eligible": empty == 0,
