@@ -11,7 +11,7 @@ import pytest
 
 from landslide_utils.plots.convergence import plot_validation_curves
 from landslide_utils.sweeps.analysis import swept_factors
-from landslide_utils.sweeps.convergence import choose_settings, curve_summary, learning_curves
+from landslide_utils.sweeps.convergence import choose_settings, convergence_report, curve_summary, learning_curves
 
 
 def curve(steps: list[int], aps: list[float], *, f1: float = 0.5, seconds_per_step: float = 0.5) -> dict:
@@ -47,6 +47,9 @@ def test_rule_prefers_the_fast_setting_among_equal_plateaus(tmp_path: Path) -> N
     assert choice.loc["optimizer=adamw", "budget"] == 60  # first seed mean >= 0.95 x 0.83
     summary = curve_summary(curves)
     assert summary[summary["setting"] == "optimizer=sgd"]["low"].iloc[-1] == pytest.approx(0.8)
+    _, written = convergence_report(results, root=tmp_path, factors=factors, tables_dir=tmp_path / "tables")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "convergence.csv"), written.astype({"budget": float}),
+                                  check_dtype=False)
     plot_validation_curves(curves, x="seconds", save=tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
 
@@ -72,6 +75,8 @@ def test_runs_without_curves_give_an_empty_table_and_a_clear_plot_error(tmp_path
                              "metrics_path": "m.json"}])
     curves = learning_curves(results, root=tmp_path)
     assert curves.empty and choose_settings(curves).empty
+    convergence_report(results, root=tmp_path, tables_dir=tmp_path / "tables")
+    assert not (tmp_path / "tables").exists()  # nothing to write without curves
     with pytest.raises(ValueError, match="without training.eval_every"):
         plot_validation_curves(curves)
     with pytest.raises(FileNotFoundError, match="seed=0"):

@@ -389,9 +389,8 @@ from landslide_utils.plots.sweep import (plot_claims_forest, plot_factor_effects
                                          plot_seed_spread)
 from landslide_utils.sweeps.spec import load_sweep
 from landslide_utils.sweeps.analysis import analyse_results, group_labels
-from landslide_utils.sweeps.convergence import choose_settings, learning_curves
+from landslide_utils.sweeps.convergence import convergence_report
 from landslide_utils.plots.convergence import plot_validation_curves
-from landslide_utils.files.atomic import write_csv
 
 sw = load_sweep(sweep, root=root)  # the runner executes this notebook in the project root (--root)
 figures = sw.reports_dir / "figures"
@@ -440,14 +439,12 @@ else:
        "(thick), every seed (thin) and the band between the lowest and highest seed. The rule of `docs/methods.md` "
        "(\"Choosing the training defaults\", written before the convergence sweep ran) reads these curves only."),
     code("""
-curves = learning_curves(res.results, root=root, factors=res.factors)
+curves, choice = convergence_report(res.results, root=root, factors=res.factors, tables_dir=sw.reports_dir / "tables")
 if curves.empty:
     print("the runs were trained without training.eval_every: no validation curves")
 else:
     for x in ("step", "seconds"):
         plot_validation_curves(curves, x=x, save=figures / f"validation_ap_{x}.png")
-    choice = choose_settings(curves)
-    write_csv(sw.reports_dir / "tables" / "convergence.csv", choice, index=False)
     display(choice.round(3))
 """, CHECK),
     md("## Training loss of the first point\\nWhether the budget is long enough: the loss should have flattened."),

@@ -26,7 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["CURVE_COLUMNS", "learning_curves", "curve_summary", "choose_settings", "setting_label"]
+from landslide_utils.files.atomic import write_csv
+
+__all__ = ["CURVE_COLUMNS", "learning_curves", "curve_summary", "choose_settings", "setting_label",
+           "convergence_report"]
 
 #: the columns of a run's curve (``validation.csv`` of :mod:`landslide_utils.training.monitor`)
 CURVE_COLUMNS: tuple[str, ...] = ("step", "seconds", "val_loss", "val_ap", "val_f1", "val_threshold")
@@ -130,3 +133,14 @@ def choose_settings(curves: pd.DataFrame, *, margin: float = 0.02, reach: float 
     columns = ["experiment", "model", "setting", "seeds", "empty_seeds", "eligible", "plateau", "plateau_sd",
                "step_90", "seconds_90", "contender", "chosen", "budget"]
     return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+
+
+def convergence_report(results: pd.DataFrame, *, root: str | Path = ".", factors: Sequence[str] = (),
+                       tables_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 07's convergence part: the validation curves of a sweep's runs (:func:`learning_curves`) and the rule's
+    table (:func:`choose_settings`), written to ``tables_dir/convergence.csv`` when the runs have curves."""
+    curves = learning_curves(results, root=root, factors=factors)
+    choice = choose_settings(curves)
+    if tables_dir is not None and not curves.empty:
+        write_csv(Path(tables_dir) / "convergence.csv", choice, index=False)
+    return curves, choice

@@ -240,7 +240,8 @@ def train_experiment(
                          variants=[0] * (len(tr) + len(be)) + codes, variant_seed=profile.seed)
         label = f"train {experiment.name} ({experiment.model})" + (f" fold {f + 1}/{folds}" if folds else "")
         options = loss_options_for(training, tr) if task == "semantic" else {}
-        validate = _validate(profile, experiment, validator, paths=paths, meta=meta, loss_options=options, device=dev)
+        validate = _validate(profile, experiment, validator, training=training, paths=paths, meta=meta,
+                             loss_options=options, device=dev)
         results.append(fit(model, ds, training=training, seed=profile.seed, checkpoint=where / CHECKPOINT_FILE,
                            meta=meta, steps=steps, loss_log=where / "loss.csv", loss_options=options,
                            device=dev, resume=resume, progress=progress, label=label, dist=dist, validate=validate))
@@ -259,10 +260,10 @@ def train_experiment(
     return res
 
 
-def _validate(profile: Profile, experiment: Experiment, validator: ValidatorFactory | None, *, paths: StudyPaths,
-              meta: CheckpointMeta, loss_options: dict[str, Any], device: torch.device) -> Validator | None:
+def _validate(profile: Profile, experiment: Experiment, validator: ValidatorFactory | None, *,
+              training: TrainingSpec, paths: StudyPaths, meta: CheckpointMeta, loss_options: dict[str, Any],
+              device: torch.device) -> Validator | None:
     """The measurement of the experiment's validation tiles while it trains (``training.eval_every``), or None."""
-    training = training_for(profile, experiment)
     if validator is None or not training.eval_every:
         return None
     tiles = validation_paths(read_index(paths.tile_index), paths.tiles, share=training.validation_share,
