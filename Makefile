@@ -1,6 +1,9 @@
 # The two commands: `make study` (run the study on the quick profile) and `make test` (the test suite).
 # Each sets itself up on a fresh machine through `make setup` (idempotent: nothing happens when the
-# environment is up to date with pyproject.toml and constraints.txt).
+# environment is up to date with pyproject.toml and constraints.txt). `uv pip` installs the same pinned PyPI
+# packages as pip would, about twice as fast on a fresh machine (parallel downloads and unpacking); the bytecode is
+# compiled at install time, as pip does, because a process that cannot write it (PYTHONDONTWRITEBYTECODE) would
+# otherwise compile torch on every import.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,8 +18,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq --upgrade pip
-	$(PY) -m pip install -qq -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -qq -c constraints.txt uv
+	$(PY) -m uv pip install -q --python $(PY) --compile-bytecode -c constraints.txt -e '.[dev]'
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null 2>&1
 	@echo "environment ready: $(VENV) (kernel python3)"
 	touch $(STAMP)

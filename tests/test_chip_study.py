@@ -24,7 +24,8 @@ SMOKE = {"steps": 4, "batch_size": 2, "learning_rate": 0.005, "checkpoint_every"
 def _write_profile(project: Path, name: str, data: dict, **extra: object) -> Path:
     body = {"name": name, "seed": 0, "device": "cpu", "data": data, "tiling": {"tile_size": 16},
             "models": {"maskrcnn": {"anchor_sizes": [8, 16, 32, 64, 128], "rois_per_image": 32,
-                                    "proposals_test": 100}},
+                                    "proposals_test": 100, "fpn_channels": 64, "box_head_size": 256,
+                                    "mask_head_channels": 64}},
             "training": SMOKE, "enhance": {"ratio": 0.5, "seed": 0}, **extra}
     path = project / "params" / "profiles" / f"{name}.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")

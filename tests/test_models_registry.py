@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 from torchvision.models import resnet18
+from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
 from landslide_utils.config.model_schema import MODEL_NAMES, MaskRCNNSpec, SegmentationSpec
 from landslide_utils.models import build_model, first_conv, load_pretrained
@@ -39,6 +41,35 @@ def test_maskrcnn_forward_backward(channels: int) -> None:
     assert out["masks"].shape[-2:] == (64, 64)  # no resizing: predictions at tile resolution
     images, _ = model.transform([torch.randn(channels, 64, 64)])
     assert tuple(images.image_sizes[0]) == (64, 64) and images.tensors.shape[-2:] == (64, 64)
+
+
+def test_maskrcnn_widths_are_keys_and_matterports_by_default() -> None:
+    """``fpn_channels``, ``box_head_size`` and ``mask_head_channels`` (docs/methods.md, "Mask R-CNN on two CPU
+    cores"): matterport's widths give torchvision's own model (same weights for the same seed); narrower ones
+    narrow every level and head, and the model still trains and predicts."""
+    torch.manual_seed(0)
+    ours = build_model("maskrcnn", 3, spec=MRCNN).state_dict()
+    anchors = build_model("maskrcnn", 3, spec=MRCNN).rpn.anchor_generator
+    torch.manual_seed(0)
+    backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5,
+                                   norm_layer=torch.nn.BatchNorm2d)
+    theirs = MaskRCNN(backbone, num_classes=2, rpn_anchor_generator=anchors).state_dict()  # torchvision's heads
+    assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    narrow = MRCNN.model_copy(update={"fpn_channels": 32, "box_head_size": 64, "mask_head_channels": 16})
+    model = build_model("maskrcnn", 6, spec=narrow)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes["backbone.fpn.layer_blocks.0.0.weight"] == (32, 32, 3, 3)
+    assert shapes["rpn.head.conv.0.0.weight"] == (32, 32, 3, 3)
+    assert shapes["roi_heads.box_head.fc6.weight"] == (64, 32 * 7 * 7)
+    assert shapes["roi_heads.box_predictor.cls_score.weight"] == (2, 64)
+    assert shapes["roi_heads.mask_head.0.0.weight"] == (16, 32, 3, 3)
+    assert shapes["roi_heads.mask_predictor.mask_fcn_logits.weight"] == (2, 16, 1, 1)
+    model.train()
+    losses = model([torch.randn(6, 64, 64)], [_target()])
+    sum(losses.values()).backward()
+    model.eval()
+    with torch.no_grad():
+        assert model([torch.randn(6, 64, 64)])[0]["masks"].shape[-2:] == (64, 64)
 
 
 @pytest.mark.parametrize("name", ["unet", "pspnet"])

@@ -57,6 +57,10 @@ BASE = {"name": "t", "profile": "../profiles/smoke.yaml", "experiments": ["VII"]
         ({"grid": {"experiment.training.steps": [0]}}, "grid.experiment.training.steps", "greater than 0"),
         ({"grid": {"enhance.splice_mode": ["rotate"]}}, "grid.enhance.splice_mode", "'resize' or 'crop'"),
         ({"experiments": ["VII", "XIII"]}, "experiments", "XIII"),
+        ({"grid": {"experiment_overrides.VII.training.stepz": [1]}}, "grid.experiment_overrides.VII.training.stepz",
+         "unknown training key"),
+        ({"grid": {"experiment_overrides.VII.trainin.steps": [1]}}, "grid.experiment_overrides.VII.trainin.steps",
+         "unknown profile key"),
         ({"name": "a b"}, "name", "pattern"),
     ],
 )
@@ -89,6 +93,23 @@ def test_expand_points_zip_is_one_axis_and_names_are_readable():
     same = expand_points({"seed": [0, 0]}, [{"seed": [0, 0], "enhance.seed": [1, 2]}])
     assert point_names(same, ["seed"]) == ["seed=0,enhance.seed=1", "seed=0,enhance.seed=2"]
     assert point_names(expand_points({}, []), []) == ["base"]
+
+
+def test_a_grid_key_reaches_one_experiments_overrides_and_no_other(params_project):
+    """A profile whose experiments differ in training (quick: Mask R-CNN's settings in ``experiment_overrides``)
+    is swept through ``experiment_overrides.<pattern>.<section>.<key>``; the other patterns keep theirs."""
+    profile = yaml.safe_load((params_project / "params/profiles/smoke.yaml").read_text())
+    shared = {"steps": 3, "schedule": "constant"}
+    profile["experiment_overrides"] = {"V": {"training": shared}, "VII": {"training": shared}}  # one object, twice
+    _write(params_project / "params/profiles/overridden.yaml", profile)
+    sw = load_sweep(_write(params_project / "params/sweeps/over.yaml", {
+        **BASE, "profile": "../profiles/overridden.yaml", "experiments": ["V", "VII"],
+        "grid": {"seed": [0], "experiment_overrides.V.training.schedule": ["constant", "cosine"]}}))
+    assert [p.name for p in sw.points] == ["seed=0,schedule=constant", "seed=0,schedule=cosine"]
+    assert not sw.warnings
+    last = sw.derived_profiles["seed=0,schedule=cosine"]["experiment_overrides"]
+    assert last["V"]["training"] == {"steps": 3, "schedule": "cosine"}
+    assert last["VII"]["training"] == shared  # a YAML alias shared between patterns is not written through
 
 
 def test_smoke_sweep_file_and_shared_keys(params_project):
@@ -150,6 +171,13 @@ def _copy(swept, name: str) -> Path:
     return base / name
 
 
+def _forget_runs(root: Path, *points: str) -> None:
+    """Remove the runs of ``points`` (their data and reports), as if they had never run."""
+    for top in ("data", "reports"):
+        for point in points:
+            shutil.rmtree(root / top / "tiny/sweeps/tiny" / point)
+
+
 def test_sweep_layout_and_results_table(swept):
     _, project, result = swept
     assert [(o.point, o.experiment, o.status) for o in result.outcomes] == [
@@ -198,8 +226,9 @@ def test_second_run_skips(swept):
 
 def test_ctrl_c_stops_the_workers_and_prints_one_line(swept):
     root = _copy(swept, "interrupted")
-    proc = subprocess.Popen([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
-                             "--force"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _forget_runs(root, "seed=0", "seed=1")  # the shared step 01 stays: a run's notebook starts at once
+    proc = subprocess.Popen([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml"],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list((root / "reports").rglob(".*.ipynb.*")) and time.monotonic() < deadline:  # a notebook runs
         time.sleep(0.2)
@@ -242,14 +271,12 @@ def test_deleted_output_reruns_and_a_failed_run_is_reported_while_the_others_fin
 def test_dask_cluster_gives_the_local_pool_table(swept):
     distributed = pytest.importorskip("distributed")
     root = _copy(swept, "dask")
-    for top in ("data", "reports"):  # keep the shared step 01, retrain every point
-        for p in (root / top / "tiny/sweeps/tiny").glob("seed=*"):
-            shutil.rmtree(p)
+    _forget_runs(root, "seed=1")  # keep the shared step 01 and seed=0's run; a dask worker retrains seed=1
     pool_table = pd.read_csv(swept[1] / "reports/tiny/sweeps/tiny/results.csv")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         res = run_sweep(root / "params/sweeps/tiny.yaml", scheduler=cluster.scheduler_address, progress=False)
-    assert [o.status for o in res.outcomes] == ["ran", "ran"]
+    assert [o.status for o in res.outcomes] == ["skipped", "ran"]
     table = pd.read_csv(root / "reports/tiny/sweeps/tiny/results.csv")
     cols = ["point", "experiment", "seed", "enhance.seed", *METRICS, "metrics_path"]
     pd.testing.assert_frame_equal(pool_table[cols], table[cols])

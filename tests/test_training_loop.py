@@ -36,7 +36,8 @@ data:
   synthetic: {{width_px: 256, height_px: 256, pixel_size_m: 4.0, dem_pixel_size_m: 12.0, n_landslides: 5}}
 tiling: {{tile_size: 64}}
 models:
-  maskrcnn: {{backbone: resnet18, trainable_layers: 5, anchor_sizes: [8, 16, 32, 64, 128]}}
+  maskrcnn: {{backbone: resnet18, trainable_layers: 5, anchor_sizes: [8, 16, 32, 64, 128], rois_per_image: 32,
+             proposals_test: 100, fpn_channels: 64, box_head_size: 256, mask_head_channels: 64}}
   unet: {{encoder: resnet18}}
   pspnet: {{encoder: resnet18}}
 training: {{steps: {steps}, batch_size: 2, learning_rate: 0.005, checkpoint_every: {every}, num_threads: 2}}

@@ -25,6 +25,12 @@ class MaskRCNNSpec(Strict):
     box_detections_per_img: int = Field(default=100, gt=0)
     rois_per_image: int = Field(default=200, gt=0, description="RoIs sampled per image in training (matterport: 200)")
     proposals_test: int = Field(default=1000, gt=0, description="RPN proposals kept at inference (matterport: 1000)")
+    fpn_channels: int = Field(default=256, gt=0, description="channels of every FPN level and of the heads' input "
+                                                             "(matterport TOP_DOWN_PYRAMID_SIZE: 256)")
+    box_head_size: int = Field(default=1024, gt=0, description="width of the box head's two fully connected layers "
+                                                               "(matterport FPN_CLASSIF_FC_LAYERS_SIZE: 1024)")
+    mask_head_channels: int = Field(default=256, gt=0, description="channels of the mask head's four 3 x 3 "
+                                                                   "convolutions and its deconvolution (matterport: 256)")
     fpn: Literal["standard", "bottom_up"] = Field(
         default="standard", description="standard FPN, or FPN + the bottom-up path augmentation of Liu et al. (2021)")
     mask_loss: Literal["bce", "bce+edge"] = Field(

@@ -12,7 +12,11 @@ Mask R-CNN with the same structure and matterport's training defaults where torc
 * no resizing: tiles keep their ground resolution (:class:`NoResizeTransform`); no mean/std inside the model,
   because inputs arrive normalised with the training tiles' per-channel statistics;
 * two classes (background, landslide); 200 sampled RoIs per image with 33 % positives and 256 RPN anchors per
-  image (matterport ``TRAIN_ROIS_PER_IMAGE``, ``ROI_POSITIVE_RATIO``, ``RPN_TRAIN_ANCHORS_PER_IMAGE``).
+  image (matterport ``TRAIN_ROIS_PER_IMAGE``, ``ROI_POSITIVE_RATIO``, ``RPN_TRAIN_ANCHORS_PER_IMAGE``);
+* the widths of the FPN (256), of the box head's fully connected layers (1024) and of the mask head's convolutions
+  (256) are matterport's by default and keys of ``models.maskrcnn`` (``fpn_channels``, ``box_head_size``,
+  ``mask_head_channels``): the CPU profiles narrow them, because on a CPU the mask head, run on every positive RoI,
+  costs more than the ResNet-18 backbone (docs/methods.md, "Mask R-CNN on two CPU cores").
 
 Two options give the improved Mask R-CNN of Liu et al. (2021, ISPRS Int. J. Geo-Inf. 10, 168), sec. 2.2-2.3
 (``backbone: resnext50_32x4d`` is their feature extractor):
@@ -46,6 +50,10 @@ from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection import roi_heads as tv_roi_heads
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.models.detection.rpn import RPNHead
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -274,6 +282,10 @@ def build_maskrcnn(
     body.conv1 = widen_first_conv(old, in_channels)
     # the widened first convolution always trains (its extra filters are new); otherwise follow the stages
     body.conv1.requires_grad_(in_channels != 3 or trainable == 5)
+    if spec.fpn_channels != backbone.out_channels:  # the same FPN, narrower (names kept: weight files still load)
+        inputs = [int(block[0].in_channels) for block in backbone.fpn.inner_blocks]
+        backbone.fpn = FeaturePyramidNetwork(inputs, spec.fpn_channels, extra_blocks=LastLevelMaxPool())
+        backbone.out_channels = spec.fpn_channels
     if spec.fpn == "bottom_up":
         backbone = BottomUpBackbone(backbone)
 
@@ -281,10 +293,21 @@ def build_maskrcnn(
         sizes=tuple((int(s),) for s in spec.anchor_sizes),
         aspect_ratios=((0.5, 1.0, 2.0),) * FPN_LEVELS,
     )
+    # the heads are built in torchvision's own order (mask, RPN, box), so that matterport's widths give the weights
+    # torchvision's defaults give for the same seed; 7 = the box RoIAlign's output size (matterport POOL_SIZE)
+    width, mask_width, fc = backbone.out_channels, spec.mask_head_channels, spec.box_head_size
+    mask_head = MaskRCNNHeads(width, (mask_width,) * 4, 1)
+    mask_predictor = MaskRCNNPredictor(mask_width, mask_width, num_classes)
+    rpn_head = RPNHead(width, anchors.num_anchors_per_location()[0])
+    box_head = TwoMLPHead(width * 7**2, fc)
     model = MaskRCNN(
         backbone,
-        num_classes=num_classes,
         rpn_anchor_generator=anchors,
+        rpn_head=rpn_head,
+        box_head=box_head,
+        box_predictor=FastRCNNPredictor(fc, num_classes),
+        mask_head=mask_head,
+        mask_predictor=mask_predictor,
         image_mean=[0.0] * in_channels,
         image_std=[1.0] * in_channels,
         rpn_batch_size_per_image=int(sizes["rpn_anchors_per_image"]),

@@ -174,14 +174,23 @@ def _check_key(key: str) -> str | None:
         what = "experiment"
     else:
         model, what = Profile, "profile"
-    for i, part in enumerate(parts):
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if model is None or part not in model.model_fields or part == "source_path":
             valid = [f for f in (model.model_fields if model else {}) if f != "source_path"]
             return f"unknown {what} key" + (f"; valid keys here: {', '.join(valid)}" if valid else "")
-        nested = _models_in(model.model_fields[part].annotation)
+        annotation = model.model_fields[part].annotation
+        if typing.get_origin(annotation) is dict and i + 1 < len(parts):
+            # a mapping's own key (experiment_overrides.I, ...training.steps): any name; the derived profile's
+            # validation judges it, and the value's fields follow
+            i += 1
+            annotation = typing.get_args(annotation)[1]
+        nested = _models_in(annotation)
         model = nested[0] if nested and i + 1 < len(parts) else None
         if i + 1 < len(parts) and not nested:
             return f"unknown {what} key ('{'.'.join(parts[:i + 1])}' has no sub-keys)"
+        i += 1
     return None
 
 
