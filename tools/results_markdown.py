@@ -270,7 +270,7 @@ def convergence(where: str) -> None:
                      "chosen": "**yes**" if r["chosen"] else "", "budget": "" if pd.isna(r["budget"]) else int(r["budget"])})
     print(table(pd.DataFrame(rows)))
     results = pd.read_csv(folder / "results.csv")
-    setting = [c for c in results.columns if c.startswith("training.") and results[c].nunique() > 1][0]
+    setting = [c for c in results.columns if c.split(".")[-2:-1] == ["training"] and results[c].nunique() > 1][0]
     rows = []
     for (exp, level), g in results.groupby(["experiment", setting], sort=False):
         rows.append({"exp.": exp, setting: level, "test F1 mean": f"{100 * g['f1'].mean():.1f}",

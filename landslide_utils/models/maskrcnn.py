@@ -53,8 +53,8 @@ from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.rpn import RPNHead
-from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelMaxPool
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from landslide_utils.config.model_schema import MaskRCNNSpec
@@ -218,6 +218,27 @@ def widen_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     return new
 
 
+def _set_fpn_width(backbone: nn.Module, channels: int) -> None:
+    """Give torchvision's FPN ``channels`` per level (the same structure; names kept, so weight files still load)."""
+    if channels != backbone.out_channels:
+        inputs = [int(block[0].in_channels) for block in backbone.fpn.inner_blocks]  # type: ignore[union-attr]
+        backbone.fpn = FeaturePyramidNetwork(inputs, channels, extra_blocks=LastLevelMaxPool())
+        backbone.out_channels = channels
+
+
+def _heads(spec: MaskRCNNSpec, *, width: int, anchors: AnchorGenerator, num_classes: int) -> dict[str, nn.Module]:
+    """The RPN, box and mask heads at the spec's widths for FPN levels of ``width`` channels, built in
+    torchvision's own order (mask, RPN, box), so that matterport's widths give the weights torchvision's defaults
+    give for the same seed; 7 = the box RoIAlign's output size (matterport POOL_SIZE)."""
+    mask_width, fc = spec.mask_head_channels, spec.box_head_size
+    heads = {"mask_head": MaskRCNNHeads(width, (mask_width,) * 4, 1),
+             "mask_predictor": MaskRCNNPredictor(mask_width, mask_width, num_classes)}
+    heads["rpn_head"] = RPNHead(width, anchors.num_anchors_per_location()[0])
+    heads["box_head"] = TwoMLPHead(width * 7**2, fc)
+    heads["box_predictor"] = FastRCNNPredictor(fc, num_classes)
+    return heads
+
+
 def build_maskrcnn(
     in_channels: int,
     *,
@@ -282,10 +303,7 @@ def build_maskrcnn(
     body.conv1 = widen_first_conv(old, in_channels)
     # the widened first convolution always trains (its extra filters are new); otherwise follow the stages
     body.conv1.requires_grad_(in_channels != 3 or trainable == 5)
-    if spec.fpn_channels != backbone.out_channels:  # the same FPN, narrower (names kept: weight files still load)
-        inputs = [int(block[0].in_channels) for block in backbone.fpn.inner_blocks]
-        backbone.fpn = FeaturePyramidNetwork(inputs, spec.fpn_channels, extra_blocks=LastLevelMaxPool())
-        backbone.out_channels = spec.fpn_channels
+    _set_fpn_width(backbone, spec.fpn_channels)
     if spec.fpn == "bottom_up":
         backbone = BottomUpBackbone(backbone)
 
@@ -293,21 +311,10 @@ def build_maskrcnn(
         sizes=tuple((int(s),) for s in spec.anchor_sizes),
         aspect_ratios=((0.5, 1.0, 2.0),) * FPN_LEVELS,
     )
-    # the heads are built in torchvision's own order (mask, RPN, box), so that matterport's widths give the weights
-    # torchvision's defaults give for the same seed; 7 = the box RoIAlign's output size (matterport POOL_SIZE)
-    width, mask_width, fc = backbone.out_channels, spec.mask_head_channels, spec.box_head_size
-    mask_head = MaskRCNNHeads(width, (mask_width,) * 4, 1)
-    mask_predictor = MaskRCNNPredictor(mask_width, mask_width, num_classes)
-    rpn_head = RPNHead(width, anchors.num_anchors_per_location()[0])
-    box_head = TwoMLPHead(width * 7**2, fc)
     model = MaskRCNN(
         backbone,
         rpn_anchor_generator=anchors,
-        rpn_head=rpn_head,
-        box_head=box_head,
-        box_predictor=FastRCNNPredictor(fc, num_classes),
-        mask_head=mask_head,
-        mask_predictor=mask_predictor,
+        **_heads(spec, width=backbone.out_channels, anchors=anchors, num_classes=num_classes),
         image_mean=[0.0] * in_channels,
         image_std=[1.0] * in_channels,
         rpn_batch_size_per_image=int(sizes["rpn_anchors_per_image"]),
