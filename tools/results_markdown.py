@@ -106,8 +106,8 @@ def sweep(profile: str, name: str) -> None:
     print(table(pd.DataFrame(wide)))
 
 
-MODELS = {"unet": "U-Net", "pspnet": "PSPNet", "fcn": "FCN", "deeplabv3plus": "DeepLabv3+", "fcdensenet": "FC-DenseNet",
-          "segnet": "SegNet", "resunet": "ResU-Net"}
+MODELS = {"maskrcnn": "Mask R-CNN", "unet": "U-Net", "pspnet": "PSPNet", "fcn": "FCN", "deeplabv3plus": "DeepLabv3+",
+          "fcdensenet": "FC-DenseNet", "segnet": "SegNet", "resunet": "ResU-Net"}
 _ORDER = ["I", "II", "III", "IV", "V", "unet_factors", "unet_be", "VI", "VII", "pspnet_factors", "pspnet_be", "VIII"]
 
 
