@@ -302,22 +302,25 @@ def test_the_real_analysis_notebook_runs_on_a_finished_sweep(swept):
     assert (pd.read_csv(out / "tables/claims.csv")["verdict"] == "not testable").all()  # one experiment only
 
 
-def test_analyse_only_reexecutes_notebook_07_on_the_results_and_runs_nothing_else(swept):
+def test_analyse_only_reexecutes_notebook_07_on_the_results_and_runs_nothing_else(swept, capsys, monkeypatch):
     """``sweep --analyse-only``: notebook 07 again on the results table (the committed sweeps' way to follow a
     change of the notebook or the package), no run executed; a sweep without results says what to run."""
+    from landslide_utils.cli import main
+
     root = _copy(swept, "reanalysed")
     _analysis_notebook(root / "notebooks/07_analyse_sweep.ipynb")
     before = {p: p.stat().st_mtime_ns for p in (root / "reports/tiny/sweeps/tiny").rglob("04_*.ipynb")}
-    proc = subprocess.run([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
-                           "--analyse-only"], cwd=root, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    monkeypatch.chdir(root)
+    command = ["sweep", "--sweep", "params/sweeps/tiny.yaml", "--analyse-only"]
+    assert main(command) == 0, capsys.readouterr().err
     executed = nbformat.read(root / "reports/tiny/sweeps/tiny/07_analyse_sweep.ipynb", as_version=4)
     assert "2 rows" in executed.cells[-1].outputs[0]["text"]
     assert {p: p.stat().st_mtime_ns for p in before} == before  # no run executed again
     (root / "reports/tiny/sweeps/tiny/results.csv").unlink()
-    proc = subprocess.run([sys.executable, "-m", "landslide_utils", "sweep", "--sweep", "params/sweeps/tiny.yaml",
-                           "--analyse-only"], cwd=root, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "results.csv" in proc.stderr and "run the sweep first" in proc.stderr
+    capsys.readouterr()
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "results.csv" in err and "run the sweep first" in err
 
 
 def test_console_line_carries_the_guard_warnings():
