@@ -267,3 +267,24 @@ def test_a_profile_warning_is_printed_once_per_run(project, capsys):
     run_pipeline(profile_path=prof, root=project, progress=False, html=False, steps=["01", "02"])
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
     assert len(lines) == 1 and "key 'seed' is given twice" in lines[0] and lines[0].startswith("warning: ")
+
+
+def test_a_profile_reading_another_profiles_prepared_data_judges_it_by_that_profile(project):
+    """A sweep's shared step 03 and its points read step 01's outputs from a folder another profile prepared
+    (``paths.prepared``): that step is current when its writer's digest is, and the data settings must match."""
+    a = project / "params/profiles/smoke.yaml"
+    kw = {"root": project, "progress": False, "html": False}
+    run_pipeline(profile_path=a, steps=["01"], **kw)
+    text = a.read_text(encoding="utf-8").replace("name: smoke", "name: reader", 1)
+    moved = f"\npaths:\n  prepared: {project / 'data' / 'smoke'}\n"
+    b = project / "params/profiles/reader.yaml"
+    b.write_text(text.replace("seed: 0", "seed: 1", 1) + moved, encoding="utf-8")  # seed: not a data setting
+    assert [s for _, s in run_pipeline(profile_path=b, steps=["02"], **kw)] == ["ran"]
+    c = project / "params/profiles/other_tiles.yaml"
+    c.write_text(re.sub(r"tile_size: \d+", "tile_size: 32", text.replace("name: reader", "name: other_tiles"))
+                 + moved, encoding="utf-8")
+    with pytest.raises(StaleUpstream, match=r"written by params/profiles/smoke.yaml, whose key 'tiling' differs"):
+        run_pipeline(profile_path=c, steps=["02"], **kw)
+    _nb(project / "notebooks/01_first.ipynb", "print('changed')")  # the writer's step 01 is now out of date
+    with pytest.raises(StaleUpstream, match="step 01 last ran with other settings or inputs"):
+        run_pipeline(profile_path=b, steps=["02"], **kw)

@@ -262,7 +262,7 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
         print(f"{tag}: warning: {', '.join(changed)} changed while the step ran; its outputs are not marked as "
               "current, so the next run reruns it", flush=True)
     else:
-        write_json(stamp, {**record, "seconds": seconds})
+        write_json(stamp, {**record, "seconds": seconds, "profile_file": relative_path(profile_path, root)})
     print(f"{tag}: done in {seconds:.1f} s -> {relative_path(out_path, root)}", flush=True)
     if st.experiment is not None:
         for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from landslide_utils.config.load import load_profile, read_yaml_mapping
+from landslide_utils.config.load import PREPARED_SECTIONS, load_profile, read_yaml_mapping
 from landslide_utils.config.schema import Profile
 from landslide_utils.config.study_inputs import has_second_date
 from landslide_utils.notices import StudyWarning
@@ -82,6 +82,38 @@ def _relevant_stamps(paths: StudyPaths, dep: str, number: str) -> list[Path]:
     return stamps
 
 
+def _moved(paths: StudyPaths, step: str) -> bool:
+    """Whether the outputs of ``step`` live in a folder the profile's ``paths`` section moved elsewhere (a
+    sweep's points and its shared step 03 read the data its shared steps prepared)."""
+    return paths.prepared_dir is not None if step in ("01", "02") else step == "03" and paths.enhanced_dir is not None
+
+
+def _prepared_difference(profile: Profile, writer: Profile, step: str) -> str | None:
+    """The first section of :data:`PREPARED_SECTIONS` that step ``step`` depends on (``enhance`` only from step
+    03 on) in which two profiles differ, or None."""
+    for section in PREPARED_SECTIONS:
+        if section == "enhance" and step != "03":
+            continue
+        mine, theirs = getattr(profile, section), getattr(writer, section)
+        dump = (lambda v: v.model_dump(mode="json") if hasattr(v, "model_dump") else v)  # noqa: E731
+        if dump(mine) != dump(theirs):
+            return section
+    return None
+
+
+def _writer_of(stamp: Path, root: Path) -> Path | None:
+    """The profile file that wrote a stamp (``profile_file``, relative to the project root when inside it), if
+    it still exists; None for stamps written before the key was recorded."""
+    try:
+        name = json.loads(stamp.read_text(encoding="utf-8")).get("profile_file")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(name, str):
+        return None
+    path = Path(name) if Path(name).is_absolute() else root / name
+    return path.resolve() if path.is_file() else None
+
+
 def stamp_digest(stamp: Path) -> str | None:
     try:
         return json.loads(stamp.read_text(encoding="utf-8"))["digest"]
@@ -127,12 +159,24 @@ def upstream_problem(step: Step, *, root: Path, profile_path: Path, profile: Pro
         if not stamps:
             return (f"step {dep} has no successful run for this profile (it never ran, or its last run failed), so "
                     f"there is nothing of it to use; run it first: {cmd}")
-        planned = {Path(p.output_name).stem: p for p in plan_steps(root=root, profile_path=dep_path, steps=[dep])}
         for stamp in stamps:
+            stamp_path_, stamp_profile, stamp_paths = dep_path, dep_profile, dep_paths
+            writer = _writer_of(stamp, root) if owner is None and _moved(paths, dep) else None
+            if writer is not None and writer != dep_path.resolve():  # outputs another profile wrote (a sweep's
+                stamp_path_, stamp_profile = writer, load_profile(writer)  # shared steps): judged by that one's
+                stamp_paths = StudyPaths.of(stamp_profile, root)           # digest now, if it prepared the same
+                differs = _prepared_difference(profile, stamp_profile, dep)
+                if differs is not None:
+                    return (f"step {dep}'s outputs in {relative_path(stamp.parent.parent, root)} were written by "
+                            f"{relative_path(writer, root)}, whose key '{differs}' differs from this profile's; "
+                            "point paths.prepared / paths.enhanced at a folder prepared with this profile's "
+                            f"settings, or run {cmd}")
+            planned = {Path(p.output_name).stem: p
+                       for p in plan_steps(root=root, profile_path=stamp_path_, steps=[dep])}
             dep_step = planned.get(stamp.stem)
             if dep_step is None:
                 continue  # an experiment whose file is gone: nothing runs or reads it any more
-            if stamp_digest(stamp) != step_digest(dep_step, dep_path, dep_profile, dep_paths)["digest"]:
+            if stamp_digest(stamp) != step_digest(dep_step, stamp_path_, stamp_profile, stamp_paths)["digest"]:
                 exp = dep_step.experiment.stem if dep_step.experiment is not None else None
                 return (f"step {dep}" + (f" (experiment {exp})" if exp else "")
                         + " last ran with other settings or inputs (the profile, an input file, an experiment "
