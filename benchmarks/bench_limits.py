@@ -13,10 +13,13 @@ Prints, in one run, every figure as a ratio to a baseline measured in the same r
 3. **Scene prediction throughput**: windows per second of ``predict_scene`` (reading, factors, normalising,
    blending, writing, polygons) on a generated scene, as a fraction of a pure batched forward pass over the same
    number of windows with the same model, batch and precision.
-4. **Peak memory** (the process's maximum resident set) predicting a small and a large scene with the same model
-   and window, each in a fresh process, and their ratio.
+4. **Peak memory** (the process's maximum resident set) predicting scenes of growing size (2 048², 8 192² and
+   16 384²) with the same model and window, each in a fresh process, as ratios to the smallest: once with a model
+   that marks few pixels and once with one that marks many (0.1 % and 20 % of the pixels: the untrained model's
+   logit shifted so; many landslides to polygonise), so that memory is shown flat in the number of landslides too.
 
     .venv/bin/python benchmarks/bench_limits.py [--small 2048] [--large 16384] [--repeats 5]
+    .venv/bin/python benchmarks/bench_limits.py --only-memory   # step 4 alone, into the same results.json
 
 The large scene is generated window by window on disk (about 1 GB for 16 384 x 16 384), so its generation stays
 flat in memory too; everything is written to a temporary folder that is removed at the end.
@@ -40,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -155,7 +159,11 @@ def make_scene(folder: Path, size: int, *, pixel_m: float = 2.0, dem_pixel_m: fl
             base = 90 + 40 * np.sin(cols[None, :] / 37.0) * np.cos(rows / 53.0)
             blobs = ((np.sin(cols[None, :] / 61.0) * np.sin(rows / 47.0)) > 0.93) * 90
             noise = rng.integers(0, 25, (3, h, size))
-            dst.write(np.clip(base[None] + blobs[None] + noise, 0, 255).astype(np.uint8), window=Window(0, r, size, h))
+            # small bright patches (tens of metres), thousands of them per 2 048² scene: a model that marks them
+            # gives many landslides to polygonise
+            patches = (ndimage.gaussian_filter(rng.random((h, size), dtype=np.float32), 4) > 0.52) * 70
+            dst.write(np.clip(base[None] + blobs[None] + patches[None] + noise, 0, 255).astype(np.uint8),
+                      window=Window(0, r, size, h))
     n = int(math.ceil(size * pixel_m / dem_pixel_m)) + 4
     dprof = {"driver": "GTiff", "height": n, "width": n, "count": 1, "dtype": "float32", "crs": crs,
              "transform": from_origin(x0 - 2 * dem_pixel_m, y0 + 2 * dem_pixel_m, dem_pixel_m, dem_pixel_m),
@@ -187,6 +195,31 @@ def make_checkpoint(path: Path, name: str, *, profile: Any, channels: str = "rgb
             "factors": profile.factors.model_dump(mode="json")}
     return save_checkpoint(path, meta=meta, model=model, optimizer=None, scaler=None, step=0, steps=0,
                            train_seconds=0.0, final_loss=None)
+
+
+def shifted_checkpoint(src: Path, dst: Path, *, shift: float) -> Path:
+    """``src`` with ``shift`` added to the bias of its last convolution (the U-Net/PSPNet logit): a model that
+    marks more (shift > 0) or fewer (shift < 0) pixels, with the same cost per window."""
+    from landslide_utils.training.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(src)
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        head.bias += shift
+    return save_checkpoint(dst, meta=meta, model=model, optimizer=None, scaler=None, step=0, steps=0,
+                           train_seconds=0.0, final_loss=None)
+
+
+def marking(scene: Path, checkpoint: Path, tmp: Path, *, share: float, **kw: Any) -> Path:
+    """A checkpoint that marks about ``share`` of the scene's pixels: the logit shift that puts the base model's
+    (1 - share) score quantile on ``scene`` at the 0.5 threshold."""
+    import rasterio
+
+    run_child(scene, checkpoint, **kw)
+    with rasterio.open(scene / "out" / "probability.tif") as src:
+        prob = src.read(1)
+    q = float(np.clip(np.nanquantile(prob, 1.0 - share), 1e-6, 1 - 1e-6))
+    return shifted_checkpoint(checkpoint, tmp / f"{checkpoint.stem}_{share:g}.pt", shift=-math.log(q / (1 - q)))
 
 
 def pure_forward(name: str, *, checkpoint: Path, windows: int, window: int, batch: int, precision: str,
@@ -240,9 +273,11 @@ def _child(args: argparse.Namespace) -> None:
     res = predict_scene(checkpoint=args.checkpoint, image=args.scene / "scene.tif", dem=args.scene / "dem.tif",
                         rivers=args.scene / "rivers.gpkg", out_dir=args.scene / "out", window=args.window,
                         overlap=args.overlap, batch_size=args.batch, precision=args.precision, progress=False,
-                        read_ahead=None if args.read_ahead < 0 else args.read_ahead)
+                        read_ahead=None if args.read_ahead < 0 else args.read_ahead,
+                        overwrite=True)  # the bench predicts the same scene more than once
     print(json.dumps({"peak_mb": _peak_rss_mb(), "seconds": res["seconds"], "windows": res["windows_predicted"],
-                      "predict_seconds": res["predict_seconds"]}))
+                      "predict_seconds": res["predict_seconds"], "landslides": res["landslides"],
+                      "landslide_pixels": res["landslide_pixels"], "valid_pixels": res["valid_pixels"]}))
 
 
 def run_child(scene: Path, checkpoint: Path, *, window: int, overlap: int, batch: int, precision: str,
@@ -269,6 +304,11 @@ def main() -> None:
     ap.add_argument("--precision", default="auto", help="prediction precision for steps 3 and 4")
     ap.add_argument("--scene-model", default="unet", help="model of the scene throughput (step 3)")
     ap.add_argument("--memory-model", default="pspnet", help="model of the memory scenes (step 4; the fastest)")
+    ap.add_argument("--memory-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[8192],
+                    help="scene sides between --small and --large for step 4 (comma-separated)")
+    ap.add_argument("--marks", type=lambda t: [float(v) for v in t.split(",")], default=[0.001, 0.2],
+                    help="shares of the pixels the step-4 models mark (few, many)")
+    ap.add_argument("--only-memory", action="store_true", help="run step 4 alone (and the small scene it needs)")
     ap.add_argument("--read-ahead", type=int, default=-1,
                     help="windows read ahead in the scene runs (default: predict_scene's choice)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -288,6 +328,25 @@ def main() -> None:
                                "targets": TARGETS}
     print(f"machine: {threads} torch threads, torch {torch.__version__}, bf16 native: {native}")
 
+    if args.only_memory:
+        previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+        results = {**previous, "memory_machine": results["machine"]}
+    else:
+        baselines_and_training(args, profile, results, native=native)
+    with tempfile.TemporaryDirectory(prefix="bench_scene_") as tmp:
+        tmp = Path(tmp)
+        small = tmp / f"scene_{args.small}"
+        make_scene(small, args.small)
+        if not args.only_memory:
+            scene_throughput(args, profile, results, tmp=tmp, small=small)
+        memory_step(args, profile, results, tmp=tmp, small=small)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+def baselines_and_training(args: argparse.Namespace, profile: Any, results: dict[str, Any], *, native: bool) -> None:
+    """Steps 1 and 2: the matmul peaks and each model's training throughput as a fraction of the best."""
     # 1. baselines
     fp32 = matmul_peak(torch.float32, n=2048, repeats=args.repeats)
     bf16 = matmul_peak(torch.bfloat16, n=2048 if native else 512, repeats=args.repeats if native else 1)
@@ -314,67 +373,79 @@ def main() -> None:
                   f"{r['dense_share']:.0%}, next: {others}")
     results["training"] = rows
 
-    with tempfile.TemporaryDirectory(prefix="bench_scene_") as tmp:
-        tmp = Path(tmp)
-        # 3. scene prediction against a pure forward pass
-        small = tmp / f"scene_{args.small}"
-        make_scene(small, args.small)
-        ckpt = make_checkpoint(tmp / f"{args.scene_model}.pt", args.scene_model, profile=profile)
-        res = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
-                        precision=args.precision, read_ahead=args.read_ahead)
-        res_ahead = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
-                              precision=args.precision, read_ahead=2 * args.batch)
-        res_serial = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
-                               precision=args.precision, read_ahead=0)
-        from landslide_utils.training.precision import resolve_precision
 
-        prec = resolve_precision(args.precision, "cpu")
-        fwd = pure_forward(args.scene_model, checkpoint=ckpt, windows=res["windows"], window=args.window,
-                           batch=args.batch, precision=prec)
-        fwd_default = pure_forward(args.scene_model, checkpoint=ckpt, windows=res["windows"], window=args.window,
-                                   batch=args.batch, precision=prec, channels_last=False)
-        scene_rate = res["windows"] / res["seconds"]
-        ahead_rate = res_ahead["windows"] / res_ahead["seconds"]
-        serial_rate = res_serial["windows"] / res_serial["seconds"]
-        results["scene"] = {"model": args.scene_model, "size": args.small, "window": args.window,
-                            "overlap": args.overlap, "batch": args.batch, "precision": prec,
-                            "windows": res["windows"], "windows_per_s": scene_rate,
-                            "windows_per_s_read_ahead": ahead_rate, "windows_per_s_without_read_ahead": serial_rate, "pure_forward_windows_per_s": fwd,
-                            "pure_forward_default_format_windows_per_s": fwd_default,
-                            "fraction_of_pure_forward": scene_rate / fwd,
-                            "fraction_read_ahead": ahead_rate / fwd, "fraction_without_read_ahead": serial_rate / fwd,
-                            "met": scene_rate / fwd >= TARGETS["scene"]}
-        print(f"scene prediction ({args.scene_model}, {args.small}^2, window {args.window}, overlap {args.overlap}, "
-              f"batch {args.batch}, {prec}): {scene_rate:.2f} windows/s vs pure forward {fwd:.2f} windows/s = "
-              f"{scene_rate / fwd:.2f} (read-ahead of {2 * args.batch} windows {ahead_rate / fwd:.2f}, none "
-              f"{serial_rate / fwd:.2f}; target {TARGETS['scene']:.2f}: "
-              f"{'met' if scene_rate / fwd >= TARGETS['scene'] else 'not met'})")
-        print(f"  channels-last forward {fwd:.2f} windows/s vs the default memory format {fwd_default:.2f} = "
-              f"{fwd / fwd_default:.2f} x")
+def scene_throughput(args: argparse.Namespace, profile: Any, results: dict[str, Any], *, tmp: Path,
+                     small: Path) -> None:
+    """Step 3: windows per second of predict_scene against a pure forward pass."""
+    ckpt = make_checkpoint(tmp / f"{args.scene_model}.pt", args.scene_model, profile=profile)
+    res = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
+                    precision=args.precision, read_ahead=args.read_ahead)
+    res_ahead = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
+                          precision=args.precision, read_ahead=2 * args.batch)
+    res_serial = run_child(small, ckpt, window=args.window, overlap=args.overlap, batch=args.batch,
+                           precision=args.precision, read_ahead=0)
+    from landslide_utils.training.precision import resolve_precision
 
-        # 4. memory: the same model and window on a small and a large scene, each in a fresh process
-        mckpt = make_checkpoint(tmp / f"{args.memory_model}.pt", args.memory_model, profile=profile)
-        mem_small = run_child(small, mckpt, window=args.window, overlap=args.overlap, batch=args.batch,
-                              precision=args.precision, read_ahead=args.read_ahead)
-        large = tmp / f"scene_{args.large}"
-        t0 = time.perf_counter()
-        make_scene(large, args.large)
-        gen = time.perf_counter() - t0
-        mem_large = run_child(large, mckpt, window=args.window, overlap=args.overlap, batch=args.batch,
-                              precision=args.precision, read_ahead=args.read_ahead)
-        ratio = mem_large["peak_mb"] / mem_small["peak_mb"]
-        results["memory"] = {"model": args.memory_model, "window": args.window, "small": args.small,
-                             "large": args.large, "small_peak_mb": mem_small["peak_mb"],
-                             "large_peak_mb": mem_large["peak_mb"], "ratio": ratio,
-                             "large_seconds": mem_large["seconds"], "large_windows": mem_large["windows"],
-                             "large_generation_seconds": gen, "met": ratio <= TARGETS["memory_ratio"]}
-        print(f"peak memory ({args.memory_model}, window {args.window}): {args.small}^2 {mem_small['peak_mb']:.0f} MB, "
-              f"{args.large}^2 {mem_large['peak_mb']:.0f} MB ({mem_large['windows']} windows in "
-              f"{mem_large['seconds']:.0f} s) = {ratio:.3f} x (target <= {TARGETS['memory_ratio']}: "
-              f"{'met' if ratio <= TARGETS['memory_ratio'] else 'not met'})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    prec = resolve_precision(args.precision, "cpu")
+    fwd = pure_forward(args.scene_model, checkpoint=ckpt, windows=res["windows"], window=args.window,
+                       batch=args.batch, precision=prec)
+    fwd_default = pure_forward(args.scene_model, checkpoint=ckpt, windows=res["windows"], window=args.window,
+                               batch=args.batch, precision=prec, channels_last=False)
+    scene_rate = res["windows"] / res["seconds"]
+    ahead_rate = res_ahead["windows"] / res_ahead["seconds"]
+    serial_rate = res_serial["windows"] / res_serial["seconds"]
+    results["scene"] = {"model": args.scene_model, "size": args.small, "window": args.window,
+                        "overlap": args.overlap, "batch": args.batch, "precision": prec,
+                        "windows": res["windows"], "windows_per_s": scene_rate,
+                        "windows_per_s_read_ahead": ahead_rate, "windows_per_s_without_read_ahead": serial_rate, "pure_forward_windows_per_s": fwd,
+                        "pure_forward_default_format_windows_per_s": fwd_default,
+                        "fraction_of_pure_forward": scene_rate / fwd,
+                        "fraction_read_ahead": ahead_rate / fwd, "fraction_without_read_ahead": serial_rate / fwd,
+                        "met": scene_rate / fwd >= TARGETS["scene"]}
+    print(f"scene prediction ({args.scene_model}, {args.small}^2, window {args.window}, overlap {args.overlap}, "
+          f"batch {args.batch}, {prec}): {scene_rate:.2f} windows/s vs pure forward {fwd:.2f} windows/s = "
+          f"{scene_rate / fwd:.2f} (read-ahead of {2 * args.batch} windows {ahead_rate / fwd:.2f}, none "
+          f"{serial_rate / fwd:.2f}; target {TARGETS['scene']:.2f}: "
+          f"{'met' if scene_rate / fwd >= TARGETS['scene'] else 'not met'})")
+    print(f"  channels-last forward {fwd:.2f} windows/s vs the default memory format {fwd_default:.2f} = "
+          f"{fwd / fwd_default:.2f} x")
+
+
+
+def memory_step(args: argparse.Namespace, profile: Any, results: dict[str, Any], *, tmp: Path, small: Path) -> None:
+    """Step 4: peak memory on scenes of growing size (fresh processes), a model marking few and one marking many
+    pixels."""
+    # 4. memory: the same model and window on scenes of growing size, each in a fresh process, once with a
+    # model that marks few pixels and once with one that marks many (many landslides to polygonise)
+    kw = {"window": args.window, "overlap": args.overlap, "batch": args.batch, "precision": args.precision,
+          "read_ahead": args.read_ahead}
+    sizes = sorted({args.small, *args.memory_sizes, args.large})
+    scenes = {args.small: small}
+    base = make_checkpoint(tmp / f"{args.memory_model}.pt", args.memory_model, profile=profile)
+    models = {f"marks {share:.1%}": marking(small, base, tmp, share=share, **kw) for share in args.marks}
+    gen = {}
+    for size in sizes:
+        if size not in scenes:
+            t0 = time.perf_counter()
+            make_scene(tmp / f"scene_{size}", size)
+            scenes[size], gen[size] = tmp / f"scene_{size}", time.perf_counter() - t0
+    memory = []
+    for label, ckpt_m in models.items():
+        runs = {size: run_child(scenes[size], ckpt_m, **kw) for size in sizes}
+        first = runs[sizes[0]]["peak_mb"]
+        for size, r in runs.items():
+            row = {"model": args.memory_model, "marks": label, "size": size, "window": args.window,
+                   "peak_mb": r["peak_mb"], "ratio": r["peak_mb"] / first, "landslides": r["landslides"],
+                   "landslide_share": r["landslide_pixels"] / max(r["valid_pixels"], 1),
+                   "seconds": r["seconds"], "windows": r["windows"],
+                   "met": r["peak_mb"] / first <= TARGETS["memory_ratio"]}
+            memory.append(row)
+            print(f"peak memory ({args.memory_model}, {label}, window {args.window}): {size}^2 "
+                  f"{r['peak_mb']:.0f} MB, {r['landslides']} landslides ({row['landslide_share']:.1%} of the "
+                  f"pixels), {r['seconds']:.0f} s = {row['ratio']:.3f} x the {sizes[0]}^2 scene (target <= "
+                  f"{TARGETS['memory_ratio']}: {'met' if row['met'] else 'not met'})")
+    results["memory"] = {"runs": memory, "generation_seconds": gen,
+                         "met": all(r["met"] for r in memory)}
 
 
 if __name__ == "__main__":

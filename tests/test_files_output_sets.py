@@ -16,6 +16,7 @@ from landslide_utils.cli import main
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.load import load_profile
 from landslide_utils.files.output_sets import check_outputs, staged_outputs
+from landslide_utils.files.vector_stream import VectorStream
 from landslide_utils.models import build_model
 from landslide_utils.prediction import scene as scene_mod
 from landslide_utils.training.checkpoint import save_checkpoint
@@ -110,7 +111,7 @@ def test_predict_replaces_an_earlier_set_only_when_asked_and_a_failure_keeps_it(
     def no_space(*_args: object, **_kw: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(scene_mod, "write_vector", no_space)  # fails after both rasters were written
+    monkeypatch.setattr(VectorStream, "_flush", no_space)  # the polygons fail, the rasters were written
     with pytest.raises(ConfigError, match="writing the outputs failed"):
         scene_mod.predict_scene(checkpoint=ckpt, image=image, out_dir=out, window=64, overlap=0, progress=False,
                                 threshold=0.1, overwrite=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -14,13 +15,15 @@ import rasterio
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rasterio.features import shapes
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 from scipy import ndimage
-from shapely.geometry import LineString
+from shapely.geometry import LineString, shape
 from torch import nn
 
 from landslide_utils.config.load import load_profile
+from landslide_utils.files.vector_stream import VectorStream
 from landslide_utils.inputs.findings import InputError
 from landslide_utils.inputs.layers import align_layers, load_inputs
 from landslide_utils.inputs.scene_windows import open_scene
@@ -110,18 +113,31 @@ def test_no_seam_for_a_constant_model_and_every_row_emitted_once(height: int, wi
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 39), max_size=6))
 def test_strip_labels_equal_whole_labels(seed: int, cuts: list[int]) -> None:
+    """Polygons handed back strip by strip equal the whole raster's polygonisation: the same count, the same
+    pixels (areas), the same geometries; each is handed back once, as soon as no later strip can reach it."""
     rng = np.random.default_rng(seed)
     mask = ndimage.binary_opening(rng.random((40, 30)) < 0.55)
     score = rng.random((40, 30)).astype(np.float32)
     labels = StripLabels(transform=from_origin(0, 40, 1, 1))
     edges = [0, *sorted(set(cuts)), 40]
+    comps = []
     for a, b in zip(edges, edges[1:]):
-        labels.add(a, mask[a:b], score[a:b])
-    comps = labels.components()
+        got = labels.add(a, mask[a:b], score[a:b])
+        whole_above, _ = ndimage.label(mask[:b], structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+        open_ids = set(np.unique(whole_above[-1])) - {0}
+        closed_now = sum(1 for i in range(1, whole_above.max() + 1) if i not in open_ids)
+        comps += got
+        assert len(comps) == closed_now  # exactly the components the strips so far have closed
+    comps += labels.finish()
     whole, n = ndimage.label(mask, structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
     assert len(comps) == n
-    sizes = sorted(int((whole == i).sum()) for i in range(1, n + 1))
-    assert sorted(px for _, px, _ in comps) == sizes
+    expected = sorted((shape(g) for g, _ in shapes(whole.astype(np.int32), mask=whole > 0, connectivity=4,
+                                                    transform=from_origin(0, 40, 1, 1))),
+                      key=lambda g: (g.area, g.bounds))
+    got = sorted((g for g, _, _ in comps), key=lambda g: (g.area, g.bounds))
+    assert [g.area for g in got] == [g.area for g in expected]
+    assert all(a.symmetric_difference(b).area == 0 for a, b in zip(got, expected))
+    assert sorted(px for _, px, _ in comps) == sorted(int((whole == i).sum()) for i in range(1, n + 1))
     for geom, px, mean in comps:
         assert geom.area == pytest.approx(px)  # 1 x 1 pixels: the polygon holds exactly its pixels
         assert 0 <= mean <= 1
@@ -446,3 +462,30 @@ def test_a_scene_on_another_value_scale_than_the_training_tiles_is_named() -> No
     assert msg is not None and msg.startswith("s.tif: ") and "another value scale" in msg and "100 ± 30" in msg
     assert scene_mod.value_range_warning(None, meta, image=Path("s.tif")) is None  # no valid pixel: nothing known
     assert scene_mod.value_range_warning(np.array([1e4, 1e4, 1e4]), {}, image=Path("s.tif")) is None
+
+
+def test_polygons_written_strip_by_strip_equal_the_whole_rasters(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GeoPackage, written as landslides close strip by strip (256-row strips; features in batches of 25),
+    holds the polygons of the whole binary raster: the same count, areas and shapes, numbered 1..n."""
+    with rasterio.open(_scene(tmp_path / "scene.tif", height=600, width=200), "r+") as dst:
+        img = dst.read()
+        img[:, 200:320, 40:80] = 250  # a bright landslide across the first strip edge (row 256)
+        dst.write(img)
+    _fake(monkeypatch, RedSeg().eval(), _meta())
+    monkeypatch.setattr(scene_mod, "VectorStream", functools.partial(VectorStream, batch=25))
+    res = _predict(tmp_path, window=64, overlap=16, threshold=0.98)
+    with rasterio.open(tmp_path / "out/landslides.tif") as src:
+        binary, transform = src.read(1), src.transform
+    whole = [shape(g) for g, _ in shapes(binary.astype(np.uint8), mask=binary == 1, connectivity=4,
+                                         transform=transform)]
+    gdf = gpd.read_file(tmp_path / "out/landslides.gpkg")
+    assert len(whole) > 50 and len(gdf) == len(whole) == res["landslides"]
+    edge = 3_000_000 - scene_mod.BLOCK * 2.0  # a strip edge, in map y
+    assert any(g.bounds[1] < edge < g.bounds[3] for g in whole)  # some landslide spans two strips
+    assert gdf["landslide_id"].tolist() == list(range(1, len(gdf) + 1))
+    key = (lambda g: (round(g.area, 6), g.bounds))  # noqa: E731
+    for got, want in zip(sorted(gdf.geometry, key=key), sorted(whole, key=key)):
+        assert got.symmetric_difference(want).area == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(sorted(gdf["area_m2"]), sorted(g.area for g in whole))
+    assert res["landslide_area_m2"] == pytest.approx(float((binary == 1).sum()) * 4.0)

@@ -10,8 +10,9 @@ and with ``overlap = 0`` every weight is 1: the blend is then the tile-by-tile p
 
 :class:`StripBlender` accumulates weighted scores row-major and hands finished rows (those no later window can
 reach) to a callback, in strips aligned to the output's block height; its memory is one window row of the scene
-(window x width), not the scene. :class:`StripLabels` labels connected landslide pixels strip by strip and
-merges labels across strip edges (union-find), giving one polygon per landslide; :class:`InstanceMerger` merges
+(window x width), not the scene. :class:`StripLabels` labels connected landslide pixels strip by strip,
+merges labels across strip edges (union-find) and hands back each landslide's polygon as soon as no later strip
+can reach it; :class:`InstanceMerger` merges
 Mask R-CNN instances that a window edge cut into pieces (or that two overlapping windows both found).
 
 Blending overlapping tiles with a smooth window is the usual remedy for seams in tiled CNN inference (e.g. the
@@ -189,6 +190,7 @@ class _UnionFind:
 class _Component:
     pixels: int = 0
     score_sum: float = 0.0
+    first: tuple[int, int] = (0, 0)  # (row, col) of its first pixel, row-major
     geoms: list = field(default_factory=list)
 
 
@@ -196,55 +198,92 @@ class StripLabels:
     """Connected landslide pixels (4-connected, as :func:`landslide_utils.evaluation.test_area` vectorises) over strips of
     rows, merged across strip edges; one polygon per component with its pixel count and mean score.
 
+    Streaming: a component is handed back (by :meth:`add`) as soon as a strip leaves it closed (no pixel of it on
+    the strip's last row), and only the components still open on that row are kept, so memory is bounded by the
+    scene's width, not by the number of landslides. Components come in the order they close, and within one
+    strip in order of their first pixel (row-major).
+
     Args:
         transform: the scene grid's geotransform (row 0 = its top).
     """
 
     def __init__(self, *, transform: Affine) -> None:
         self.transform = transform
-        self.uf = _UnionFind()
-        self.parts: list[_Component] = []
-        self._last_row: np.ndarray | None = None  # global part ids of the previous strip's last row (-1 = none)
+        self._open: list[_Component] = []  # components with a pixel on the previous strip's last row
+        self._last_row: np.ndarray | None = None  # their index on that row (-1 = none)
         self._next_row = 0
 
-    def add(self, row0: int, mask: np.ndarray, score: np.ndarray) -> None:
-        """Add the strip of rows starting at ``row0`` (strips must come in order, without gaps)."""
+    def add(self, row0: int, mask: np.ndarray, score: np.ndarray) -> list[tuple[object, int, float]]:
+        """Add the strip of rows starting at ``row0`` (strips must come in order, without gaps); return the
+        components it closed as ``(geometry, pixels, mean score)``."""
 
         if row0 != self._next_row:
             raise ValueError(f"strip starts at row {row0}, expected {self._next_row}")
         self._next_row = row0 + mask.shape[0]
+        if not mask.shape[0]:
+            return []
         labels, n = ndimage.label(mask, structure=_FOUR)
-        base = len(self.parts)
-        ids = np.arange(1, n + 1)
+        parts = [_Component() for _ in range(n)]
         if n:
+            ids = np.arange(1, n + 1)
             counts = ndimage.sum_labels(np.ones(mask.shape, np.float32), labels, ids)
             sums = ndimage.sum_labels(score.astype(np.float64), labels, ids)
+            flat = labels.ravel()
+            at = np.flatnonzero(flat)
+            _, first = np.unique(flat[at], return_index=True)  # labels number pixels row-major: 1..n in order
+            width = mask.shape[1]
             for i in range(n):
-                self.uf.add()
-                self.parts.append(_Component(int(counts[i]), float(sums[i])))
+                parts[i].pixels, parts[i].score_sum = int(counts[i]), float(sums[i])
+                parts[i].first = (row0 + int(at[first[i]]) // width, int(at[first[i]]) % width)
             tr = self.transform @ Affine.translation(0, row0)
             for geom, val in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=tr):
-                self.parts[base + int(val) - 1].geoms.append(shape(geom))
-        gid = np.where(labels > 0, labels + base - 1, -1)
-        if self._last_row is not None and mask.shape[0]:
-            above, below = self._last_row, gid[0]
+                parts[int(val) - 1].geoms.append(shape(geom))
+        # one union-find over this strip's parts (0..n-1) and the components open above it (n..)
+        uf = _UnionFind()
+        for _ in range(n + len(self._open)):
+            uf.add()
+        if self._last_row is not None:
+            above, below = self._last_row, labels[0].astype(np.int64) - 1
             both = (above >= 0) & (below >= 0)
             for a, b in set(zip(above[both].tolist(), below[both].tolist())):
-                self.uf.union(a, b)
-        if mask.shape[0]:
-            self._last_row = gid[-1].copy()
+                uf.union(n + a, b)
+        members = parts + self._open
+        touching = set((np.unique(labels[-1][labels[-1] > 0]) - 1).tolist())
+        still_open: list[_Component] = []
+        index: dict[int, int] = {}  # part -> its component's index in still_open
+        closed: list[_Component] = []
+        for group in uf.groups():
+            comp = _merge([members[i] for i in group])
+            if any(i < n and i in touching for i in group):
+                for i in group:
+                    if i < n:
+                        index[i] = len(still_open)
+                still_open.append(comp)
+            else:
+                closed.append(comp)
+        self._open = still_open
+        lut = np.full(n + 1, -1, np.int64)
+        for part, k in index.items():
+            lut[part + 1] = k
+        self._last_row = lut[labels[-1]]
+        return [_finished(c) for c in sorted(closed, key=lambda c: c.first)]
 
-    def components(self) -> list[tuple[object, int, float]]:
-        """``(geometry, pixels, mean score)`` per landslide, in order of their first pixel (row-major)."""
-
-        out = []
-        for group in self.uf.groups():
-            members = [self.parts[i] for i in group]
-            geoms = [g for m in members for g in m.geoms]
-            pixels = sum(m.pixels for m in members)
-            total = sum(m.score_sum for m in members)
-            out.append((unary_union(geoms) if len(geoms) > 1 else geoms[0], pixels, total / max(pixels, 1)))
+    def finish(self) -> list[tuple[object, int, float]]:
+        """The components still open after the last strip (those on the scene's bottom row), as :meth:`add`."""
+        out = [_finished(c) for c in sorted(self._open, key=lambda c: c.first)]
+        self._open, self._last_row = [], None
         return out
+
+
+def _merge(parts: list[_Component]) -> _Component:
+    if len(parts) == 1:
+        return parts[0]
+    return _Component(sum(p.pixels for p in parts), sum(p.score_sum for p in parts), min(p.first for p in parts),
+                      [g for p in parts for g in p.geoms])
+
+
+def _finished(c: _Component) -> tuple[object, int, float]:
+    return (unary_union(c.geoms) if len(c.geoms) > 1 else c.geoms[0], c.pixels, c.score_sum / max(c.pixels, 1))
 
 
 @dataclass

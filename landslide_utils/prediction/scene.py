@@ -43,7 +43,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import rasterio
 import torch
@@ -57,8 +56,9 @@ from tqdm import tqdm
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.data_schema import FactorSpec
 from landslide_utils.config.model_schema import EvaluationSpec
-from landslide_utils.files.atomic import atomic_path, write_json, write_vector
+from landslide_utils.files.atomic import atomic_path, write_json
 from landslide_utils.files.output_sets import check_outputs, staged_outputs
+from landslide_utils.files.vector_stream import VectorStream
 from landslide_utils.inputs.scene_windows import Scene, open_scene
 from landslide_utils.notices import notify
 from landslide_utils.prediction.blend import InstanceMerger, StripBlender, StripLabels, window_grid
@@ -338,6 +338,20 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
             dst_b.set_band_description(1, "landslide")
             labels = StripLabels(transform=transform) if task == "semantic" else None
             merger = InstanceMerger() if task == "instance" else None
+            columns = {"area_m2": "float64", "probability": "float64"} | (
+                {"score": "float64"} if task == "instance" else {})
+            polygons = stack.enter_context(VectorStream(  # semantic: written strip by strip as landslides close
+                out / "landslides.gpkg", layer="landslides", columns=columns, crs=crs,
+                geometry_type="Polygon" if task == "semantic" else "Unknown"))
+            area = {"m2": 0.0}
+
+            def polygon(geometry: object, **attributes: float) -> None:
+                polygons.add(geometry, **attributes)
+                area["m2"] += attributes["area_m2"]
+
+            def closed(components: list[tuple[object, int, float]]) -> None:
+                for g, px, p in components:
+                    polygon(g, area_m2=float(px * pixel_area), probability=float(p))
 
             def emit(row0: int, score: np.ndarray, valid: np.ndarray) -> None:
                 win = Window(0, row0, width, score.shape[0])
@@ -347,7 +361,7 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
                 counts["valid_pixels"] += int(valid.sum())
                 counts["landslide_pixels"] += int(mask.sum())
                 if labels is not None:
-                    labels.add(row0, mask, score)
+                    closed(labels.add(row0, mask, score))
 
             blender = StripBlender(height=height, width=width, emit=emit, align=BLOCK)
             bar = tqdm(total=len(grid), desc=f"predict {scene.image.path.name}", unit="window",
@@ -366,18 +380,12 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
                 loop_seconds = time.perf_counter() - t_loop
             dst_p.close()
             dst_b.close()
-        # the rasters are in place; now the polygons
-
-        if labels is not None:
-            rows = [{"geometry": g, "area_m2": float(px * pixel_area), "probability": float(p)}
-                    for g, px, p in labels.components()]
-        else:
-            rows = _instance_rows(merger.instances(), out / "probability.tif", transform, pixel_area)
-        columns = ["landslide_id", "area_m2", "probability"] + (["score"] if task == "instance" else [])
-        gdf = gpd.GeoDataFrame({k: [r[k] for r in rows] for k in columns if k != "landslide_id"},
-                               geometry=gpd.GeoSeries([r["geometry"] for r in rows], crs=crs), crs=crs)
-        gdf.insert(0, "landslide_id", np.arange(1, len(gdf) + 1, dtype=np.int64))
-        write_vector(out / "landslides.gpkg", gdf, layer="landslides")
+            if labels is not None:
+                closed(labels.finish())
+            else:  # the instances' mean probability is read from the finished probability raster
+                for row in _instance_rows(merger.instances(), prob_tmp, transform, pixel_area):
+                    polygon(row.pop("geometry"), **row)
+        n_polygons = polygons.count
     finally:
         torch.set_num_threads(prev_threads)
     summary = {
@@ -387,8 +395,8 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
         "window": window, "overlap": overlap, "batch_size": batch_size, "threshold": thr,
         "threshold_source": source, "precision": prec, "device": str(dev), "windows": len(grid),
         "windows_predicted": n, "windows_skipped": counts["skipped"], "valid_pixels": counts["valid_pixels"],
-        "landslide_pixels": counts["landslide_pixels"], "landslides": len(gdf),
-        "landslide_area_m2": float(gdf["area_m2"].sum()) if len(gdf) else 0.0,
+        "landslide_pixels": counts["landslide_pixels"], "landslides": n_polygons,
+        "landslide_area_m2": area["m2"],
         "seconds": round(time.perf_counter() - t0, 2), "predict_seconds": round(loop_seconds, 2),
     }
     return summary
