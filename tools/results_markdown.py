@@ -8,6 +8,8 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --generalisation quick     # trained here, tested there
     .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
     .venv/bin/python tools/results_markdown.py --convergence quick:convergence   # the convergence rule's choice
+    .venv/bin/python tools/results_markdown.py --spread quick:claims     # each experiment's spread over seeds
+    .venv/bin/python tools/results_markdown.py --memory                  # make bench's peak-memory runs
 """
 
 from __future__ import annotations
@@ -104,6 +106,39 @@ def sweep(profile: str, name: str) -> None:
         wide.append(row)
     print("\n**Mean over seeds [95 % interval] (percent)**\n")
     print(table(pd.DataFrame(wide)))
+
+
+def spread(where: str) -> None:
+    """Each experiment of a sweep over its seeds: F1 at 0.5 (mean, standard deviation, lowest, highest), the runs
+    with F1 = 0 (an empty or entirely wrong map) and AP (mean, standard deviation), in percent."""
+    profile, name = where.split(":")
+    df = pd.read_csv(ROOT / "reports" / profile / "sweeps" / name / "results.csv")
+    rows = []
+    for exp, g in df.groupby("experiment", sort=False):
+        f1, ap = 100 * g["f1"], 100 * g["ap"]
+        rows.append({"exp.": exp, "model": MODELS.get(g["model"].iloc[0], g["model"].iloc[0]), "n": len(g),
+                     "F1 mean": f"{f1.mean():.1f}", "F1 sd": f"{f1.std(ddof=1):.1f}",
+                     "F1 lowest–highest": f"{f1.min():.1f}–{f1.max():.1f}", "runs with F1 = 0": int((g["f1"] == 0).sum()),
+                     "AP mean": f"{ap.mean():.1f}", "AP sd": f"{ap.std(ddof=1):.1f}"})
+    order = {e: i for i, e in enumerate(_ORDER)}
+    rows.sort(key=lambda r: order.get(r["exp."], len(order)))
+    print(f"**Spread over seeds (sweep {name}; percent; sd: sample standard deviation over seeds)**\n")
+    print(table(pd.DataFrame(rows)))
+
+
+def memory() -> None:
+    """The peak memory of ``make bench``'s scene predictions (benchmarks/results.json, step 4)."""
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    mem = results["memory"]
+    rows = [{"model": f"{MODELS.get(r['model'], r['model'])}, {r['marks']}", "scene": f"{r['size']}²",
+             "landslides": f"{r['landslides']:,}", "landslide pixels": f"{100 * r['landslide_share']:.1f} %",
+             "seconds": f"{r['seconds']:.0f}", "peak memory": f"{r['peak_mb']:.0f} MB",
+             "ratio to the smallest": f"{r['ratio']:.3f} ×", "target ≤ 1.2": "met" if r["met"] else "not met"}
+            for r in mem["runs"]]
+    machine = results.get("memory_machine", results["machine"])
+    print(f"**Peak memory of `predict` (window {mem['runs'][0]['window']}, each scene in a fresh process; "
+          f"{machine['threads']} torch threads, torch {machine['torch']})**\n")
+    print(table(pd.DataFrame(rows)))
 
 
 MODELS = {"maskrcnn": "Mask R-CNN", "unet": "U-Net", "pspnet": "PSPNet", "fcn": "FCN", "deeplabv3plus": "DeepLabv3+",
@@ -291,6 +326,10 @@ def run(args: list[str]) -> None:
         measured(args[args.index("--measured") + 1])
     elif "--generalisation" in args:
         generalisation(args[args.index("--generalisation") + 1])
+    elif "--spread" in args:
+        spread(args[args.index("--spread") + 1])
+    elif "--memory" in args:
+        memory()
     elif "--losses" in args:
         losses(args[args.index("--losses") + 1:])
     elif "--sweep" in args:
