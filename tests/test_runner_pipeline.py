@@ -12,8 +12,10 @@ import nbformat
 import pytest
 
 from landslide_utils.config.base import ConfigError
+from landslide_utils.config.load import load_profile
 from landslide_utils.runner.pipeline import StaleUpstream, StepFailed, metrics_warnings, run_pipeline
 from landslide_utils.runner.plan import plan_steps
+from landslide_utils.runner.stamps import _prepared_difference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -288,3 +290,19 @@ def test_a_profile_reading_another_profiles_prepared_data_judges_it_by_that_prof
     _nb(project / "notebooks/01_first.ipynb", "print('changed')")  # the writer's step 01 is now out of date
     with pytest.raises(StaleUpstream, match="step 01 last ran with other settings or inputs"):
         run_pipeline(profile_path=b, steps=["02"], **kw)
+
+
+def test_the_same_inputs_named_from_two_folders_are_the_same_data(tmp_path):
+    """A sweep's shared steps live in folders of their own: the same chip folder, named relative to each profile
+    file, is the same data setting; another folder is not."""
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "other").mkdir()
+    text = (ROOT / "params/profiles/bijie_sample.yaml").read_text(encoding="utf-8")
+    paths = {}
+    for name, train in (("a/p.yaml", "../chips"), ("b/c/p.yaml", "../../chips"), ("d/p.yaml", "../other")):
+        paths[name] = tmp_path / name
+        paths[name].parent.mkdir(parents=True)
+        paths[name].write_text(text.replace("train: ../../samples/bijie_sample", f"train: {train}"), encoding="utf-8")
+    a, b, d = (load_profile(paths[n]) for n in ("a/p.yaml", "b/c/p.yaml", "d/p.yaml"))
+    assert _prepared_difference(a, b, "01") is None
+    assert _prepared_difference(a, d, "01") == "data"

@@ -95,10 +95,23 @@ def _prepared_difference(profile: Profile, writer: Profile, step: str) -> str | 
         if section == "enhance" and step != "03":
             continue
         mine, theirs = getattr(profile, section), getattr(writer, section)
-        dump = (lambda v: v.model_dump(mode="json") if hasattr(v, "model_dump") else v)  # noqa: E731
-        if dump(mine) != dump(theirs):
+        if _comparable(mine) != _comparable(theirs):
             return section
     return None
+
+
+def _comparable(value: Any) -> Any:
+    """A profile section as plain data with every path resolved (two profile files in different folders name
+    the same input with different relative paths)."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="python")
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    return value
 
 
 def _writer_of(stamp: Path, root: Path) -> Path | None:
