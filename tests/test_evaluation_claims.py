@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn.metrics import average_precision_score
 
 from landslide_utils.evaluation.bootstrap import bootstrap_ci, format_summary, seed_summary, tile_bootstrap, tiles_path
@@ -88,13 +89,18 @@ def _results(diffs: dict[str, list[float]] | None = None) -> pd.DataFrame:
 def test_seed_summary_layout() -> None:
     res = _results()
     summ = seed_summary(res, n_boot=500)
-    assert list(summ.columns) == ["experiment", "metric", "n", "mean", "std", "ci_low", "ci_high"]
+    assert list(summ.columns) == ["experiment", "metric", "n", "mean", "std", "ci_low", "ci_high", "boot_low",
+                                  "boot_high"]
     assert list(dict.fromkeys(summ["experiment"])) == ["I", "III"]
     assert list(summ["metric"].unique()) == ["precision", "recall", "f1", "miou", "ap", "f1_val_threshold"]
     r = summ[(summ["experiment"] == "I") & (summ["metric"] == "f1")].iloc[0]
     vals = res.loc[res["experiment"] == "I", "f1"]
     assert r["n"] == 10 and r["mean"] == pytest.approx(vals.mean()) and r["std"] == pytest.approx(vals.std())
     assert r["ci_low"] < r["mean"] < r["ci_high"]
+    # the summary interval is the Student t-interval of the mean; the bootstrap one sits inside it at this n
+    half = stats.t.ppf(0.975, 9) * vals.std() / np.sqrt(10)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((vals.mean() - half, vals.mean() + half))
+    assert r["ci_low"] < r["boot_low"] < r["boot_high"] < r["ci_high"]
     nan_row = summ[(summ["experiment"] == "I") & (summ["metric"] == "f1_val_threshold")].iloc[0]
     assert nan_row["n"] == 0 and math.isnan(nan_row["mean"])
     by_steps = seed_summary(res, metrics=("f1", "absent"), by=("experiment", "training.steps"), n_boot=200)
@@ -106,17 +112,24 @@ def test_seed_summary_layout() -> None:
 
 
 def test_verdicts_on_hand_made_differences() -> None:
-    assert judge([0.02, 0.03, 0.05, 0.01], n_boot=1000)["verdict"] == "holds"
-    assert judge([-0.02, -0.03, -0.05, -0.01], n_boot=1000)["verdict"] == "contradicted"
-    assert judge([-0.02, 0.03, -0.05, 0.04], n_boot=1000)["verdict"] == "inconclusive"
-    assert judge([0.0, 0.0, 0.0], n_boot=100)["verdict"] == "inconclusive"  # interval touches 0
-    assert judge([-0.02, -0.03, -0.05], side="-", n_boot=500)["verdict"] == "holds"
+    assert judge([0.02, 0.03, 0.05, 0.01, 0.04], n_boot=1000)["verdict"] == "holds"
+    assert judge([-0.02, -0.03, -0.05, -0.01, -0.04], n_boot=1000)["verdict"] == "contradicted"
+    assert judge([-0.02, 0.03, -0.05, 0.04, 0.01], n_boot=1000)["verdict"] == "inconclusive"
+    assert judge([0.0] * 5, n_boot=100)["verdict"] == "inconclusive"  # the interval is the point 0
+    assert judge([-0.02, -0.03, -0.05, -0.01, -0.04], side="-", n_boot=500)["verdict"] == "holds"
+    # four clear pairs are still too few for a verdict; the interval is given all the same
+    four = judge([0.02, 0.03, 0.05, 0.01], n_boot=1000)
+    assert four["verdict"] == "too few seeds" and four["low"] > 0
+    # the bootstrap excludes 0 where the t-interval does not: the verdict follows the t-interval
+    close = [0.04, -0.01, 0.05, 0.0, 0.03]
+    j = judge(close, n_boot=4000)
+    assert j["boot_low"] > 0 > j["low"] and j["verdict"] == "inconclusive" and j["p"] > 0.05
     one = judge([0.1])
-    assert one["verdict"] == "not testable" and one["n"] == 1 and math.isnan(one["low"]) and one["estimate"] == 0.1
+    assert one["verdict"] == "too few seeds" and one["n"] == 1 and math.isnan(one["low"]) and one["estimate"] == 0.1
     none = judge([])
     assert none["verdict"] == "not testable" and none["n"] == 0 and math.isnan(none["estimate"])
-    j = judge([0.02, 0.03, 0.05, 0.01], n_boot=1000, seed=7)
-    assert j == judge([0.02, 0.03, 0.05, 0.01], n_boot=1000, seed=7)
+    j = judge([0.02, 0.03, 0.05, 0.01, 0.02], n_boot=1000, seed=7)
+    assert j == judge([0.02, 0.03, 0.05, 0.01, 0.02], n_boot=1000, seed=7)
     assert j["low"] <= j["estimate"] <= j["high"]
 
 
@@ -144,11 +157,20 @@ def test_judge_claims_and_missing_experiments() -> None:
               Claim("nometric", "no such metric", "III", "I", "bogus")]
     j = judge_claims(res, claims, n_boot=1000)
     assert list(j.columns) == ["name", "claim", "metric", "better", "worse", "side", "n", "n_dropped", "estimate",
-                               "ci_low", "ci_high", "verdict"]
+                               "ci_low", "ci_high", "p", "p_holm", "boot_low", "boot_high", "ap_estimate",
+                               "ap_low", "ap_high", "verdict"]
     assert list(j["verdict"]) == ["holds", "inconclusive", "contradicted", "not testable", "not testable"]
     assert list(j["n"]) == [10, 10, 10, 0, 0]
     assert j.loc[0, "estimate"] == pytest.approx(0.054)
     assert j.loc[3, "n_dropped"] == 10 and math.isnan(j.loc[3, "ci_low"])
+    # one family: the three testable claims' p-values are Holm-adjusted together, the untestable ones are not
+    p = j["p"].to_numpy()
+    assert j.loc[:2, "p_holm"].to_numpy() == pytest.approx(np.minimum(1, np.maximum.accumulate(
+        np.sort(p[:3]) * [3, 2, 1]))[np.argsort(np.argsort(p[:3]))])
+    assert j.loc[3:, "p_holm"].isna().all()
+    # AP beside F1: the same pairs' AP difference with its t-interval
+    ap = paired_differences(res, Claim("be", "BE raises AP", "III", "I", "ap")).to_numpy()
+    assert j.loc[0, "ap_estimate"] == pytest.approx(ap.mean()) and j.loc[0, "ap_low"] < j.loc[0, "ap_estimate"]
     # the paper's claims on results lacking most experiments: no error, the absent ones are not testable
     jp = judge_claims(res, n_boot=200)
     assert len(jp) == len(PAPER_CLAIMS)

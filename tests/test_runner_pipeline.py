@@ -1,5 +1,6 @@
 """The papermill runner on a tiny throw-away project: order, skipping, failure reporting, per-experiment runs."""
 
+import os
 import re
 import shutil
 import signal
@@ -299,10 +300,11 @@ def test_the_same_inputs_named_from_two_folders_are_the_same_data(tmp_path):
     (tmp_path / "other").mkdir()
     text = (ROOT / "params/profiles/bijie_sample.yaml").read_text(encoding="utf-8")
     paths = {}
-    for name, train in (("a/p.yaml", "../chips"), ("b/c/p.yaml", "../../chips"), ("d/p.yaml", "../other")):
+    for name, folder in (("a/p.yaml", "chips"), ("b/c/p.yaml", "chips"), ("d/p.yaml", "other")):
         paths[name] = tmp_path / name
         paths[name].parent.mkdir(parents=True)
-        paths[name].write_text(text.replace("train: ../../samples/bijie_sample", f"train: {train}"), encoding="utf-8")
+        train = os.path.relpath(tmp_path / folder, paths[name].parent)  # relative to each profile file
+        paths[name].write_text(re.sub(r"(?m)^(\s*train:) .*$", rf"\g<1> {train}", text, count=1), encoding="utf-8")
     a, b, d = (load_profile(paths[n]) for n in ("a/p.yaml", "b/c/p.yaml", "d/p.yaml"))
     assert _prepared_difference(a, b, "01") is None
     assert _prepared_difference(a, d, "01") == "data"

@@ -146,6 +146,26 @@ def test_landslide_density_rises_with_slope(larger):
     assert steep > 0.01 and steep > 4 * flat, (steep, flat)  # 6x or more for seeds 0-11
 
 
+def test_the_factor_neutral_control_places_landslides_regardless_of_slope(larger, tmp_path):
+    """``factor_dependence: 0`` (the control of docs/methods.md, "Statistics and sweeps"): landslides no longer
+    favour steep ground over gentle slopes (8-18 degrees; flatter ground is mostly river, road and fields, where no
+    scar is placed at any dependence), pooled over three scenes; the default (1) is today's scene to the byte."""
+    def gentle_over_steep(dependence: float) -> float:
+        gentle = steep = 0.0
+        for seed in (0, 5, 7):
+            paths = generate(LARGER.model_copy(update={"factor_dependence": dependence}), seed=seed,
+                             out_dir=tmp_path / f"{dependence}_{seed}")
+            _, slope, mask = _on_image_grid(paths)
+            gentle += mask[(slope > 8) & (slope < 18)].mean()
+            steep += mask[slope > 30].mean()
+        return gentle / steep
+
+    neutral, today = gentle_over_steep(0.0), gentle_over_steep(1.0)
+    assert neutral > 0.6 and neutral > 3 * today, (neutral, today)  # about 1.1 against 0.15
+    same = generate(LARGER.model_copy(update={"factor_dependence": 1.0}), seed=11, out_dir=tmp_path / "same")
+    assert sha256_file(same["image_t1"]) == sha256_file(larger["image_t1"])
+
+
 def test_confusers_share_landslide_colours_on_flat_ground(larger):
     img, slope, mask = _on_image_grid(larger)
     r, g, b = img.astype(float)

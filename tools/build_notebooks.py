@@ -373,12 +373,13 @@ NOTEBOOKS["07_analyse_sweep.ipynb"] = [
 One run is an anecdote. The sweep runner (`python -m landslide_utils sweep --sweep params/sweeps/NAME.yaml`)
 trained every experiment at every point of a grid (seeds, background-enhancement draws, budgets) and wrote one
 row per point × experiment to `results.csv`. This notebook, executed by the runner after the sweep, reports the
-mean of each metric over seeds with its 95 % bootstrap interval, the tile bootstrap of one run's test area, and
-for each of Yang et al. (2022)'s claims the **paired** difference (same seed, same BE draw) with its interval
-and a verdict: `holds` (the interval lies on the claimed side of zero), `contradicted` (on the other side) or
-`inconclusive` (it spans zero). When the sweep varies a setting besides seeds and budgets (e.g. the loss), every
-level is compared with the first one listed, paired by seed, with the same intervals. Details:
-`docs/methods.md`, section "Statistics and sweeps".
+mean of each metric over seeds with its 95 % Student t-interval (the percentile bootstrap beside it), the tile
+bootstrap of one run's test area, and for each of Yang et al. (2022)'s claims the **paired** difference (same
+seed, same BE draw) with its paired t-interval and the AP difference of the same pairs beside it. The verdict
+comes from the paired t-test with Holm-adjusted p-values over the sweep's claims: `holds` (adjusted p < 0.05, on
+the claimed side), `contradicted` (on the other side), `inconclusive`, or `too few seeds` (under five pairs).
+When the sweep varies a setting besides seeds and budgets (e.g. the loss), every level is compared with the first
+one listed, paired by seed, judged the same way. Details: `docs/methods.md`, section "Statistics and sweeps".
 """),
     params('sweep = "params/sweeps/smoke.yaml"  # path of the sweep file (relative to the project root)'),
     code(SETUP + """
@@ -398,28 +399,35 @@ res = analyse_results(sw.reports_dir / "results.csv", tables_dir=sw.reports_dir 
 print(f"sweep {sw.name}: {len(sw.points)} points x {len(sw.spec.experiments)} experiments, "
       f"{len(res.results)} runs; profile {sw.profile.name}; settings compared: {', '.join(res.factors) or 'none'}")
 """),
-    md("## Every metric over seeds: mean [95 % interval], percent"),
+    md("## Every metric over seeds: mean [95 % t-interval], percent"),
     code("res.summary_table", CHECK),
     code("plot_seed_spread(group_labels(res.results, res.factors), metric='f1', save=figures / 'seed_spread_f1.png');"),
     md("## The swept settings, paired by seed\nEach level against the first level listed (the baseline), same "
-       "experiment, same seed: *level − baseline* in percentage points; `better` / `worse` when the 95 % interval "
-       "excludes zero, else `inconclusive`."),
+       "experiment, same seed: *level − baseline* in percentage points with its paired t-interval; `better` / "
+       "`worse` when the Holm-adjusted p (over this table) is below 0.05, else `inconclusive` (`too few seeds` under "
+       "five pairs)."),
     code("""
 if res.factors:
     effects = res.effects.copy()
     effects[["estimate", "ci_low", "ci_high"]] = (100 * effects[["estimate", "ci_low", "ci_high"]]).round(1)
-    display(effects)
+    effects["p_holm"] = effects["p_holm"].round(3)
+    display(effects.drop(columns=["p", "boot_low", "boot_high"]))
     for metric in ("f1", "f1_val_threshold"):
         plot_factor_effects(res.effects, metric=metric, save=figures / f"effects_{metric}.png")
 else:
     print("the sweep varies no setting besides seeds and budgets")
 """, CHECK),
     md("## The paper's claims, paired by seed\\nThe difference is *better − worse* in the claim's metric "
-       "(percentage points), averaged over the points where both experiments ran."),
+       "(percentage points), averaged over the points where both experiments ran, with its paired t-interval; "
+       "`p_holm` is the paired t-test's p-value adjusted over the sweep's claims (Holm), `ap` the AP difference of "
+       "the same pairs and its t-interval."),
     code("""
-cols = [*res.factors, "claim", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
+cols = [*res.factors, "claim", "metric", "n", "estimate", "ci_low", "ci_high", "p_holm", "ap_estimate", "ap_low",
+        "ap_high", "verdict"]
 table = res.claims[cols].copy()
-table[["estimate", "ci_low", "ci_high"]] = (100 * table[["estimate", "ci_low", "ci_high"]]).round(1)
+pp = ["estimate", "ci_low", "ci_high", "ap_estimate", "ap_low", "ap_high"]
+table[pp] = (100 * table[pp]).round(1)
+table["p_holm"] = table["p_holm"].round(3)
 table
 """, CHECK),
     code("plot_claims_forest(res.claims, save=figures / 'claims_forest.png');"),

@@ -86,10 +86,14 @@ def sweep(profile: str, name: str) -> None:
     claims = pd.read_csv(tables / "claims.csv")
     rows = []
     for _, r in claims.iterrows():
-        rows.append({"claim": r["claim"], "n": int(r["n"]),
-                     "difference (pp)": f"{100 * r['estimate']:+.1f} [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]",
-                     "verdict": f"**{r['verdict']}**"})
-    print(f"**The paper's claims over seeds (sweep {name}; paired difference, 95 % bootstrap interval)**\n")
+        row = {"claim": r["claim"], "n": int(r["n"]), "difference (pp)": _interval(r, "estimate", "ci_low", "ci_high")}
+        if "p_holm" in claims.columns:  # tables written before the t-interval (issue 32) lack these columns
+            row["Holm p"] = "–" if pd.isna(r["p_holm"]) else f"{r['p_holm']:.3f}"
+            row["AP difference (pp)"] = _interval(r, "ap_estimate", "ap_low", "ap_high")
+        row["verdict"] = f"**{r['verdict']}**"
+        rows.append(row)
+    kind = "95 % paired t-interval, Holm-adjusted p" if "p_holm" in claims.columns else "95 % bootstrap interval"
+    print(f"**The paper's claims over seeds (sweep {name}; paired difference, {kind})**\n")
     print(table(pd.DataFrame(rows)))
     summary = pd.read_csv(tables / "seed_summary.csv")
     steps = "training.steps"
@@ -104,8 +108,17 @@ def sweep(profile: str, name: str) -> None:
                 r = r.iloc[0]
                 row[m] = f"{100 * r['mean']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
         wide.append(row)
-    print("\n**Mean over seeds [95 % interval] (percent)**\n")
+    print("\n**Mean over seeds [95 % t-interval] (percent)**\n")
     print(table(pd.DataFrame(wide)))
+
+
+def _interval(r: pd.Series, est: str, low: str, high: str) -> str:
+    """``+4.2 [+3.2, +5.3]`` in percentage points; the estimate alone without an interval; ``–`` without one."""
+    if pd.isna(r[est]):
+        return "–"
+    if pd.isna(r[low]):
+        return f"{100 * r[est]:+.1f}"
+    return f"{100 * r[est]:+.1f} [{100 * r[low]:+.1f}, {100 * r[high]:+.1f}]"
 
 
 def spread(where: str) -> None:
@@ -230,31 +243,51 @@ def losses(sweeps: list[str]) -> None:
                     row[col(exp, profile)] = cell
             rows.append(row)
         seeds = sorted({int(n) for s in summaries.values() for n in s.loc[s["metric"] == metric, "n"]})
-        print(f"\n**{words}: mean over {'/'.join(map(str, seeds))} seeds [95 % interval] (percent)**\n")
+        print(f"\n**{words}: mean over {'/'.join(map(str, seeds))} seeds [95 % t-interval] (percent)**\n")
         print(table(pd.DataFrame(rows)))
     # the rule that chose the default (docs/methods.md, "Loss and decision threshold"): rank the losses by mean F1
-    # at 0.5 in every model x regime cell; a loss with an empty map in any run is not eligible; best mean rank wins
-    rank_rows = {loss: {"loss": f"`{loss}`"} for loss in levels}
-    empties = {loss: 0 for loss in levels}
-    for exp in exps:
-        for profile, s in summaries.items():
-            f1 = s[(s["experiment"] == exp) & (s["metric"] == "f1")].set_index("training.loss")["mean"]
-            ranks = f1.rank(ascending=False, method="min")
-            for loss in levels:
-                rank_rows[loss][col(exp, profile)] = int(ranks[loss])
-                empties[loss] += empty_runs(profile, exp, loss)[0]
-    mean_rank = {}
-    for loss in levels:
-        r = [v for k, v in rank_rows[loss].items() if k != "loss"]
-        mean_rank[loss] = sum(r) / len(r)
-        rank_rows[loss]["mean rank"] = f"{mean_rank[loss]:.2f}"
-        rank_rows[loss]["runs with an empty map"] = empties[loss]
-    print("\n**Rank of each loss by mean F1 at 0.5 (1 = best) in every model × regime**\n")
-    print(table(pd.DataFrame(list(rank_rows.values()))))
-    eligible = [loss for loss in levels if empties[loss] == 0]
-    best = min(eligible, key=lambda loss: mean_rank[loss]) if eligible else None
-    print(f"\nThe rule's choice: {f'`{best}`' if best else 'none (every loss left an empty map)'} "
-          f"(best mean rank among the losses without an empty map)")
+    # at 0.5 in every model x regime cell; a loss with an empty map in any run is not eligible; best mean rank wins.
+    # It read the test area; it is applied again below on the validation tiles alone, to see whether the choice stands.
+    def test_f1(profile: str, exp: str, loss: str) -> tuple[float, int]:
+        s = summaries[profile]
+        f1 = s[(s["experiment"] == exp) & (s["metric"] == "f1") & (s["training.loss"] == loss)]["mean"].iloc[0]
+        return float(f1), empty_runs(profile, exp, loss)[0]
+
+    def validation_f1(profile: str, exp: str, loss: str) -> tuple[float, int]:
+        res = results[profile]
+        sel = res[(res["experiment"] == exp) & (res["training.loss"] == loss)]
+        vals = [json.loads((ROOT / p).read_text(encoding="utf-8")).get("validation") or {} for p in sel["metrics_path"]]
+        f1 = [v["f1"] for v in vals if "f1" in v]
+        return (sum(f1) / len(f1) if f1 else float("nan")), sum(1 for v in vals if v.get("predicted_pixels", 1) == 0)
+
+    choices = {}
+    for source, score, words in (
+            ("test", test_f1, "by mean F1 at 0.5 on the test area (how the default was chosen)"),
+            ("validation", validation_f1, "by mean F1 on the validation tiles at their F1-optimal threshold "
+                                          "(validation tiles only; empty: no landslide pixel at 0.5 on them)")):
+        rank_rows = {loss: {"loss": f"`{loss}`"} for loss in levels}
+        empties = {loss: 0 for loss in levels}
+        for exp in exps:
+            for profile in summaries:
+                scored = {loss: score(profile, exp, loss) for loss in levels}
+                ranks = pd.Series({loss: v[0] for loss, v in scored.items()}).rank(ascending=False, method="min")
+                for loss in levels:
+                    rank_rows[loss][col(exp, profile)] = int(ranks[loss])
+                    empties[loss] += scored[loss][1]
+        mean_rank = {}
+        for loss in levels:
+            r = [v for k, v in rank_rows[loss].items() if k != "loss"]
+            mean_rank[loss] = sum(r) / len(r)
+            rank_rows[loss]["mean rank"] = f"{mean_rank[loss]:.2f}"
+            rank_rows[loss]["runs with an empty map"] = empties[loss]
+        print(f"\n**Rank of each loss {words}; 1 = best, in every model × regime**\n")
+        print(table(pd.DataFrame(list(rank_rows.values()))))
+        eligible = [loss for loss in levels if empties[loss] == 0]
+        choices[source] = min(eligible, key=lambda loss: mean_rank[loss]) if eligible else None
+    best, again = choices["test"], choices["validation"]
+    print(f"\nThe rule's choice on the test area: {f'`{best}`' if best else 'none (every loss left an empty map)'}; "
+          f"on the validation tiles: {f'`{again}`' if again else 'none'} — the choice "
+          f"{'stands' if best == again else 'does not stand'} (best mean rank among the losses without an empty map)")
     for metric, words in (("f1", "F1 at 0.5"), ("f1_val_threshold", "F1 at the validation threshold")):
         rows = []
         for loss in levels[1:]:
@@ -265,7 +298,9 @@ def losses(sweeps: list[str]) -> None:
                     row[col(exp, profile)] = (f"{100 * r['estimate']:+.1f} [{100 * r['ci_low']:+.1f}, "
                                               f"{100 * r['ci_high']:+.1f}] {r['verdict']}")
             rows.append(row)
-        print(f"\n**{words}: each loss against `bce`, paired by seed (percentage points, 95 % interval)**\n")
+        kind = ("95 % paired t-interval; verdict from the paired t-test, Holm-adjusted over the sweep's comparisons"
+                if all("p_holm" in e.columns for e in effects.values()) else "95 % interval")
+        print(f"\n**{words}: each loss against `bce`, paired by seed (percentage points, {kind})**\n")
         print(table(pd.DataFrame(rows)))
 
 

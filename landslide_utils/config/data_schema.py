@@ -32,6 +32,10 @@ class SyntheticSpec(Strict):
     landslide_area_sigma: float = Field(default=0.8, gt=0, description="sigma of log(area)")
     landslide_free_share: float = Field(default=0.35, ge=0, lt=1,
                                         description="approximate share of the scene where landslides cluster out")
+    factor_dependence: float = Field(default=1.0, ge=0, le=1,
+                                     description="how strongly landslides follow slope, elevation and rivers: 1 = "
+                                                 "the suitability map of Yang et al.'s Figures 12-14, 0 = placed "
+                                                 "independently of them (the factor-neutral control)")
     base_elevation_m: float = Field(default=1500.0, description="elevation of the lowest valley floor")
     relief_m: float = Field(default=900.0, gt=0, description="elevation range of the terrain")
     n_tributaries: int = Field(default=3, ge=0, description="tributary rivers joining the main river")

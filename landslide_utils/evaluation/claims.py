@@ -1,29 +1,32 @@
 """The paper's claims judged on paired differences (Yang et al. 2022: "BE raises F1", "factors raise F1", ...).
 
-A claim "metric(better) - metric(worse) > 0" is judged on the per-point differences of two experiments trained at
+A claim "metric(better) - metric(worse) > 0" is judged on the per-seed differences of two experiments trained at
 the same grid point of a sweep (same training seed, same BE draw), so the variation both share cancels. The
-verdict is ``holds`` when the interval of the mean difference (:func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`)
-lies entirely on the claimed side of 0, ``contradicted`` when entirely on the other side, ``inconclusive`` when it
-contains (or touches) 0, and ``not testable`` with fewer than two paired points -- never a verdict without its
-interval.
+verdict interval is the paired Student t-interval (:mod:`landslide_utils.evaluation.intervals`; the percentile
+bootstrap is kept beside it), the test the paired t-test, and its p-value is Holm-adjusted within the family of
+claims judged together: ``holds`` when the adjusted p is below 5 % and the mean difference lies on the claimed
+side, ``contradicted`` when below 5 % on the other side, ``inconclusive`` otherwise, ``too few seeds`` with fewer
+than five pairs, ``not testable`` without one -- never a verdict without its interval. Every claim also carries
+the paired difference in AP (threshold-free) beside its own metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from landslide_utils.evaluation.bootstrap import bootstrap_ci
+from landslide_utils.evaluation.intervals import MIN_PAIRS, family_verdicts, t_interval, t_test_p, verdict
 from landslide_utils.evaluation.metrics import METRIC_LABELS, PAPER_METRICS
 
-__all__ = ["VERDICTS", "Claim", "PAPER_CLAIMS", "claims_table", "claims_from_table", "paired_differences", "judge", "judge_claims"]
+__all__ = ["VERDICTS", "CLAIM_COLUMNS", "Claim", "PAPER_CLAIMS", "claims_table", "claims_from_table", "paired_differences", "judge", "judge_claims"]
 
 
-VERDICTS = ("holds", "contradicted", "inconclusive", "not testable")
+VERDICTS = ("holds", "contradicted", "inconclusive", "too few seeds", "not testable")
 """The four verdicts of :func:`judge`."""
 
 
@@ -154,32 +157,39 @@ def judge(
     confidence: float = 0.95,
     n_boot: int = 10_000,
     seed: int = 0,
+    min_pairs: int = MIN_PAIRS,
 ) -> dict[str, float | int | str]:
-    """Verdict on paired differences from the bootstrap interval of their mean.
+    """Verdict on one comparison's paired differences, from the paired t-test (unadjusted: a family of claims is
+    judged by :func:`judge_claims`, which adjusts).
 
     Args:
-        diffs: per-point differences ``metric(better) - metric(worse)`` (NaNs dropped).
+        diffs: per-seed differences ``metric(better) - metric(worse)`` (NaNs dropped).
         side: ``"+"`` if the claim is that the difference is positive, ``"-"`` if negative.
-        confidence, n_boot, seed: as in :func:`bootstrap_ci`.
+        confidence: level of both intervals; the test's level is ``1 - confidence``.
+        n_boot, seed: the percentile bootstrap's (:func:`bootstrap_ci`).
+        min_pairs: fewest pairs a verdict is given on.
 
     Returns:
-        ``{"estimate", "low", "high", "n", "verdict"}`` -- mean difference, interval, number of pairs, and
-        ``holds`` (interval entirely on the claimed side of 0), ``contradicted`` (entirely on the other side),
-        ``inconclusive`` (it contains or touches 0) or ``not testable`` (fewer than 2 pairs: no interval; the
-        estimate is the single difference, or NaN).
+        ``{"estimate", "low", "high", "boot_low", "boot_high", "p", "n", "verdict"}`` -- mean difference, paired
+        t-interval, percentile-bootstrap interval, two-sided p of the paired t-test, number of pairs, and the
+        verdict of :func:`landslide_utils.evaluation.intervals.verdict` (``holds``, ``contradicted``,
+        ``inconclusive``, ``too few seeds``, ``not testable``).
     """
     if side not in ("+", "-"):
         raise ValueError(f"side must be '+' or '-', got {side!r}")
     x = np.asarray(list(diffs), dtype=float)
     x = x[~np.isnan(x)]
-    est, low, high = bootstrap_ci(x, confidence=confidence, n_boot=n_boot, seed=seed)
-    if x.size < 2:
-        verdict = "not testable"
-    else:
-        sign = 1.0 if side == "+" else -1.0
-        lo, hi = sorted((sign * low, sign * high))
-        verdict = "holds" if lo > 0 else ("contradicted" if hi < 0 else "inconclusive")
-    return {"estimate": est, "low": low, "high": high, "n": int(x.size), "verdict": verdict}
+    est, low, high = t_interval(x, confidence=confidence)
+    _, boot_low, boot_high = bootstrap_ci(x, confidence=confidence, n_boot=n_boot, seed=seed)
+    p = t_test_p(x)
+    return {"estimate": est, "low": low, "high": high, "boot_low": boot_low, "boot_high": boot_high, "p": p,
+            "n": int(x.size), "verdict": verdict(estimate=est, p=p, n=int(x.size), side=side,
+                                                 alpha=1.0 - confidence, min_pairs=min_pairs)}
+
+
+CLAIM_COLUMNS = ["name", "claim", "metric", "better", "worse", "side", "n", "n_dropped", "estimate", "ci_low",
+                 "ci_high", "p", "p_holm", "boot_low", "boot_high", "ap_estimate", "ap_low", "ap_high", "verdict"]
+"""Columns of :func:`judge_claims` (and of a sweep's ``tables/claims.csv``)."""
 
 
 def judge_claims(
@@ -189,25 +199,32 @@ def judge_claims(
     confidence: float = 0.95,
     n_boot: int = 10_000,
     seed: int = 0,
+    min_pairs: int = MIN_PAIRS,
 ) -> pd.DataFrame:
-    """Judge every claim on a sweep's results (one row per claim, in the order given).
+    """Judge every claim on a sweep's results (one row per claim, in the order given); the claims given are one
+    family: their p-values are Holm-adjusted together and the verdicts use the adjusted level.
 
     A claim whose experiments (or metric) are absent from ``results`` is ``not testable`` with n = 0, not an
     error, so the paper's full list can be judged on any subset of experiments.
 
     Returns:
-        Columns ``name``, ``claim`` (text), ``metric``, ``better``, ``worse``, ``side``, ``n`` (paired points),
-        ``n_dropped`` (points lacking either experiment), ``estimate`` (mean difference, metric units, i.e.
-        fractions), ``ci_low``, ``ci_high``, ``verdict``.
+        :data:`CLAIM_COLUMNS`: ``name``, ``claim`` (text), ``metric``, ``better``, ``worse``, ``side``, ``n``
+        (paired points), ``n_dropped`` (points lacking either experiment), ``estimate`` (mean difference, metric
+        units, i.e. fractions), ``ci_low``, ``ci_high`` (paired t-interval), ``p`` (paired t-test), ``p_holm``
+        (Holm-adjusted in the family; NaN below ``min_pairs``), ``boot_low``, ``boot_high`` (percentile
+        bootstrap), ``ap_estimate``, ``ap_low``, ``ap_high`` (the same pair's AP difference and t-interval; NaN
+        without an ``ap`` column), ``verdict``.
     """
     rows = []
     for c in claims:
         d = paired_differences(results, c)
-        j = judge(d.to_numpy(), side=c.side, confidence=confidence, n_boot=n_boot, seed=seed)
+        j = judge(d.to_numpy(), side=c.side, confidence=confidence, n_boot=n_boot, seed=seed, min_pairs=min_pairs)
+        ap = paired_differences(results, replace(c, metric="ap"))
+        ap_est, ap_low, ap_high = t_interval(ap.to_numpy(), confidence=confidence)
         rows.append({"name": c.name, "claim": c.text, "metric": c.metric, "better": c.better, "worse": c.worse,
                      "side": c.side, "n": j["n"], "n_dropped": d.attrs.get("dropped", 0),
-                     "estimate": j["estimate"], "ci_low": j["low"], "ci_high": j["high"],
-                     "verdict": j["verdict"]})
-    cols = ["name", "claim", "metric", "better", "worse", "side", "n", "n_dropped", "estimate", "ci_low",
-            "ci_high", "verdict"]
-    return pd.DataFrame(rows, columns=cols)
+                     "estimate": j["estimate"], "ci_low": j["low"], "ci_high": j["high"], "p": j["p"],
+                     "boot_low": j["boot_low"], "boot_high": j["boot_high"], "ap_estimate": ap_est,
+                     "ap_low": ap_low, "ap_high": ap_high})
+    table = pd.DataFrame(rows, columns=[c for c in CLAIM_COLUMNS if c not in ("p_holm", "verdict")])
+    return family_verdicts(table, alpha=1.0 - confidence, min_pairs=min_pairs)[CLAIM_COLUMNS]

@@ -1,6 +1,7 @@
 """Figures of a sweep (every experiment trained at several seeds / budgets): the paper's claims as a forest
-plot of paired differences with their bootstrap intervals, learning curves over the training budget, and the
-spread of a metric over seeds. The numbers come from :mod:`landslide_utils.evaluation.bootstrap`."""
+plot of paired differences with their t-intervals, learning curves over the training budget, and the
+spread of a metric over seeds. The numbers come from :mod:`landslide_utils.evaluation.bootstrap` and
+:mod:`landslide_utils.evaluation.intervals` (Student t-intervals over seeds)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ __all__ = ["plot_claims_forest", "plot_factor_effects", "plot_learning_curves", 
            "VERDICT_COLOURS"]
 
 VERDICT_COLOURS = {"holds": "#2ca02c", "contradicted": "#d62728", "inconclusive": "#7f7f7f",
-                   "not testable": "#c7c7c7", "better": "#2ca02c", "worse": "#d62728"}
+                   "too few seeds": "#bcbd22", "not testable": "#c7c7c7", "better": "#2ca02c", "worse": "#d62728"}
 
 def _save(fig: Figure, save: Path | None) -> Figure:
     if save is not None:
@@ -42,7 +43,8 @@ def _is_be(training_data: object) -> bool:
 def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str | None = None,
                        xlabel: str = "paired difference, better − worse", save: Path | None = None) -> Figure:
     """Forest plot of judged claims: one row per claim (first on top), the mean paired difference as a dot,
-    its bootstrap interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict.
+    its paired t-interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict
+    (Holm-adjusted within the table).
 
     Args:
         judged: output of :func:`landslide_utils.evaluation.claims.judge_claims` (columns ``name``, ``side``, ``n``,
@@ -75,7 +77,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
                 color=VERDICT_COLOURS.get(r["verdict"], "black"), clip_on=False)
     ax.set_xlabel(xlabel + (" (percentage points)" if scale == 100.0 else ""))
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title or "Claims of Yang et al. (2022): mean paired difference and bootstrap interval")
+    ax.set_title(title or "Claims of Yang et al. (2022): mean paired difference, 95 % paired t-interval")
     present = [v for v in VERDICT_COLOURS if v in set(judged["verdict"])] if n else []
     if present:
         fig.legend(handles=[Patch(color=VERDICT_COLOURS[v], label=v) for v in present], loc="outside lower center",
@@ -85,7 +87,7 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
 
 def plot_factor_effects(effects: pd.DataFrame, *, metric: str = "f1", save: Path | None = None) -> Figure:
     """Forest plot of :func:`landslide_utils.sweeps.analysis.factor_effects` for one metric: one row per
-    experiment x level, the mean paired difference against the baseline level with its bootstrap interval,
+    experiment x level, the mean paired difference against the baseline level with its paired t-interval,
     coloured ``better`` / ``worse`` / ``inconclusive``.
 
     Raises:
@@ -122,14 +124,14 @@ def plot_learning_curves(results: pd.DataFrame, *, metric: str = "f1", steps_key
                          confidence: float = 0.95, n_boot: int = 2000, seed: int = 0,
                          save: Path | None = None) -> Figure:
     """Test metric against the training budget: per experiment the mean over the other grid keys (seeds) with
-    its bootstrap band; one line per experiment, solid without and dashed with background enhancement (colour
+    its t-interval band; one line per experiment, solid without and dashed with background enhancement (colour
     shared by the experiments that differ only in BE).
 
     Args:
         results: a sweep's ``results.csv`` with a ``steps_key`` column.
         metric: metric column (fractions; shown in percent).
         steps_key: grid column of the training budget.
-        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`.
+        confidence, n_boot, seed: of the band, as in :func:`landslide_utils.evaluation.bootstrap.seed_summary`.
         save: PNG path, or ``None``.
 
     Raises:
@@ -159,19 +161,19 @@ def plot_learning_curves(results: pd.DataFrame, *, metric: str = "f1", steps_key
     handles += [Line2D([], [], color="0.3", ls="-", label="original data"),
                 Line2D([], [], color="0.3", ls="--", label="with BE")]
     ax.legend(handles=handles, fontsize=8, ncol=2, loc="best")
-    ax.set_title(f"{_label(metric)} against training budget (mean, {100 * confidence:.0f} % bootstrap band)")
+    ax.set_title(f"{_label(metric)} against training budget (mean, {100 * confidence:.0f} % t-interval band)")
     return _save(fig, save)
 
 
 def plot_seed_spread(results: pd.DataFrame, *, metric: str = "f1", confidence: float = 0.95, n_boot: int = 2000,
                      seed: int = 0, save: Path | None = None) -> Figure:
     """Spread of a metric over the grid points: per experiment the individual values as dots (small fixed
-    jitter), the mean as a black bar and its bootstrap interval as a vertical line.
+    jitter), the mean as a black bar and its t-interval as a vertical line.
 
     Args:
         results: a sweep's ``results.csv`` (several rows per experiment).
         metric: metric column (fractions; shown in percent).
-        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.evaluation.bootstrap.bootstrap_ci`.
+        confidence, n_boot, seed: of the interval, as in :func:`landslide_utils.evaluation.bootstrap.seed_summary`.
         save: PNG path, or ``None``.
 
     Raises:
@@ -204,7 +206,7 @@ def plot_seed_spread(results: pd.DataFrame, *, metric: str = "f1", confidence: f
     ax.legend(handles=[Line2D([], [], ls="", marker="o", color="0.4", label="one run (original data)"),
                        Line2D([], [], ls="", marker="D", color="0.4", label="one run (with BE)"),
                        Line2D([], [], color="black", lw=2.2, label="mean"),
-                       Line2D([], [], color="black", lw=1.4, label=f"{100 * confidence:.0f} % bootstrap CI")],
+                       Line2D([], [], color="black", lw=1.4, label=f"{100 * confidence:.0f} % t-interval")],
               fontsize=7, loc="best")
     ax.set_title(f"{_label(metric)} over seeds / grid points")
     return _save(fig, save)

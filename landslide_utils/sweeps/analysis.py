@@ -1,17 +1,18 @@
 """Step 07: what a sweep's runs say, with intervals (the analysis behind ``notebooks/07_analyse_sweep.ipynb``).
 
 Reads the sweep's ``results.csv`` (one row per point x experiment, :mod:`landslide_utils.sweeps.spec`) and computes,
-with :mod:`landslide_utils.evaluation.bootstrap`:
+with :mod:`landslide_utils.evaluation.intervals` and :mod:`landslide_utils.evaluation.bootstrap`:
 
 * per experiment (and budget, when the sweep varies ``training.steps``), the mean over seeds of every metric
-  with its 95 % bootstrap interval;
+  with its 95 % Student t-interval (the percentile bootstrap beside it);
 * for one run per experiment, the tile bootstrap of the test area (the sampling uncertainty of a single run);
-* for each of the paper's claims, the paired difference over points (same seed, same BE draw) with its interval
-  and a verdict: ``holds``, ``contradicted``, ``inconclusive`` or ``not testable``;
+* for each of the paper's claims, the paired difference over points (same seed, same BE draw) with its paired
+  t-interval, the AP difference beside it, and a verdict from the Holm-adjusted paired t-test over the sweep's
+  claims: ``holds``, ``contradicted``, ``inconclusive``, ``too few seeds`` (under 5 pairs) or ``not testable``;
 * for each *swept setting* (a grid key other than seeds and the budget, e.g. ``training.loss``), the paired
   difference of every level against the first level listed (the baseline), per experiment, with its interval
-  and a verdict: ``better``, ``worse`` or ``inconclusive`` (:func:`factor_effects`). Summaries and claims are then
-  given per level.
+  and a verdict, Holm-adjusted over the table: ``better``, ``worse``, ``inconclusive`` or ``too few seeds``
+  (:func:`factor_effects`). Summaries and claims are then given per level.
 
 Tables are written to ``<sweep reports>/tables/`` (``seed_summary.csv``, ``claims.csv``, ``tile_bootstrap.csv``,
 ``factor_effects.csv``).
@@ -27,6 +28,7 @@ import pandas as pd
 
 from landslide_utils.evaluation.bootstrap import format_summary, seed_summary, tile_bootstrap, tiles_path
 from landslide_utils.evaluation.claims import PAPER_CLAIMS, judge, judge_claims
+from landslide_utils.evaluation.intervals import family_verdicts
 from landslide_utils.files.atomic import write_csv
 from landslide_utils.steps.related_systems import related_claims
 
@@ -77,8 +79,9 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
 
     For experiment E, setting F and level L, the pairs are the runs of E at F = L and at F = baseline that agree
     on every other key of ``match`` (seeds, BE draws, the other settings); the difference ``metric(L) -
-    metric(baseline)`` is judged by :func:`landslide_utils.evaluation.claims.judge`: ``better`` (the interval lies above 0),
-    ``worse`` (below), ``inconclusive`` (it spans 0), ``not testable`` (fewer than 2 pairs).
+    metric(baseline)`` is judged by the paired t-test, Holm-adjusted over every row of the table (one family per
+    sweep, :func:`landslide_utils.evaluation.intervals.family_verdicts`): ``better`` (adjusted p < 5 %, mean
+    above 0), ``worse`` (below 0), ``inconclusive``, ``too few seeds`` (fewer than 5 pairs), ``not testable``.
 
     Args:
         results: a sweep's ``results.csv``.
@@ -89,9 +92,11 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
 
     Returns:
         Columns ``factor``, ``level``, ``baseline``, ``experiment``, ``metric``, ``n``, ``estimate`` (mean paired
-        difference, metric units), ``ci_low``, ``ci_high``, ``verdict``; an empty frame without factors.
+        difference, metric units), ``ci_low``, ``ci_high`` (paired t-interval), ``p``, ``p_holm``, ``boot_low``,
+        ``boot_high`` (percentile bootstrap), ``verdict``; an empty frame without factors.
     """
-    cols = ["factor", "level", "baseline", "experiment", "metric", "n", "estimate", "ci_low", "ci_high", "verdict"]
+    cols = ["factor", "level", "baseline", "experiment", "metric", "n", "estimate", "ci_low", "ci_high", "p",
+            "p_holm", "boot_low", "boot_high", "verdict"]
     rows = []
     for f in factors:
         levels = list(dict.fromkeys(results[f]))
@@ -107,8 +112,12 @@ def factor_effects(results: pd.DataFrame, *, factors: Sequence[str], match: Sequ
                     j = judge(diff.to_numpy(), side="+", confidence=confidence, n_boot=n_boot, seed=seed)
                     rows.append({"factor": f, "level": level, "baseline": base, "experiment": exp, "metric": m,
                                  "n": j["n"], "estimate": j["estimate"], "ci_low": j["low"], "ci_high": j["high"],
-                                 "verdict": _EFFECT_VERDICTS.get(str(j["verdict"]), j["verdict"])})
-    return pd.DataFrame(rows, columns=cols)
+                                 "p": j["p"], "boot_low": j["boot_low"], "boot_high": j["boot_high"]})
+    if not rows:
+        return pd.DataFrame(rows, columns=cols)
+    judged = family_verdicts(pd.DataFrame(rows), alpha=1.0 - confidence)
+    judged["verdict"] = judged["verdict"].map(lambda v: _EFFECT_VERDICTS.get(v, v))
+    return judged[cols]
 
 
 @dataclass
@@ -163,7 +172,7 @@ def analyse_results(results_csv: str | Path, *, root: str | Path = ".", tables_d
         for f, v in zip(factors, level):
             judged.insert(factors.index(f), f, v)
         parts.append(judged)
-    claims = pd.concat(parts, ignore_index=True)
+    claims = family_verdicts(pd.concat(parts, ignore_index=True))  # one family: every claim at every level
     claims = claims[claims["verdict"] != "not testable"].reset_index(drop=True) if (
         claims["verdict"] != "not testable").any() else claims
     effects = factor_effects(judged_rows, factors=factors, match=[k for k in keys if k != STEPS_KEY],

@@ -91,13 +91,21 @@ def _outline(rng: np.random.Generator, shape: str) -> np.ndarray:
 def place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: Grid, terr: dict,
                      barrier, reg: Registry) -> list[dict]:
     """Rejection sampling on the suitability map (slope, distance from rivers, elevation; Yang et al. 2022,
-    Figures 12-14), then a log-normal area, a shape oriented downslope and the validity/overlap checks."""
+    Figures 12-14), then a log-normal area, a shape oriented downslope and the validity/overlap checks.
+
+    ``spec.factor_dependence`` d weakens the link to the factors: the suitability is raised to the power d (1:
+    the map as it is, 0: uniform over the scene) and a scar on gentle ground (median slope under 15°) is refused
+    with probability d (always at d = 1, never at d = 0). At d = 1 the random stream is today's, so scenes made
+    before the key existed are unchanged."""
     xmin, ymin, xmax, ymax = synthetic_bounds(spec)
     p = spec.pixel_size_m
     inner = prepared(box(xmin + p, ymin + p, xmax - p, ymax - p))
     elev, slope = terr["elev"], terr["slope"]
     e_n = (elev - elev.min()) / max(float(np.ptp(elev)), 1e-6)
     suit = np.clip((slope - 10) / 35, 0, 1) ** 1.5 * (0.15 + 0.85 * np.exp(-terr["d_any"] / 350.0)) * (1 - 0.7 * e_n)
+    dependence = spec.factor_dependence
+    if dependence < 1:
+        suit = (suit / (float(suit.max()) or 1.0)) ** dependence  # 0 ** 0 = 1: uniform at d = 0
     if spec.landslide_free_share > 0:
         # coseismic landslides cluster (shaking, rock strength): a smooth random field switches them off over
         # about landslide_free_share of the scene, leaving stretches of valley with river, road, fields and
@@ -131,7 +139,8 @@ def place_landslides(rng: np.random.Generator, spec: SyntheticSpec, dem: Grid, t
             g = shapely.set_precision(Polygon(np.round(xy, 2)), 0.01)
             if not (g.is_valid and g.geom_type == "Polygon") or not inner.contains(g):
                 continue
-            if np.median(dem.sample(slope, xy[:, 0], xy[:, 1])) < 15:  # scars lie on slopes, not floors
+            if (np.median(dem.sample(slope, xy[:, 0], xy[:, 1])) < 15  # scars lie on slopes, not floors
+                    and (dependence >= 1 or rng.random() < dependence)):
                 continue
             if barrier.intersects(g) or not reg.free(g):
                 continue
