@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study related smoke real paper test verify bench bench-budget sweep lab clean-data
+.PHONY: setup study related smoke real paper test verify bench bench-budget sweep lab lab-study site site-check clean-data
 
 setup: $(STAMP)
 
@@ -76,9 +76,32 @@ bench-budget: setup
 sweep: setup
 	$(PY) -m landslide_utils sweep --sweep params/sweeps/claims.yaml --workers $(JOBS)
 
+## The teaching lab: steps 01-06 of the lab profile (U-Net V / VI, Mask R-CNN IV on a smaller area) into reports/lab/
+lab-study: setup
+	$(PY) -m landslide_utils run --profile params/profiles/lab.yaml
+
 ## Open JupyterLab on the project's kernel (teaching and exploring; notebooks/ holds the study's steps)
 lab: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=.
+
+## The study as a static site in build/site/ (Sphinx + MyST-NB): README, the results page, docs/ and every committed
+## executed notebook, rendered as committed (nothing re-executed; a light environment without torch, .venv-site)
+SITE_VENV  := .venv-site
+SITE_STAMP := $(SITE_VENV)/.site-stamp
+$(SITE_STAMP): site/requirements.txt constraints.txt
+	test -x $(SITE_VENV)/bin/python || $(PYTHON) -m venv $(SITE_VENV)
+	$(SITE_VENV)/bin/python -m pip install -qq -c constraints.txt uv
+	$(SITE_VENV)/bin/python -m uv pip install -q --python $(SITE_VENV)/bin/python -c constraints.txt -r site/requirements.txt
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	rm -rf build/site
+	$(SITE_VENV)/bin/python -m sphinx -q -c site -b html . build/site
+	@echo "site: build/site/index.html"
+
+## Check the site: every local link resolves, and headless Chromium (Debian package chromium) renders the index
+site-check: site
+	$(SITE_VENV)/bin/python tools/site_check.py build/site
 
 clean-data:
 	rm -rf data/

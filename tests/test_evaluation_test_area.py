@@ -235,3 +235,7 @@ def test_guard_advice_follows_the_model_and_its_loss() -> None:
     assert "evaluation.threshold: validation" in bce and "training.loss: bce_dice (the default; this model trained with bce)" in bce
     maskrcnn = predict_mod.empty_prediction_warning(source="validation", loss=None, **kw)
     assert "training.loss" not in maskrcnn and "evaluation.threshold" not in maskrcnn and "training.steps" in maskrcnn
+    # an empty map on the validation tiles does not make the test metrics zeros; an empty test area does
+    assert "zeros" not in bce and "AP, which needs no threshold" in bce
+    test_area = predict_mod.empty_prediction_warning(source="fixed", loss=None, **{**kw, "where": "the test area"})
+    assert "Its metrics are zeros because the map is empty" in test_area

@@ -136,7 +136,7 @@ def test_ruff_finds_nothing() -> None:
 #: test files about the study as a whole rather than one module (notebooks, bad inputs, reports, the tree itself)
 WHOLE_STUDY_TESTS = {"test_bad_inputs", "test_chip_study", "test_every_experiment_model", "test_notebooks",
                      "test_package_structure", "test_readme_results", "test_references", "test_reports_reproduce",
-                     "test_reports_small"}
+                     "test_reports_small", "test_reports_text", "test_site"}
 
 
 def test_test_files_mirror_the_package() -> None:

@@ -55,6 +55,18 @@ def test_claims_are_judged_at_the_largest_budget(tmp_path: Path) -> None:
     assert (res.claims["n"] == 5).all()  # five seeds at 150 steps, not ten points
 
 
+def test_a_recorded_budget_that_differs_by_experiment_is_not_a_budget_axis(tmp_path: Path) -> None:
+    """results.csv records every run's effective budget: U-Net trained for 240 steps beside PSPNet's 160 at the
+    same seeds is one budget per experiment, not a learning curve (every claim keeps its pairs)."""
+    path = _results(tmp_path)
+    table = pd.read_csv(path)
+    table.loc[table["experiment"] == "VI", "training.steps"] = 240
+    table.to_csv(path, index=False)
+    res = analyse_results(path, root=tmp_path, keys=("seed",), n_boot=200)
+    assert res.final_steps is None and (res.claims["n"] == 5).all()
+    assert set(res.claims["better"]) == {"VI", "unet_factors"}
+
+
 def test_missing_results_say_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="run the sweep first"):
         analyse_results(tmp_path / "nothing.csv")

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from landslide_utils.config.base import ConfigError
-from landslide_utils.sweeps.runner import outcome_line, run_sweep
+from landslide_utils.config.model_schema import TrainingSpec
+from landslide_utils.sweeps.runner import RECORDED_TRAINING, outcome_line, run_sweep
 from landslide_utils.sweeps.spec import expand_points, load_sweep, point_names
 from landslide_utils.sweeps.workers import RunOutcome
 
@@ -196,6 +197,11 @@ def test_sweep_layout_and_results_table(swept):
     assert list(table.columns[:7]) == ["point", "experiment", "model", "channels", "training_data", "seed",
                                        "enhance.seed"]
     assert list(table.columns[-3:]) == ["train_seconds", "steps", "metrics_path"]
+    # the settings each result came from, grid key or not (the loss, the optimiser, the budget ...)
+    recorded = [c for c in table.columns if c.startswith("training.")]
+    assert set(recorded) >= {f"training.{k}" for k in RECORDED_TRAINING}
+    assert table["training.loss"].tolist() == [prof["training"].get("loss", TrainingSpec.model_fields["loss"].default)] * 2
+    assert (table["training.steps"] == table["steps"]).all()
     assert set(METRICS) <= set(table.columns)
     assert table[["point", "seed", "model"]].values.tolist() == [["seed=0", 0, "pspnet"], ["seed=1", 1, "pspnet"]]
     assert table["metrics_path"].tolist() == [f"reports/tiny/sweeps/tiny/seed={s}/metrics/VII.json" for s in (0, 1)]

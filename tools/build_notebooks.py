@@ -48,7 +48,13 @@ def write(name: str, cells: list, out_dir: Path = NB_DIR) -> None:
     nbformat.write(nb, out_dir / name)
 
 
-PROFILE_PARAM = 'profile = "params/profiles/smoke.yaml"  # path of the study profile (relative to the project root)'
+PROFILE_PARAM = (
+    "# profile: the study profile, a YAML file in params/profiles/ given relative to the project root. Allowed: any\n"
+    "#   profile there or a copy of one, e.g. lab.yaml (the teaching lab), quick.yaml (the default study) or\n"
+    "#   smoke.yaml (the tests' tiny study). Default: \"params/profiles/smoke.yaml\".\n"
+    "#   `python -m landslide_utils run --profile FILE` sets it to FILE; to run this notebook by hand, edit it here.\n"
+    'profile = "params/profiles/smoke.yaml"'
+)
 
 NOTEBOOKS: dict[str, list] = {}
 
@@ -56,7 +62,10 @@ NOTEBOOKS["01_prepare_data.ipynb"] = [
     md("""
 # 01 · Data preparation
 
-Yang et al. (2022), *Landslide Extraction Using Mask R-CNN with Background-Enhancement Method*, sections 2–3.1.
+Yang et al. (2022), *Landslide Extraction Using Mask R-CNN with Background-Enhancement Method* ("the paper"),
+sec. 2.2 (images, DEM, rivers, labels, train and test areas; the 1024-pixel tiles of Figure 3) and sec. 3.4 (the
+factor layers DEM, slope and the six river levels of Figure 14a): the data-preparation part of the paper's
+workflow (sec. 3.1, Figure 6).
 Reads the post-event image, DEM, rivers, landslide inventory and the train/test areas named by the profile (or
 generates the embedded synthetic study area), checks every layer, derives slope (Horn) and the six
 distance-from-river levels, aligns everything to the image grid and cuts georeferenced tiles with a tile index
@@ -64,6 +73,32 @@ and COCO annotations. A chip dataset (`data.source: chips`: image/mask chips suc
 data) is cut into tiles of the same format instead, and the extra test sets of `evaluation.extra_tests` are cut
 too. All work happens in `landslide_utils.steps.prepare`. Methods and assumptions: `docs/methods.md`, sections "Inputs
 of a study area", "Data preparation" and "Chip datasets".
+
+**What to look at**
+
+- *Checks of the inputs*: the notes step 01 made about the inputs (e.g. polygons smaller than a pixel, a small
+  DEM gap that was masked); "all layers passed the checks" when there are none.
+- *The study area* (synthetic area only): the image with the inventory outlines and the train/test areas, the DEM
+  with the rivers, and a close-up. Notice that the landslides gather on valley walls near the rivers, and that
+  rivers, roads, fields and buildings have colours close to those of landslide scars.
+- *Aligned layers over the test area*: image, DEM, slope, river levels, landslide instances and valid pixels on one
+  grid. DEM and slope come from the coarser DEM grid, so they look smooth beside the image.
+- *The aligned stack*: the same layers as one xarray Dataset; check the CRS and the pixel size printed under it.
+- *Tile grid* (cf. Figure 3): tile outlines by split, landslide tiles filled red. Notice how many tiles hold no
+  landslide: background enhancement (notebook 03) draws on them.
+- *Tiles per split*: landslide and non-landslide tiles, landslides and valid area (km²) of the train and test
+  areas.
+- *Extra test sets*: tile counts of the cross-region test sets, only when `evaluation.extra_tests` names some.
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml --steps 01`.
+
+- `tiling.tile_size: 64` (lab: 128): about four times as many tiles in *Tiles per split* and a finer *Tile grid*;
+  the landslides and the area stay the same, and a larger share of the tiles holds no landslide.
+- `data.synthetic.n_landslides: 60` (lab: 130): fewer landslide tiles and more non-landslide tiles.
+- `data.synthetic.seed: 1` (default 0): another terrain, river network and set of landslides; every figure
+  changes, while the counts stay of the same size.
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -137,9 +172,35 @@ NOTEBOOKS["02_analyse_factors.ipynb"] = [
 # 02 · Factor analysis
 
 Landslide **area density** (landslide area in a class / area of the class) against elevation, slope and distance
-from river, as in Yang et al. (2022), Figures 12b, 13b and 14b. Computed over the valid pixels of the study areas
-by xarray operations on the aligned stack of step 01 (`groupby_bins` of elevation and slope, `groupby` of the
-river level: `landslide_utils.analysis.density.stack_density`). Details: `docs/methods.md`, section "Factor analysis".
+from river, as in Yang et al. (2022) ("the paper"), sec. 3.4 and Figures 12b, 13b and 14b: the analysis by which
+the paper chose DEM, slope and distance from river as extra input channels. Computed over the valid pixels of the
+study areas by xarray operations on the aligned stack of step 01 (`groupby_bins` of elevation and slope, `groupby`
+of the river level: `landslide_utils.analysis.density.stack_density`). Details: `docs/methods.md`, section "Factor
+analysis". On the synthetic area the generator places landslides by slope, elevation and distance from river
+(`data.synthetic.factor_dependence`), so the trends below are there by construction: this notebook checks the
+analysis, not the geology of Ludian.
+
+**What to look at**
+
+- *The layers, from the stack*: the histograms of elevation and slope of the landslide pixels against those of the
+  whole study area. Where the landslide histogram lies above the other, landslides are more frequent than the area
+  alone would give: here on steeper slopes and at lower elevations.
+- *Density plots* (cf. Figures 12b–14b): grey bars are the area of each class, the red line the landslide density.
+  In the paper the density falls as elevation rises, rises with slope and, away from the river surface (level 0),
+  falls with distance from the river. Hollow markers are classes covering under 1 % of the area, whose density
+  rests on few pixels.
+- *Tables*: class area, landslide area and density per class, the numbers behind the plots.
+- *Share of landslide area on 20–50° slopes*: compare it with the paper's 80.35 % for Ludian.
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml --steps 01,02`.
+
+- `factors.slope_bin_deg: 5` (lab: 10): twice as many slope classes; the slope line gets more points and more
+  noise. The 20–50° share does not change: it is measured on the slope values, not on the classes.
+- `data.synthetic.factor_dependence: 0` (default 1): landslides are placed independently of slope, elevation and
+  river distance (only rivers, roads and other objects stay free of them). The density lines flatten, and the
+  20–50° share falls towards the share of the area that lies on 20–50° slopes.
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -176,10 +237,35 @@ NOTEBOOKS["03_enhance_background.ipynb"] = [
     md("""
 # 03 · Background enhancement
 
-Yang et al. (2022), section 3.3: **splicing** (one landslide tile and three non-landslide tiles in a 2 × 2 mosaic)
-and **modified CutMix** (the bounding box of one landslide pasted into a non-landslide tile). Applied to image,
-factor channels and labels alike, so every sample is a training tile of the same format. Details and assumptions:
-`docs/methods.md`, section "Background enhancement".
+Yang et al. (2022) ("the paper"), sec. 3.3: **splicing** (one landslide tile and three non-landslide tiles in a
+2 × 2 mosaic; sec. 3.3.1, Figure 10) and **modified CutMix** (the bounding box of one landslide pasted into a
+non-landslide tile; sec. 3.3.2, Figure 11), made from the training tiles only, so that landslides appear beside
+rivers, roads, bare land and buildings (the paper's reasons: Figures 8 and 9). The paper made 600 such samples
+from 531 training tiles (sec. 4.2). Applied to image, factor channels and labels alike, so every sample is a
+training tile of the same format. Details and assumptions: `docs/methods.md`, section "Background enhancement".
+
+**What to look at**
+
+- *Counts*: per operation (`splice`, `cutmix`, `total`) the number of samples, their landslide pixels, the mean
+  per sample, the samples without a landslide (always 0) and the landslide instances. There are
+  `enhance.ratio` samples per training tile (lab: 1.13, the paper's 600 / 531), a share `enhance.splice_share`
+  (0.5) of them spliced. A CutMix sample is labelled only inside its pasted box.
+- *Splicing* (cf. Figure 10): per row the landslide tile, the three non-landslide tiles and the spliced sample;
+  landslides outlined in yellow, the quadrant borders in magenta. Notice the landslide now lies beside the
+  background of other tiles, and, in the default `resize` mode, at half the resolution.
+- *Modified CutMix* (cf. Figure 11): per row S1 with the chosen landslide's box B1 (red), S2 with the box B2
+  (cyan) at a random place, the new sample and its label. Notice that the label moved with the box, and that the
+  box may land on a river or a road (cf. Figure 11c).
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml --steps 01,03`.
+
+- `enhance.ratio: 2.0` (lab: 1.13): about twice as many samples in *Counts* (round(ratio × training tiles)).
+- `enhance.splice_mode: crop` (lab: resize): each quadrant is a window cut from its tile at the tile's resolution
+  instead of the whole tile halved; the splicing gallery marks the windows in cyan.
+- `enhance.seed: 1` (lab: 0): other tiles and boxes are drawn; the galleries change, the number of samples does
+  not.
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -206,13 +292,59 @@ NOTEBOOKS["04_run_experiment.ipynb"] = [
     md("""
 # 04 · Experiment
 
-One experiment of Yang et al. (2022), Tables 3/4/6/7 (model × input channels × training data), trained on the
-training tiles and evaluated on the stitched test area. The runner executes this template once per
-`params/experiments/*.yaml` into `04_run_experiment_<EXP>.ipynb`. Models, training and metrics: `docs/methods.md`,
-sections "Models", "Training" and "From model output to a landslide map, and the metrics".
+One experiment of Yang et al. (2022) ("the paper"), Tables 3/4/6/7 (model × input channels × training data),
+trained on the training tiles and evaluated on the stitched test area. In the paper: the models in sec. 3.2
+(Mask R-CNN, Figure 7) and 4.2 (U-Net, PSPNet), the experimental design and training settings in sec. 4.2
+(Tables 3 and 4), the metrics in sec. 4.1 (Table 2, equations 1–4), the results in sec. 4.3 (error maps in
+Figure 16, sample tiles in Figure 18, numbers in Tables 6 and 7). The runner executes this template once per
+experiment of the profile (its `experiments` list, else every `params/experiments/*.yaml`; `--experiments`
+overrides) into `04_run_experiment_<EXP>.ipynb`. Models, training and metrics: `docs/methods.md`, sections
+"Models", "Training" and "From model output to a landslide map, and the metrics".
+
+**What to look at**
+
+- The first line: the experiment's model, input channels and training data.
+- *Training*: the loss per step (thin) and its running mean (thick); with `training.eval_every` (the lab's U-Net
+  runs V and VI) also the validation loss (orange) and validation AP (green, right axis). Notice whether the
+  running mean has flattened by the last step; with `training.keep: best` the weights of the highest validation
+  AP are the ones evaluated.
+- *Evaluation*: the decision threshold and where it came from, and a WARNING when the map is empty. In the metrics
+  row, precision, recall, F1 and mIoU are the paper's four (Tables 6 and 7); landslide IoU, overall accuracy
+  (`oa`), kappa, average precision (`ap`, threshold-free) and `f1_val_threshold` are added. Notice that `oa` is
+  high for any model, as landslides cover a few percent of the area, and that mIoU lies above the landslide IoU
+  because it averages in the background IoU.
+- The object recall table: the share of inventory landslides the map hits, per size class
+  (`evaluation.size_classes_m2`).
+- *Per chip* and *Cross-region tests*: only for a chip dataset and with `evaluation.extra_tests`; on the lab
+  profile they print one line each.
+- *Error map* (cf. Figure 16): true positives green, false extractions red, missed extractions blue. Notice where
+  the red lies: the paper found false extractions on rivers, roads and buildings (sec. 4.3).
+- *Sample test tiles* (cf. Figure 18): the five test tiles with the most landslide pixels, false extractions boxed
+  in red and missed ones in blue (the paper: yellow and white boxes).
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml --steps 01,03,04 --experiments V` and open
+`reports/my_lab/04_run_experiment_V.ipynb`.
+
+- `training.steps: 40` (lab: 160; the budget of the U-Net runs V and VI, while Mask R-CNN IV has its own in
+  `experiment_overrides`): a shorter training curve that ends before the validation AP levels off, and usually
+  a lower F1 and AP.
+- `evaluation.threshold: validation` (default `fixed`: 0.5, from `evaluation.score_threshold` and
+  `evaluation.mask_threshold`): the printed threshold is the F1-optimal one on the validation tiles, so `f1` now
+  equals `f1_val_threshold`; `ap` uses no threshold and is not affected by the choice.
+- `evaluation.size_classes_m2: [200.0, 1000.0, 5000.0]` (lab: [500.0, 2000.0]): four size classes in the object
+  recall table; notice which sizes the map misses most.
 """),
-    params(PROFILE_PARAM + '\nexperiment = "params/experiments/I.yaml"  # path of the experiment file'
-           '\nmaps = True  # draw the error map and sample tiles (the sweep runner skips them: numbers only)'),
+    params(PROFILE_PARAM + """
+# experiment: the experiment file to train and evaluate, relative to the project root. Allowed: a file of
+#   params/experiments/ (I.yaml ... VIII.yaml, unet_be.yaml, ...) or of its sub-folders (liu2021/, chen2022/,
+#   yang2022b/, gao2021/). Default: "params/experiments/I.yaml". The runner sets it once per experiment.
+experiment = "params/experiments/I.yaml"
+# maps: True draws the error map and the sample test tiles; False skips both (the sweep runner's choice: numbers
+#   only). Allowed: True, False. Default: True.
+maps = True
+"""),
     code(SETUP + """
 import pandas as pd
 
@@ -277,9 +409,38 @@ NOTEBOOKS["05_compare_models.ipynb"] = [
 # 05 · Comparison with the paper
 
 The measured metrics of Experiments I–VIII beside the published Tables 6 (Mask R-CNN) and 7 (U-Net, PSPNet) of
-Yang et al. (2022), the relative improvements as the paper states them, and a verdict on each of the paper's
-qualitative claims. Published numbers: `params/reference/yang2022.yaml`. All values in percent. How the
-improvements and claims are computed: `docs/methods.md`, section "Experiments I–VIII".
+Yang et al. (2022) ("the paper", sec. 4.3), the relative improvements as the paper states them (sec. 4.3 and 5),
+the error maps of I–IV (cf. Figure 16), and a verdict on each of the paper's qualitative claims. Published
+numbers: `params/reference/yang2022.yaml`. All values in percent. How the improvements and claims are computed:
+`docs/methods.md`, section "Experiments I–VIII".
+
+**What to look at**
+
+- The first lines: the experiments without metrics. The lab profile runs only IV, V and VI, so the other rows
+  have no measured values and the claims that need them are `not testable`.
+- *Table 6* and *Table 7*: per experiment the measured value, the paper's and their difference for precision,
+  recall, F1 and mIoU; the bar charts show measured (solid) beside published (hatched). The synthetic area, the
+  small models and the short training differ from the paper's, so compare the order of the experiments rather
+  than the values.
+- *Relative improvements*: (new − old) / old in percent, measured beside the paper's (e.g. F1 of IV against I:
+  +22.38 % in the paper).
+- *Error maps of Experiments I–IV* (cf. Figure 16): false extractions red, missed extractions blue. In the paper
+  the factors (II) and background enhancement (III, IV) reduced the false extractions along the river valley.
+- *Do the paper's claims hold on this run?*: each claim with `holds`, `does not hold` or `not testable` and the
+  numbers behind it. One run per experiment, so a verdict can change with the seed; notebook 07 judges the same
+  claims over seeds.
+- *Generalisation*: only when the profile names `evaluation.extra_tests`.
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run all steps:
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml`.
+
+- `experiments: [I, II, III, IV, V, VI]` (lab: [V, VI, IV]): Table 6 gets all four Mask R-CNN rows and the
+  claims on I–IV become testable; each added run takes about as long as IV. Give I, II and III the same
+  `experiment_overrides` entry as IV (as `params/profiles/quick.yaml` does), so that all four Mask R-CNN runs
+  train alike.
+- `seed: 1` (lab: 0): the same area with other initial weights, batch order and validation tiles. Compare the
+  verdicts with those of seed 0: which ones change?
 """),
     params(PROFILE_PARAM),
     code(SETUP + """
@@ -325,14 +486,42 @@ NOTEBOOKS["06_test_multitemporal.ipynb"] = [
     md("""
 # 06 · Multi-temporal test
 
-Yang et al. (2022), Figure 19: the model of Experiment IV applied to a second-date image of the test area. The
-paper had no reliable ground truth there and shows panels only; the synthetic area keeps its inventory (the scars
-are partly re-vegetated), so metrics are reported too. The paper's suggested remedy, fine-tuning on a few
-second-date samples, is run on tiles of the *train* areas and evaluated before/after. A study without a
-second-date image (`data.files.image_t2` not set) skips this step. Details: `docs/methods.md`, section
-"Multi-temporal test".
+Yang et al. (2022) ("the paper"), sec. 4.2–4.3, Table 5 and Figure 19: the model of Experiment IV applied to a
+second-date image of the test area (in the paper a Pléiades image of 5 May 2015, about nine months after the
+event). The paper had no reliable ground truth there and shows four sample tiles without metrics; the synthetic
+area keeps its inventory (the scars are partly re-vegetated), so metrics are reported too. The paper names
+fine-tuning as a possible remedy (sec. 4.3 and 5); here the model is fine-tuned on a few second-date tiles of the
+*train* areas and evaluated before/after. A study without a second-date image (`data.files.image_t2` not set)
+skips this step. Details: `docs/methods.md`, section "Multi-temporal test".
+
+**What to look at**
+
+- *Metrics on the test area*: one row for the first date (step 04's metrics), one for the second date, and one
+  after fine-tuning on `multitemporal.finetune_tiles` second-date tiles. Notice how recall changes from the first
+  to the second date (re-vegetated scars, and the seasonal colour shift of the whole scene), and how much of the
+  loss fine-tuning recovers.
+- *Panels* (cf. Figure 19): the first-date image, the second-date image, the second-date extraction before and
+  after fine-tuning, with the extracted landslides outlined in red and the inventory in yellow. The panels cover
+  the whole test area, not four tiles as in the paper. Look for scars missed under new vegetation, and for false
+  extractions on buildings (the paper shows one in Figure 19h).
+
+**Try this**: copy the lab profile, `cp params/profiles/lab.yaml params/profiles/my_lab.yaml`, and set
+`name: my_lab` in the copy (its results then go to `reports/my_lab/`). Change one key below, then run
+`python -m landslide_utils run --profile params/profiles/my_lab.yaml --steps 01,03,04,06 --experiments IV`.
+
+- `data.synthetic.revegetated_share: 0.8` (default 0.4): twice as many scars partly covered by vegetation at the
+  second date; the second-date recall should fall further below the first date's.
+- `multitemporal.finetune_tiles: 2` (lab: 6): fewer second-date tiles to fine-tune on; the fine-tuned row
+  usually recovers less.
+- `multitemporal.finetune_steps: 0` (lab: 30): no fine-tuning; the table loses its last row and the figure its
+  last panel.
 """),
-    params(PROFILE_PARAM + '\nexperiment_name = "IV"  # the experiment whose checkpoint is applied'),
+    params(PROFILE_PARAM + """
+# experiment_name: the experiment whose trained model (step 04's checkpoint) is applied to the second date.
+#   Allowed: the name of any experiment step 04 has trained for this profile (I ... VIII, or another).
+#   Default: "IV", the model of the paper's Figure 19; the runner always uses the default.
+experiment_name = "IV"
+"""),
     code(SETUP + """
 from landslide_utils.config.load import load_profile
 from landslide_utils.files.atomic import write_csv
@@ -374,14 +563,52 @@ One run is an anecdote. The sweep runner (`python -m landslide_utils sweep --swe
 trained every experiment at every point of a grid (seeds, background-enhancement draws, budgets) and wrote one
 row per point × experiment to `results.csv`. This notebook, executed by the runner after the sweep, reports the
 mean of each metric over seeds with its 95 % Student t-interval (the percentile bootstrap beside it), the tile
-bootstrap of one run's test area, and for each of Yang et al. (2022)'s claims the **paired** difference (same
-seed, same BE draw) with its paired t-interval and the AP difference of the same pairs beside it. The verdict
-comes from the paired t-test with Holm-adjusted p-values over the sweep's claims: `holds` (adjusted p < 0.05, on
-the claimed side), `contradicted` (on the other side), `inconclusive`, or `too few seeds` (under five pairs).
-When the sweep varies a setting besides seeds and budgets (e.g. the loss), every level is compared with the first
-one listed, paired by seed, judged the same way. Details: `docs/methods.md`, section "Statistics and sweeps".
+bootstrap of one run's test area, and for each of the claims of Yang et al. (2022) ("the paper") the **paired**
+difference (same seed, same BE draw) with its paired t-interval and the AP difference of the same pairs beside it.
+The verdict comes from the paired t-test with Holm-adjusted p-values over the sweep's claims: `holds` (adjusted
+p < 0.05, on the claimed side), `contradicted` (on the other side), `inconclusive`, `too few seeds` (under five
+pairs) or `not testable` (the sweep did not train both experiments). When the sweep varies a setting besides seeds
+and budgets (e.g. the loss), every level is compared with the first one listed, paired by seed, judged the same
+way. Details: `docs/methods.md`, section "Statistics and sweeps".
+
+The paper reports one run per experiment (Tables 6 and 7) and states its claims from those numbers (sec. 4.3);
+this notebook asks whether the claims survive repeated runs, which the paper does not test.
+
+**What to look at**
+
+- The first line: points × experiments, the number of runs, the profile and the settings compared.
+- *Every metric over seeds* and the seed-spread plot of F1: one dot per seed, the mean as a bar, its t-interval as
+  a line. Notice how far apart the seeds of one experiment lie compared with the gaps between experiments.
+- *The swept settings*: only when the grid varies a setting, e.g. `training.loss`; each level against the first,
+  with forest plots for `f1` and `f1_val_threshold`.
+- *The paper's claims* and the forest plot: per claim the mean paired difference (dot) and its interval (bar).
+  A bar that crosses 0 cannot give `holds`. On the smoke sweep, which trains only V and VII, every claim is
+  `not testable`.
+- *One run's sampling uncertainty*: the interval one run gets from its test tiles alone, beside the spread over
+  seeds.
+- *Learning curves* (only with `training.steps` in the grid), *Validation learning curves* (only for runs trained
+  with `training.eval_every`) and the training loss of the first point: has the loss flattened?
+
+**Try this**: copy the smoke sweep, `cp params/sweeps/smoke.yaml params/sweeps/my_sweep.yaml` (keep it in
+`params/sweeps/`: its `profile` path is relative to the file), set `name: my_sweep`, change it as below, and run
+`python -m landslide_utils sweep --sweep params/sweeps/my_sweep.yaml`. The runner then executes this notebook into
+`reports/smoke/sweeps/my_sweep/07_analyse_sweep.ipynb`.
+
+- `experiments: [V, VI, VII, VIII]` (smoke: [V, VII]): the claims that factors + background enhancement help
+  U-Net (VI vs V) and PSPNet (VIII vs VII) get estimates; with two seeds their verdict is `too few seeds`.
+- `seed: [0, 1, 2, 3, 4]` in `grid`, and the same list for `seed` and `enhance.seed` in `zip`: five pairs per
+  claim, so the verdicts become `holds`, `contradicted` or `inconclusive`, and the intervals narrow (the t-quantile
+  falls from 12.7 at two seeds to 2.8 at five).
+- `training.loss: [bce, bce_dice]` added to `grid`: *The swept settings* compares `bce_dice` with `bce` for each
+  experiment, paired by seed.
 """),
-    params('sweep = "params/sweeps/smoke.yaml"  # path of the sweep file (relative to the project root)'),
+    params("""
+# sweep: the sweep file whose results this notebook analyses, relative to the project root. Allowed: a file of
+#   params/sweeps/ (e.g. smoke.yaml, claims.yaml, convergence.yaml) whose sweep has run. Default:
+#   "params/sweeps/smoke.yaml". `python -m landslide_utils sweep --sweep FILE` sets it and runs this notebook after
+#   the sweep (again alone with --analyse-only).
+sweep = "params/sweeps/smoke.yaml"
+"""),
     code(SETUP + """
 import pandas as pd
 
@@ -469,27 +696,64 @@ NOTEBOOKS["08_related_systems.ipynb"] = [
     md("""
 # 08 · Related systems beside the study
 
-Four related papers' methods, run **on this study area with the same metrics** as Yang et al. (2022)'s
-Experiments I–VIII — a comparison none of them could make, as each evaluated its method on its own data only:
+Four related papers' methods, run **on this study area with the same metrics** as the Experiments I–VIII of
+Yang et al. (2022) ("the paper"); each of the four evaluated its method on its own data only:
 
 * the improved Mask R-CNN of Liu et al. (2021): ResNeXt-50 backbone, a bottom-up path after the FPN, a Sobel edge
-  loss on the masks (their Table 4 rows);
+  loss on the masks (their sec. 2.2–2.3; their Table 4 rows, sec. 3.4);
 * the FCN with focal loss of Chen et al. (2022), trained on landslide-augmented tiles, and its k-fold
-  cross-validated version FCN-FLK (their Table 3 rows);
+  cross-validated version FCN-FLK (their sec. 3.3–3.6; their Table 3 rows, sec. 4.2, and the imbalance ratios of
+  their Table 2, sec. 4.1);
 * the semantic-segmentation zoo of Yang S. et al. (2022, Appl. Sci.): U-Net (VGG16, ResNet-50), DeepLabv3+
   (MobileNetV2, aligned Xception) and PSPNet (MobileNetV2, ResNet-50) with a class-weighted focal + Dice loss and
-  two-phase training (encoder frozen, then all layers) — their Table 5 rows;
+  two-phase training (encoder frozen, then all layers; their sec. 3.2–3.4 and 4.2) — their Table 5 rows, sec. 4.3;
 * FC-DenseNet of Gao et al. (2021) against FCN-8s, SegNet, U-Net and ResU-Net, each on the image alone and on the
   image with the nine influencing factors (elevation, slope, aspect, curvature, NDVI, MNDWI, distance to river,
-  distance to fault, lithology) — their Tables VII and IX, and their factor analyses.
+  distance to fault, lithology) — their Tables VII (sec. IV-C) and IX (sec. V-A), and their factor analyses
+  (sec. V-B, Figs. 9 and 10).
 
 The experiments are `params/experiments/liu2021/`, `chen2022/`, `yang2022b/` and `gao2021/`, run by step 04 like
 I–VIII; the published tables are `params/reference/<paper>.yaml`. A profile may give them a smaller budget
 (`experiment_overrides`): the `steps` column says what each row trained. One run per experiment here; the sweeps
 `params/sweeps/related*.yaml` give intervals over seeds. Details: `docs/methods.md`, sections "Related systems"
 and "The semantic zoo and FC-DenseNet".
+
+**What to look at**
+
+- The first line: the related-system experiments this profile did not run.
+- *Left to a GPU*: the rows the profile skips on a CPU, each with its reason.
+- *Every experiment on this study area*: all rows in one table, with the paper's I–VIII where the profile that
+  prepared the data has run them. Read the `steps` column before comparing rows: the budgets differ.
+- *Published beside this run* (Liu et al. Table 4, Chen et al. Table 3, Yang S. et al. Table 5, Gao et al.
+  Table VII): each paper's numbers come from its own data and budgets, so compare the order of the rows, not the
+  values; each section's note says how the metrics were matched.
+- *Gao et al. (2021), Table IX*: parameters, memory and prediction seconds of each model, measured here.
+- *Which factors matter*: the random-forest importance of the factors (bars, and the table) and the frequency ratio
+  per class (a ratio above 1 marks more landslides than on average). The synthetic generator places landslides by
+  slope, elevation and distance to river: notice whether those rank above the others.
+- *The ablation effects each paper claims*: better − base for each claim, one run each.
+- *FCN-FLK: every fold* (only when `chen2022_fcn_flk` ran) and *Imbalance ratio* beside Chen et al.'s Bijie
+  numbers (their IR 8 before and 3.1 after augmentation).
+- *Did each row learn?*: one loss curve per row; a row whose running mean still falls steeply at its last step
+  was stopped early. Then the error maps of each paper's best row by F1.
+- *With intervals over seeds*: the verdicts of the related sweeps, when one has run for this profile.
+
+**Try this**: the `smoke_related` profile runs notebook 08 in a few minutes on the smoke area. Prepare that area
+once, `python -m landslide_utils run --profile params/profiles/smoke.yaml --steps 01,02,03`, then copy the profile,
+`cp params/profiles/smoke_related.yaml params/profiles/my_related.yaml` (keep it in `params/profiles/`: its
+`prepared_by: smoke.yaml` is relative to the file), set `name: my_related`, change it as below, and run
+`python -m landslide_utils run --profile params/profiles/my_related.yaml`.
+
+- Add `chen2022_fcn_fl` to `experiments`: Chen et al.'s claim that focal loss with full skips (FCN-FL) raises F1
+  over FCN gets a measured difference, and their Table 3 a second measured row.
+- Add `chen2022_fcn_flk` to `experiments`: five fold models are trained (`evaluation: {cv_folds: 5}` in its
+  experiment file), and the *FCN-FLK: every fold* table appears.
+- Delete the `gpu_only` section: `liu2021_resnext50` then trains on the CPU too (slowly: a ResNeXt-50 Mask R-CNN),
+  *Left to a GPU* lists no row, and Liu et al.'s Table 4 gets a measured row.
 """),
-    params(PROFILE_PARAM),
+    params("# Notebook 08 shows related-system rows only for a profile that runs them: smoke_related.yaml (a few\n"
+           "# minutes on the smoke area) or related.yaml (the full set on the quick area). With another profile it\n"
+           "# lists those rows as not run.\n" + PROFILE_PARAM),
     code(SETUP + """
 import pandas as pd
 

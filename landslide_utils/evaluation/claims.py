@@ -83,7 +83,7 @@ def _paper_claims() -> tuple[Claim, ...]:
 
 
 PAPER_CLAIMS: tuple[Claim, ...] = _paper_claims()
-"""The claims of Yang et al. (2022, sections 4.3-4.4) as data: factors raise precision for Mask R-CNN (II vs I,
+"""The claims of Yang et al. (2022, sections 4.3 and 5) as data: factors raise precision for Mask R-CNN (II vs I,
 IV vs III); BE raises precision, recall, F1 and mIoU for Mask R-CNN (III vs I, IV vs II); IV has the highest
 F1 of I-IV; factors + BE raise F1 and mIoU of U-Net (VI vs V) and PSPNet (VIII vs VII); and the cells the
 paper leaves out, on F1: factors only (unet_factors vs V, pspnet_factors vs VII) and BE only (unet_be vs V,

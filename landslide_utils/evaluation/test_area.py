@@ -128,10 +128,13 @@ def empty_prediction_warning(*, experiment: str, where: str, threshold: float, s
     if loss is not None and loss != DEFAULT_LOSS:  # loss: the semantic models' training.loss (None for Mask R-CNN)
         tries.append(f"training.loss: {DEFAULT_LOSS} (the default; this model trained with {loss})")
     tries.append("more training.steps")
+    consequence = ("Its test metrics at this threshold say little about the model: its scores stay below the "
+                   "threshold on data it did not train on (its AP, which needs no threshold, says how it ranks "
+                   "landslides)") if "validation" in where else (
+        "Its metrics are zeros because the map is empty, not because it was judged")
     return (f"Experiment {experiment} predicts no landslide pixel on {where} at the {source} threshold "
-            f"{threshold:.3g} (highest score {max_score:.3g}); {share}. Its metrics are zeros because the map is "
-            "empty, not because it was judged. Try: " + "; ".join(tries) + " (docs/methods.md, \"Loss and decision "
-            "threshold\").")
+            f"{threshold:.3g} (highest score {max_score:.3g}); {share}. {consequence}. Try: " + "; ".join(tries)
+            + " (docs/methods.md, \"Loss and decision threshold\").")
 
 
 @dataclass(frozen=True)

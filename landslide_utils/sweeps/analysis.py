@@ -160,7 +160,10 @@ def analyse_results(results_csv: str | Path, *, root: str | Path = ".", tables_d
     final_steps = None
     by: tuple[str, ...] = ("experiment", *factors)
     judged_rows = results
-    if STEPS_KEY in results.columns and results[STEPS_KEY].nunique() > 1:
+    # the budget is an axis when the sweep varies it (a grid or zip key); results.csv also records every run's
+    # effective budget, which differs between experiments that the profile trains for other step counts
+    budget_axis = STEPS_KEY in keys if keys else STEPS_KEY in results.columns
+    if budget_axis and results[STEPS_KEY].nunique() > 1:
         final_steps = int(results[STEPS_KEY].max())
         judged_rows = results[results[STEPS_KEY] == final_steps]
         by = (*by, STEPS_KEY)

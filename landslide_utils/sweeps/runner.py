@@ -22,7 +22,8 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from landslide_utils.config.load import load_profile
+from landslide_utils.config.load import load_experiment, load_profile
+from landslide_utils.config.overrides import training_for
 from landslide_utils.evaluation.metrics import TABLE_METRICS
 from landslide_utils.files.atomic import remove_temporaries, write_csv, write_json, write_text
 from landslide_utils.paths import StudyPaths, relative_path
@@ -322,10 +323,30 @@ def _chains(sweep: Sweep, runs: list[Run], tasks: list[SweepTask]) -> list[list[
     return chains
 
 
+#: training keys every row of results.csv records with the run's effective value (profile, experiment file,
+#: ``experiment_overrides`` and the point's keys applied), grid key or not: which settings a result came from
+RECORDED_TRAINING = ("steps", "batch_size", "optimizer", "learning_rate", "weight_decay", "schedule", "warmup_steps",
+                     "sampling", "keep", "loss", "validation_share")
+
+
+def run_settings(sweep: Sweep, run: Run) -> dict[str, Any]:
+    """``training.<key>`` of a run's effective training settings: the keys of :data:`RECORDED_TRAINING` and every
+    other key whose value differs from what the sweep's profile gives that experiment. Empty when the run's
+    derived parameter files are gone (a table rebuilt elsewhere)."""
+    if not (run.profile_path.is_file() and run.experiment_path.is_file()):
+        return {}
+    exp = load_experiment(run.experiment_path)
+    effective = training_for(load_profile(run.profile_path), exp).model_dump()
+    base = training_for(sweep.profile, exp).model_dump()
+    return {f"training.{k}": format_value(v) if isinstance(v, (list, tuple, dict)) else v
+            for k, v in effective.items() if k in RECORDED_TRAINING or v != base.get(k)}
+
+
 def results_table(sweep: Sweep, runs: list[Run], *, ok: set[tuple[str, str]] | None = None) -> Any:
     """One row per point x experiment with metrics (runs not in ``ok`` are left out): ``point``,
-    ``experiment``, ``model``, ``channels``, ``training_data``, the grid/zip keys, every number of the metrics
-    JSON (:data:`METRIC_ORDER` first), ``train_seconds``, ``steps``, ``metrics_path`` (relative to the root)."""
+    ``experiment``, ``model``, ``channels``, ``training_data``, the grid/zip keys, the run's training settings
+    (:func:`run_settings`), every number of the metrics JSON (:data:`METRIC_ORDER` first), ``train_seconds``,
+    ``steps``, ``metrics_path`` (relative to the root)."""
 
     rows = []
     for r in runs:
@@ -338,6 +359,8 @@ def results_table(sweep: Sweep, runs: list[Run], *, ok: set[tuple[str, str]] | N
         for k in sweep.keys:
             v = r.point.values[k]
             row[k] = format_value(v) if isinstance(v, (list, tuple, dict)) else v
+        for k, v in run_settings(sweep, r).items():
+            row.setdefault(k, v)
         numbers = {k: v for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         tail = {k: numbers.pop(k) for k in ("train_seconds", "steps") if k in numbers}
         for k in METRIC_ORDER:
