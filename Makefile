@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.setup-stamp
 PROFILE ?= params/profiles/quick.yaml
 JOBS   ?= 2
 
-.PHONY: setup study related smoke real paper test verify bench bench-budget sweep lab lab-study site site-check clean-data
+.PHONY: setup study related smoke real paper test verify bench bench-budget bench-lab sweep lab lab-study site site-check clean-data
 
 setup: $(STAMP)
 
@@ -71,6 +71,10 @@ bench: setup
 ## Benchmark: projected quick-profile training time as a ratio of its 25-minute budget
 bench-budget: setup
 	$(PY) benchmarks/bench_quick_budget.py
+
+## Benchmark: the teaching lab (steps 01-06 of the lab profile, from scratch) against its 10-minute and 2 GB targets
+bench-lab: setup
+	$(PY) benchmarks/bench_lab.py
 
 ## The claims sweep: U-Net/PSPNet x factors x BE over 5 seeds, verdicts with intervals (reports/quick/sweeps/claims/)
 sweep: setup
