@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     behind = rerun = 0
     for report in sorted((ROOT / "reports").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in report.parts or report.name.endswith(".failed.ipynb"):
+        if ".ipynb_checkpoints" in report.parts or report.name.endswith(".failed.ipynb") or report.name.startswith("."):
             continue
         message = sync(report, write=not args.check)
         if message is None:
