@@ -96,7 +96,7 @@ of a study area", "Data preparation" and "Chip datasets".
 
 - `tiling.tile_size: 64` (lab: 128): about four times as many tiles in *Tiles per split* and a finer *Tile grid*;
   the landslides and the area stay the same, and a larger share of the tiles holds no landslide.
-- `data.synthetic.n_landslides: 60` (lab: 130): fewer landslide tiles and more non-landslide tiles.
+- `data.synthetic.n_landslides: 120` (lab: 260): fewer landslide tiles and more non-landslide tiles.
 - `data.synthetic.seed: 1` (default 0): another terrain, river network and set of landslides; every figure
   changes, while the counts stay of the same size.
 """),
