@@ -30,10 +30,16 @@ RATES = ("precision", "recall", "f1", "miou", "iou_landslide", "oa", "kappa", "a
 EXACT = ("test_tiles", "valid_pixels", "model", "channels", "training_data", "steps", "threshold", "threshold_source")
 TOL = 0.05
 """Largest difference of a rate between a rerun and the committed record (cross-CPU spread at the smoke budget)."""
+TOL_MASKRCNN = 0.15
+"""The same for Mask R-CNN, whose 4 smoke steps from random weights leave a few dozen instances near the score
+threshold: measured between an AVX2-only and an AVX-512 EPYC, Experiment IV's recall 0.307 against 0.402."""
 
 
-def compare_metrics(committed: dict, rerun: dict, *, tol: float = TOL) -> list[str]:
-    """Differences between two metrics records of one experiment beyond what another CPU type explains."""
+def compare_metrics(committed: dict, rerun: dict, *, tol: float | None = None) -> list[str]:
+    """Differences between two metrics records of one experiment beyond what another CPU type explains (``tol``:
+    :data:`TOL`, or :data:`TOL_MASKRCNN` for a Mask R-CNN record)."""
+    if tol is None:
+        tol = TOL_MASKRCNN if committed.get("model") == "maskrcnn" else TOL
     problems = [f"keys differ: {sorted(set(committed) ^ set(rerun))}"] if set(committed) != set(rerun) else []
     problems += [f"{k}: {committed.get(k)!r} -> {rerun.get(k)!r}" for k in EXACT if committed.get(k) != rerun.get(k)]
     problems += [f"{k}: {committed[k]:.4f} -> {rerun[k]:.4f}" for k in RATES
@@ -48,6 +54,9 @@ def test_metric_comparison_can_fail() -> None:
     assert compare_metrics(base, dict(base, f1=0.40)) == ["f1: 0.3000 -> 0.4000"]
     assert compare_metrics(base, dict(base, valid_pixels=99)) == ["valid_pixels: 100 -> 99"]
     assert compare_metrics(base, {k: v for k, v in base.items() if k != "ap"})[0].startswith("keys differ")
+    mrcnn = dict(base, model="maskrcnn", recall=0.30)
+    assert compare_metrics(mrcnn, dict(mrcnn, recall=0.40)) == []  # within Mask R-CNN's cross-CPU spread
+    assert compare_metrics(mrcnn, dict(mrcnn, recall=0.50)) == ["recall: 0.3000 -> 0.5000"]
 
 
 def sanitizers(cfg: Path) -> list[tuple[re.Pattern[str], str]]:
