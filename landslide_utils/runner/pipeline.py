@@ -55,7 +55,7 @@ from landslide_utils.runner.plan import (
     plan_steps,
 )
 from landslide_utils.runner.stamps import changed_during_run, stamp_digest, stamp_path, step_digest, upstream_problem
-from landslide_utils.steps.related_systems import related_skip_reason
+from landslide_utils.steps.related_references import related_skip_reason
 
 __all__ = ["cuda_available", "gpu_skip_reason", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "metrics_warnings", "step_skip_reason", "experiment_skip_reason"]
 

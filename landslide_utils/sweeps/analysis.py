@@ -30,7 +30,7 @@ from landslide_utils.evaluation.bootstrap import format_summary, seed_summary, t
 from landslide_utils.evaluation.claims import PAPER_CLAIMS, judge, judge_claims
 from landslide_utils.evaluation.intervals import family_verdicts
 from landslide_utils.files.atomic import write_csv
-from landslide_utils.steps.related_systems import related_claims
+from landslide_utils.steps.related_references import related_claims
 
 __all__ = ["SweepAnalysis", "analyse_results", "factor_effects", "swept_factors", "group_labels", "STEPS_KEY",
            "EFFECT_METRICS"]
