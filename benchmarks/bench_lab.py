@@ -82,6 +82,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", type=Path, default=ROOT / "params/profiles/lab.yaml")
     args = ap.parse_args()
+    if not args.profile.is_file():
+        raise SystemExit(f"error: --profile {args.profile}: no such file; give a profile, e.g. params/profiles/lab.yaml")
     r = measure(args.profile)
     minutes = r["seconds"] / 60
     ratio_t, ratio_m = minutes / TARGETS["minutes"], r["peak_pss_mb"] / TARGETS["memory_mb"]

@@ -54,3 +54,5 @@ def test_the_sync_touches_text_only(tmp_path: Path, monkeypatch) -> None:
     after.cells.pop(0)
     nbformat.write(after, report)
     assert sync_report_text.sync(report, write=True).startswith("cells differ")
+    nbformat.write(after, report.with_name("99_orphan.ipynb"))  # no notebooks/99_*.ipynb: a message, not a traceback
+    assert sync_report_text.main(["--check"]) == 2

@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     for report in sorted((ROOT / "reports").rglob("*.ipynb")):
         if ".ipynb_checkpoints" in report.parts or report.name.endswith(".failed.ipynb") or report.name.startswith("."):
             continue
-        message = sync(report, write=not args.check)
+        try:
+            message = sync(report, write=not args.check)
+        except FileNotFoundError as exc:
+            print(f"error: {exc} (name it NN_<source>_<what>.ipynb after its notebook, or move it out of reports/)",
+                  file=sys.stderr)
+            return 2
         if message is None:
             continue
         rerun += message.startswith("cells differ")

@@ -27,7 +27,7 @@ __all__ = ["VERDICTS", "CLAIM_COLUMNS", "Claim", "PAPER_CLAIMS", "claims_table",
 
 
 VERDICTS = ("holds", "contradicted", "inconclusive", "too few seeds", "not testable")
-"""The four verdicts of :func:`judge`."""
+"""The five verdicts of :func:`judge`."""
 
 
 @dataclass(frozen=True)
