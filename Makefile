@@ -76,7 +76,7 @@ bench-budget: setup
 bench-lab: setup
 	$(PY) benchmarks/bench_lab.py
 
-## The claims sweep: U-Net/PSPNet x factors x BE over 5 seeds, verdicts with intervals (reports/quick/sweeps/claims/)
+## The claims sweep: U-Net/PSPNet x factors x BE over 10 seeds, verdicts with intervals (reports/quick/sweeps/claims/)
 sweep: setup
 	$(PY) -m landslide_utils sweep --sweep params/sweeps/claims.yaml --workers $(JOBS)
 
