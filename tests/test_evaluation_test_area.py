@@ -120,6 +120,29 @@ def test_predict_tiles_thresholds_and_channel_check(tmp_path: Path) -> None:
         list(tile_prediction.predict_tiles(fake, six | {"mean": mean, "std": std}, tiles[:1]))
 
 
+def test_evaluation_batch_size_sets_the_batches_and_keeps_the_maps(tmp_path: Path) -> None:
+    """``evaluation.batch_size`` is the number of tiles a forward pass sees (the lab profile's 1 bounds Mask
+    R-CNN's memory), and the predictions do not depend on it."""
+    make_study(tmp_path)
+    tiles = sorted((StudyPaths("tiny", tmp_path).tiles / "test").glob("*.tif"))
+    mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
+    seen: list[int] = []
+
+    class Counting(TruthInstances):
+        def forward(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+            seen.append(len(images))
+            return super().forward(images)
+
+    fake = Counting(mean[0], std[0])
+    meta = _meta("maskrcnn", mean, std)
+    by_four = list(tile_prediction.predict_tiles(fake, meta, tiles))
+    assert max(seen) == min(4, len(tiles)) and len(tiles) > 1
+    seen.clear()
+    one = list(tile_prediction.predict_tiles(fake, meta, tiles, evaluation=EvaluationSpec(batch_size=1)))
+    assert seen == [1] * len(tiles)
+    assert all((a.mask == b.mask).all() and (a.score == b.score).all() for a, b in zip(by_four, one))
+
+
 def test_evaluate_after_training_and_mismatch(tmp_path: Path) -> None:
     profile = make_study(tmp_path, steps=1)
     e = exp("pspnet", "rgb", name="VII")
@@ -137,7 +160,8 @@ def test_evaluate_after_training_and_mismatch(tmp_path: Path) -> None:
 def test_result_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from matplotlib.figure import Figure
 
-    from landslide_utils.plots.results import plot_error_map, plot_sample_tiles, plot_training_curve
+    from landslide_utils.plots.results import (plot_error_map, plot_sample_tiles, plot_training_curve,
+                                               plot_training_curves)
 
     profile = make_study(tmp_path)
     mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
@@ -151,6 +175,12 @@ def test_result_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
             plot_error_map(out / "error_map.tif", title="Experiment V", save=tmp_path / "f" / "err.png"),
             plot_sample_tiles(profile, [e, e], n=5, root=tmp_path, save=tmp_path / "f" / "tiles.png")]
     assert all(isinstance(f, Figure) for f in figs)
+    (out / "validation.csv").write_text("step,seconds,val_loss,val_ap,val_f1,val_threshold\n"
+                                        "1,0.5,0.8,0.4,0.3,0.5\n3,1.4,0.6,0.7,0.6,0.5\n")
+    small = plot_training_curves({"V": out / "loss.csv", "W": tmp_path / "missing.csv"},
+                                 save=tmp_path / "f" / "curves.png")
+    assert "best val. AP 0.70 at step 3" in small.axes[0].get_title()  # the validation AP beside the loss
+    assert "no loss log" in small.axes[1].get_title()
     assert len(figs[2].axes) == 3 * 4  # three test tiles hold landslides; image, truth, two predictions
     assert all((tmp_path / "f" / n).stat().st_size > 0 for n in ("curve.png", "err.png", "tiles.png"))
     with pytest.raises(FileNotFoundError, match="evaluate experiment W first"):

@@ -84,6 +84,7 @@ def _blend_constant(height: int, width: int, window: int, overlap: int, value: f
         got[row0:row0 + score.shape[0]] = np.where(valid, score, np.nan)
         seen[row0:row0 + score.shape[0]] += 1
         assert row0 % align == 0
+        assert align == 1 or score.shape[0] <= align  # strips of at most a block: small temporaries downstream
 
     b = StripBlender(height=height, width=width, emit=emit, align=align)
     most = 0
@@ -106,6 +107,26 @@ def test_no_seam_for_a_constant_model_and_every_row_emitted_once(height: int, wi
     assert (seen == 1).all()
     np.testing.assert_allclose(got, value, rtol=1e-5)
     assert most <= window + align + window  # a window row (and the unaligned rest), never the scene
+
+
+@settings(max_examples=25, deadline=None)
+@given(height=st.integers(1, 300), width=st.integers(1, 120), window=st.sampled_from([32, 64, 96]),
+       frac=st.floats(0, 0.45), align=st.sampled_from([1, 16, 64]))
+def test_blender_sized_for_a_window_row_never_allocates_again(height: int, width: int, window: int, frac: float,
+                                                              align: int) -> None:
+    """Given ``rows = window + align - 1`` (as predict_scene does), the buffers allocated at the start are the
+    ones used to the end: streaming a scene allocates no strip-wide array per window row."""
+    overlap = int(window * frac)
+    b = StripBlender(height=height, width=width, emit=lambda *_: None, align=align, rows=window + align - 1)
+    buffers = (id(b.acc), id(b.wsum))
+    for r, c in window_grid(height, width, window=window, overlap=overlap):
+        b.finish_before(r)
+        h, w = min(window, height - r), min(window, width - c)
+        b.add(row_off=r, col_off=c, score=np.ones((h, w), np.float32), weight=np.ones((h, w), np.float32),
+              valid=np.ones((h, w), bool))
+        assert (id(b.acc), id(b.wsum)) == buffers
+    b.close()
+    assert (id(b.acc), id(b.wsum)) == buffers and b.buffered_rows == 0
 
 
 # --- strips of labels and instance merging ---------------------------------------------------------------------

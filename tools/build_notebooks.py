@@ -734,8 +734,9 @@ and "The semantic zoo and FC-DenseNet".
 - *The ablation effects each paper claims*: better − base for each claim, one run each.
 - *FCN-FLK: every fold* (only when `chen2022_fcn_flk` ran) and *Imbalance ratio* beside Chen et al.'s Bijie
   numbers (their IR 8 before and 3.1 after augmentation).
-- *Did each row learn?*: one loss curve per row; a row whose running mean still falls steeply at its last step
-  was stopped early. Then the error maps of each paper's best row by F1.
+- *Did each row learn?*: one loss curve per row, with its validation AP where it was measured; a row whose
+  validation AP is best at its last evaluation, or whose running mean still falls steeply, was stopped early.
+  Then the error maps of each paper's best row by F1.
 - *With intervals over seeds*: the verdicts of the related sweeps, when one has run for this profile.
 
 **Try this**: the `smoke_related` profile runs notebook 08 in a few minutes on the smoke area. Prepare that area
@@ -880,9 +881,11 @@ related = table[table["paper"] != PAPER_LABELS["yang2022"]]
 seconds = related["train_seconds"].sum()
 print(f"{len(related)} related-system experiments trained in {seconds:.0f} s ({seconds / 60:.1f} min)")
 """),
-    md("## Did each row learn? Training loss against steps\nThe loss per step (thin) and its running mean (thick) "
-       "of every related-system row that ran: a budget is enough when the running mean has flattened; a row whose "
-       "curve still falls steeply at its last step was stopped early (its map above says what it found)."),
+    md("## Did each row learn? Training loss and validation AP against steps\nThe loss per step (thin) and its "
+       "running mean (thick) of every related-system row that ran, and its validation AP (green, right axis) where "
+       "the profile measures it (`training.eval_every`); each title gives the best validation AP and its step, the "
+       "weights evaluated with `training.keep: best`. A budget is enough when the AP has levelled off; a row whose "
+       "AP is best at its last evaluation was still improving when it stopped (its map above says what it found)."),
     code("""
 plot_training_curves({name: experiment_folder(folders, name) / "loss.csv" for name in related.index},
                      save=paths.figures / "loss_related.png");

@@ -208,6 +208,10 @@ class EvaluationSpec(Strict):
     size_classes_m2: tuple[float, ...] = Field(default=(100.0, 1000.0, 10000.0))
     precision: Literal["fp32", "bf16", "auto"] = Field(
         default="fp32", description="precision of step 04's prediction: fp32, bf16 or auto (bf16 where native)")
+    batch_size: int = Field(
+        default=4, gt=0, description="tiles per forward pass when step 04 predicts validation and test tiles; "
+                                     "Mask R-CNN runs its mask head on every detection of the batch, so 1 lowers "
+                                     "its peak memory (the lab profile), with the same maps up to rounding")
     cv_folds: int = Field(
         default=0, ge=0, le=20, description="k-fold cross-validation over the training tiles (Chen et al. 2022): "
                                             "0 = off, else k >= 2 models, each validated on one fold")

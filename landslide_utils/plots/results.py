@@ -86,7 +86,9 @@ def plot_training_curve(loss_csv: str | Path, *, title: str | None = None, save:
 
 def plot_training_curves(loss_csvs: dict[str, Path], *, ncols: int = 4, save: Path | None = None) -> Figure:
     """Small multiples of :func:`plot_training_curve`: one panel per experiment (name → ``loss.csv``), loss per
-    step and its running mean, each panel titled with its steps and seconds; a missing log is an empty panel."""
+    step and its running mean, and the validation AP where ``validation.csv`` lies beside the log
+    (``training.eval_every``), each panel titled with its steps, seconds and best validation AP; a missing log is an
+    empty panel."""
     n = max(len(loss_csvs), 1)
     cols = min(ncols, n)
     rows = int(np.ceil(n / cols))
@@ -104,11 +106,22 @@ def plot_training_curves(loss_csvs: dict[str, Path], *, ncols: int = 4, save: Pa
             win = min(len(df), max(5, len(df) // 20))
             ax.plot(df["step"], df["loss"].rolling(win, min_periods=1).mean(), lw=1.6, color="tab:blue")
         secs = float(df["seconds"].iloc[-1]) if len(df) else 0.0
-        ax.set_title(f"{name}\n{len(df)} steps, {secs:.0f} s", fontsize=8)
+        title = f"{name}\n{len(df)} steps, {secs:.0f} s"
+        val_csv = Path(path).with_name("validation.csv")
+        if val_csv.is_file():  # training.eval_every: validation AP on a second axis (0-1)
+            val = pd.read_csv(val_csv)
+            if len(val):
+                ap = ax.twinx()
+                ap.plot(val["step"], val["val_ap"], "s--", lw=1.0, ms=2.5, color="tab:green")
+                ap.set_ylim(0, 1)
+                ap.tick_params(labelsize=7, colors="tab:green")
+                best = val.loc[val["val_ap"].idxmax()]
+                title += f"\nbest val. AP {best['val_ap']:.2f} at step {int(best['step'])}"
+        ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     fig.supxlabel("training step", fontsize=9)
-    fig.supylabel("loss", fontsize=9)
+    fig.supylabel("loss (blue); validation AP where measured (green, right axis)", fontsize=9)
     return _save(fig, save)
 
 

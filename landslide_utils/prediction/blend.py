@@ -90,24 +90,44 @@ Emit = Callable[[int, np.ndarray, np.ndarray], None]
 class StripBlender:
     """Weighted accumulation of window scores, emitted as finished strips of rows.
 
+    The buffers hold the rows between the last emitted one and the lowest row a window has reached: allocated
+    once for ``rows`` rows (a window row and the unaligned rest, ``window + align - 1``, when streaming a scene)
+    and reused, rows moved up in place as strips are emitted, so no window row allocates a scene-wide array again
+    (grown, doubling, only when a window reaches further).
+
     Args:
         height, width: the scene (or area) grid.
         emit: ``emit(row0, score, valid)`` receives consecutive strips (float32 blended score, 0 where no
-            valid pixel contributed; bool valid) from row 0 to ``height``, each exactly once.
+            valid pixel contributed; bool valid) from row 0 to ``height``, each exactly once; the arrays are the
+            callback's own (it may change them in place).
         align: strips end on multiples of this many rows (the GeoTIFF block height) except the last, so a tiled
-            output's blocks are each written once.
+            output's blocks are each written once; with ``align > 1`` a strip is at most ``align`` rows.
+        rows: rows to allocate at the first window (default: grown as windows arrive).
     """
 
-    def __init__(self, *, height: int, width: int, emit: Emit, align: int = 1) -> None:
+    def __init__(self, *, height: int, width: int, emit: Emit, align: int = 1, rows: int = 0) -> None:
         self.height, self.width, self.emit, self.align = int(height), int(width), emit, max(1, int(align))
-        self.top = 0
-        self.acc = np.zeros((0, self.width), np.float32)
-        self.wsum = np.zeros((0, self.width), np.float32)
-        self.valid = np.zeros((0, self.width), bool)
+        self.top = 0  # the scene row of buffer row 0 (rows above it were emitted)
+        self.rows = 0  # buffer rows in use
+        cap = min(max(0, int(rows)), self.height)
+        self.acc = np.zeros((cap, self.width), np.float32)
+        self.wsum = np.zeros((cap, self.width), np.float32)  # > 0 exactly where a valid pixel contributed
 
     @property
     def buffered_rows(self) -> int:
-        return self.acc.shape[0]
+        return self.rows
+
+    def _reserve(self, need: int) -> None:
+        """Make buffer rows ``[rows, need)`` available (zeros), growing the allocation when it is too small."""
+        if need <= self.rows:
+            return
+        if need > self.acc.shape[0]:
+            cap = min(max(need, 2 * self.acc.shape[0]), max(need, self.height - self.top))
+            for name in ("acc", "wsum"):
+                old, new = getattr(self, name), np.zeros((cap, self.width), np.float32)
+                new[:self.rows] = old[:self.rows]
+                setattr(self, name, new)
+        self.rows = need
 
     def add(self, *, row_off: int, col_off: int, score: np.ndarray, weight: np.ndarray, valid: np.ndarray) -> None:
         """Add one window's score map with its weight; only its valid pixels count. The part outside the grid
@@ -120,19 +140,12 @@ class StripBlender:
         if r0 < self.top:
             raise ValueError(f"window at row {row_off} reaches rows already emitted (up to {self.top}); add "
                              "windows in row-major order")
-        need = r1 - self.top
-        if need > self.acc.shape[0]:
-            extra = need - self.acc.shape[0]
-            self.acc = np.concatenate([self.acc, np.zeros((extra, self.width), np.float32)])
-            self.wsum = np.concatenate([self.wsum, np.zeros((extra, self.width), np.float32)])
-            self.valid = np.concatenate([self.valid, np.zeros((extra, self.width), bool)])
+        self._reserve(r1 - self.top)
         sl = (slice(r0 - row_off, r1 - row_off), slice(c0 - col_off, c1 - col_off))
-        v = valid[sl]
-        wv = np.where(v, weight[sl], np.float32(0))
+        wv = np.where(valid[sl], weight[sl], np.float32(0))
         tgt = (slice(r0 - self.top, r1 - self.top), slice(c0, c1))
         self.acc[tgt] += wv * score[sl]
         self.wsum[tgt] += wv
-        self.valid[tgt] |= v
 
     def finish_before(self, row: int) -> None:
         """Rows above ``row`` are final (no later window reaches them): emit them, in aligned strips."""
@@ -141,20 +154,30 @@ class StripBlender:
         if end <= self.top:
             return
         n = end - self.top
-        wsum, acc = self.wsum[:n], self.acc[:n]
-        score = np.divide(acc, wsum, out=np.zeros_like(acc), where=wsum > 0)
-        valid = self.valid[:n] & (wsum > 0)
-        self.emit(self.top, score, valid)
-        self.acc, self.wsum, self.valid = self.acc[n:], self.wsum[n:], self.valid[n:]
+        self._reserve(n)  # rows no window covered are emitted as invalid
+        step = self.align if self.align > 1 else n
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            wsum, acc = self.wsum[a:b], self.acc[a:b]
+            valid = wsum > 0
+            self.emit(self.top + a, np.divide(acc, wsum, out=np.zeros_like(acc), where=valid), valid)
+        self._drop(n)
         self.top = end
+
+    def _drop(self, n: int) -> None:
+        """Forget the first ``n`` buffer rows: move the rest up, in chunks that never overlap, and clear the
+        freed rows."""
+        keep = self.rows - n
+        chunk = max(1, min(n, 64))
+        for buf in (self.acc, self.wsum):
+            for a in range(0, keep, chunk):
+                b = min(a + chunk, keep)
+                buf[a:b] = buf[n + a:n + b]
+            buf[keep:self.rows] = 0
+        self.rows = keep
 
     def close(self) -> None:
         """Emit every remaining row (rows no window covered are emitted as invalid)."""
-        if self.top < self.height and self.acc.shape[0] < self.height - self.top:
-            extra = self.height - self.top - self.acc.shape[0]
-            self.acc = np.concatenate([self.acc, np.zeros((extra, self.width), np.float32)])
-            self.wsum = np.concatenate([self.wsum, np.zeros((extra, self.width), np.float32)])
-            self.valid = np.concatenate([self.valid, np.zeros((extra, self.width), bool)])
         self.finish_before(self.height)
 
 
@@ -222,21 +245,22 @@ class StripLabels:
         self._next_row = row0 + mask.shape[0]
         if not mask.shape[0]:
             return []
-        labels, n = ndimage.label(mask, structure=_FOUR)
+        labels, n = ndimage.label(mask, structure=_FOUR, output=np.int32)
         parts = [_Component() for _ in range(n)]
-        if n:
-            ids = np.arange(1, n + 1)
-            counts = ndimage.sum_labels(np.ones(mask.shape, np.float32), labels, ids)
-            sums = ndimage.sum_labels(score.astype(np.float64), labels, ids)
+        if n:  # temporaries the size of the landslide pixels, not of the strip
             flat = labels.ravel()
             at = np.flatnonzero(flat)
-            _, first = np.unique(flat[at], return_index=True)  # labels number pixels row-major: 1..n in order
+            ids = flat[at]
+            counts = np.bincount(ids, minlength=n + 1)
+            sums = np.bincount(ids, weights=np.ravel(score)[at], minlength=n + 1)
+            _, first = np.unique(ids, return_index=True)  # labels number pixels row-major: 1..n in order
             width = mask.shape[1]
             for i in range(n):
-                parts[i].pixels, parts[i].score_sum = int(counts[i]), float(sums[i])
+                parts[i].pixels, parts[i].score_sum = int(counts[i + 1]), float(sums[i + 1])
                 parts[i].first = (row0 + int(at[first[i]]) // width, int(at[first[i]]) % width)
+            del flat, at, ids
             tr = self.transform @ Affine.translation(0, row0)
-            for geom, val in shapes(labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=tr):
+            for geom, val in shapes(labels, mask=mask, connectivity=4, transform=tr):
                 parts[int(val) - 1].geoms.append(shape(geom))
         # one union-find over this strip's parts (0..n-1) and the components open above it (n..)
         uf = _UnionFind()

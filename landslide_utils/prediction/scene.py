@@ -354,16 +354,24 @@ def _predict_into(out: Path, *, checkpoint: Path, image: str | Path, dem: str | 
                     polygon(g, area_m2=float(px * pixel_area), probability=float(p))
 
             def emit(row0: int, score: np.ndarray, valid: np.ndarray) -> None:
+                # a strip of at most BLOCK rows; each temporary holds one or four bytes a pixel, so that a wide
+                # scene costs little more than a narrow one; the score is changed in place (NaN where invalid)
                 win = Window(0, row0, width, score.shape[0])
-                mask = (score >= thr) & valid
-                dst_p.write(np.where(valid, score, np.float32(np.nan)).astype(np.float32), 1, window=win)
-                dst_b.write(np.where(valid, mask, 255).astype(np.uint8), 1, window=win)
+                invalid = ~valid
+                mask = score >= thr
+                mask &= valid
+                binary = mask.astype(np.uint8)
+                binary[invalid] = 255
+                dst_b.write(binary, 1, window=win)
+                del binary
+                np.copyto(score, np.float32(np.nan), where=invalid)
+                dst_p.write(score, 1, window=win)
                 counts["valid_pixels"] += int(valid.sum())
-                counts["landslide_pixels"] += int(mask.sum())
+                counts["landslide_pixels"] += int(np.count_nonzero(mask))
                 if labels is not None:
                     closed(labels.add(row0, mask, score))
 
-            blender = StripBlender(height=height, width=width, emit=emit, align=BLOCK)
+            blender = StripBlender(height=height, width=width, emit=emit, align=BLOCK, rows=window + BLOCK - 1)
             bar = tqdm(total=len(grid), desc=f"predict {scene.image.path.name}", unit="window",
                        disable=not progress, dynamic_ncols=True)
             with bar:

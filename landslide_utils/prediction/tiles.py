@@ -72,7 +72,7 @@ def predict_tiles(
     *,
     device: str | torch.device = "cpu",
     evaluation: EvaluationSpec | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     threshold: float | None = None,
     precision: str = "fp32",
     channels_last: bool = False,
@@ -85,7 +85,7 @@ def predict_tiles(
         tiles: tile paths, or ``(tile_id, TileData)`` pairs (e.g. second-date tiles made in memory).
         device: ``cpu``, ``cuda`` or ``auto``.
         evaluation: thresholds (``score_threshold``, ``mask_threshold``); defaults 0.5 / 0.5.
-        batch_size: tiles per forward pass.
+        batch_size: tiles per forward pass (default ``evaluation.batch_size``).
         threshold: the decision threshold of the score map (instance score for Mask R-CNN, probability for
             U-Net/PSPNet); default: ``evaluation.threshold`` as :func:`decision_threshold` resolves it (the
             fixed thresholds, a number, or the validation threshold stored in the checkpoint).
@@ -101,6 +101,7 @@ def predict_tiles(
             ``validation`` and the checkpoint holds no validation threshold.
     """
     evaluation = evaluation if evaluation is not None else EvaluationSpec()
+    batch_size = evaluation.batch_size if batch_size is None else batch_size
     if threshold is None and evaluation.threshold != "fixed":
         threshold = decision_threshold(meta, evaluation)[0]
     floor = evaluation.score_threshold if threshold is None else min(evaluation.score_threshold, threshold)
@@ -161,7 +162,7 @@ def predict_blended(
     overlap: int,
     evaluation: EvaluationSpec,
     threshold: float | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     channels_last: bool = False,
