@@ -160,8 +160,12 @@ def test_evaluate_after_training_and_mismatch(tmp_path: Path) -> None:
 def test_result_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from matplotlib.figure import Figure
 
-    from landslide_utils.plots.results import (plot_error_map, plot_sample_tiles, plot_training_curve,
-                                               plot_training_curves)
+    from landslide_utils.plots.results import (
+        plot_error_map,
+        plot_sample_tiles,
+        plot_training_curve,
+        plot_training_curves,
+    )
 
     profile = make_study(tmp_path)
     mean, std = [100.0, 110.0, 60.0], [30.0, 10.0, 10.0]
