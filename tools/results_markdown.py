@@ -88,7 +88,8 @@ def sweep(profile: str, name: str) -> None:
     for _, r in claims.iterrows():
         row = {"claim": r["claim"], "n": int(r["n"]), "difference (pp)": _interval(r, "estimate", "ci_low", "ci_high")}
         if "p_holm" in claims.columns:  # tables written before the t-interval (issue 32) lack these columns
-            row["Holm p"] = "–" if pd.isna(r["p_holm"]) else f"{r['p_holm']:.3f}"
+            row["Holm p"] = ("–" if pd.isna(r["p_holm"]) else "< 0.001" if r["p_holm"] < 0.001
+                             else f"{r['p_holm']:.3f}")
             row["AP difference (pp)"] = _interval(r, "ap_estimate", "ap_low", "ap_high")
         row["verdict"] = f"**{r['verdict']}**"
         rows.append(row)
