@@ -49,7 +49,11 @@ def _pss_mb(p: psutil.Process) -> tuple[float, float]:
 def _set_aside(profile: Path) -> None:
     """From scratch means no checkpoint to resume: the profile's data folder (``data/<name>/``) is moved to
     ``data/<name>.previous/`` (an older one there is removed), never deleted outright."""
-    name = yaml.safe_load(profile.read_text(encoding="utf-8"))["name"]
+    spec = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if not isinstance(name, str) or not name:
+        raise SystemExit(f"error: {profile}: no 'name' key; a profile names its study (name: lab), which names its "
+                         "data folder")
     data = ROOT / "data" / name
     if data.exists():
         previous = data.with_name(f"{name}.previous")

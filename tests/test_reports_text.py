@@ -56,3 +56,6 @@ def test_the_sync_touches_text_only(tmp_path: Path, monkeypatch) -> None:
     assert sync_report_text.sync(report, write=True).startswith("cells differ")
     nbformat.write(after, report.with_name("99_orphan.ipynb"))  # no notebooks/99_*.ipynb: a message, not a traceback
     assert sync_report_text.main(["--check"]) == 2
+    (report.parent / "99_orphan.ipynb").unlink()
+    report.write_text('{"cells": [', encoding="utf-8")  # cut short: a message naming it, not a traceback
+    assert sync_report_text.main(["--check"]) == 2

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from landslide_utils.files.atomic import write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,14 +32,22 @@ def source_of(report: Path) -> Path:
     raise FileNotFoundError(f"{report}: no source notebook in notebooks/ for it")
 
 
+def _read(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path``; ValueError naming the file when it is not one (cut short, hand-edited)."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises JSON, schema and reader errors alike
+        raise ValueError(f"{path}: not a readable notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                         "restore it from git (git checkout -- FILE) or rerun its step") from None
+
+
 def _text_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
     return {c.id: c for c in nb.cells if c.cell_type == "markdown" or "parameters" in c.metadata.get("tags", [])}
 
 
 def sync(report: Path, *, write: bool) -> str | None:
     """``None`` when the report's text is current; otherwise what is (or was) done, or why it must be rerun."""
-    src = nbformat.read(source_of(report), as_version=4)
-    nb = nbformat.read(report, as_version=4)
+    src, nb = _read(source_of(report)), _read(report)
     kept = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     if [(c.id, c.cell_type) for c in kept] != [(c.id, c.cell_type) for c in src.cells]:
         return "cells differ from its source: rerun the step to refresh it"
@@ -48,9 +58,8 @@ def sync(report: Path, *, write: bool) -> str | None:
     if write:
         for c in stale:
             c.source = wanted[c.id].source
-        tmp = report.with_suffix(".ipynb.tmp")
-        nbformat.write(nb, tmp)
-        tmp.replace(report)
+        text = nbformat.writes(nb)
+        write_text(report, text if text.endswith("\n") else text + "\n")  # as nbformat.write ends a file
     return f"{len(stale)} text cell(s) {'updated' if write else 'behind'}"
 
 
@@ -67,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as exc:
             print(f"error: {exc} (name it NN_<source>_<what>.ipynb after its notebook, or move it out of reports/)",
                   file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         if message is None:
             continue

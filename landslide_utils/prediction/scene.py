@@ -298,9 +298,9 @@ def _map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
     """On glibc, fix ``malloc``'s mmap threshold at ``threshold`` bytes for this process: each freed block of that
     size or more goes back to the system at once. By default glibc raises the threshold to the largest block freed
     (up to 32 MB), so the window-sized arrays of a long scene are then carved from a heap that fragments as
-    windows come and go, and the resident memory creeps with the number of windows (measured on a 16 384 x 1 024
-    strip: 1.13 x a 2 048 x 1 024 strip's peak, 1.08 x with the fixed threshold; ``make bench`` step 4). Returns
-    whether it was set (False elsewhere: musl, macOS, Windows)."""
+    windows come and go, and the resident memory creeps with the number of windows (a one-off measurement on a
+    16 384 x 1 024 strip: 1.13 x a 2 048 x 1 024 strip's peak, 1.08 x with the fixed threshold; ``make bench`` step 4
+    measures whole scenes). Returns whether it was set (False elsewhere: musl, macOS, Windows)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
