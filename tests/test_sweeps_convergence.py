@@ -11,7 +11,8 @@ import pytest
 
 from landslide_utils.plots.convergence import plot_validation_curves
 from landslide_utils.sweeps.analysis import swept_factors
-from landslide_utils.sweeps.convergence import choose_settings, convergence_report, curve_summary, learning_curves
+from landslide_utils.sweeps.convergence import (budget_check, choose_settings, convergence_report, curve_summary,
+                                               learning_curves)
 
 
 def curve(steps: list[int], aps: list[float], *, f1: float = 0.5, seconds_per_step: float = 0.5) -> dict:
@@ -81,3 +82,25 @@ def test_runs_without_curves_give_an_empty_table_and_a_clear_plot_error(tmp_path
         plot_validation_curves(curves)
     with pytest.raises(FileNotFoundError, match="seed=0"):
         learning_curves(results.assign(metrics_path="gone.json"), root=tmp_path)
+
+
+def test_budget_check_reads_each_runs_validation_log(tmp_path: Path) -> None:
+    """A row that levelled off gets the rule's 95 % step; a row best at its last evaluation is still rising; a row
+    without a log is left out."""
+    def log(name, ap):
+        steps = np.arange(20, 20 * len(ap) + 1, 20)
+        path = tmp_path / name / "validation.csv"
+        path.parent.mkdir()
+        pd.DataFrame({"step": steps, "seconds": steps * 0.5, "val_loss": 1.0, "val_ap": ap, "val_f1": 0.5,
+                      "val_threshold": 0.5}).to_csv(path, index=False)
+        return path
+    flat = log("flat", [0.2, 0.6, 0.78, 0.8, 0.79])
+    rising = log("rising", [0.1, 0.2, 0.3, 0.4, 0.5])
+    table = budget_check({"flat": flat, "rising": rising, "none": tmp_path / "none" / "validation.csv"})
+    assert list(table["experiment"]) == ["flat", "rising"]
+    row = table.set_index("experiment").loc["flat"]
+    assert (row["steps"], row["best_step"], row["step_90"], row["rule_budget"]) == (100, 80, 60, 60)
+    assert not row["still_rising"] and row["best_ap"] == pytest.approx(0.8)
+    row = table.set_index("experiment").loc["rising"]
+    assert row["still_rising"] and row["rule_budget"] == 100 and row["step_90"] == 100
+    assert budget_check({}).empty

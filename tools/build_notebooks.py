@@ -768,6 +768,7 @@ from landslide_utils.plots.results import plot_training_curves
 from landslide_utils.steps.related_systems import (PAPER_LABELS, RELATED_PAPERS, best_of, cv_table, experiment_folder,
                                      gpu_only_table, load_related, measured_efficiency_table, side_by_side,
                                      single_run_claims, study_folders, sweep_verdicts, write_published_table)
+from landslide_utils.sweeps.convergence import budget_check
 from landslide_utils.training.experiment import training_tiles
 
 prof = load_profile(profile)
@@ -890,6 +891,15 @@ print(f"{len(related)} related-system experiments trained in {seconds:.0f} s ({s
 plot_training_curves({name: experiment_folder(folders, name) / "loss.csv" for name in related.index},
                      save=paths.figures / "loss_related.png");
 """),
+    md("The same curves read by the budget rule of the convergence sweeps (docs/methods.md, \"Choosing the training "
+       "defaults\"), one seed each: `step_90` is the first evaluation at 90 % of the row's best validation AP, "
+       "`rule_budget` the first at 95 % (the budget the rule would give), `still_rising` marks a row whose best AP "
+       "came at its last evaluation. Rows trained without `training.eval_every` are not listed."),
+    code("""
+budgets = budget_check({name: experiment_folder(folders, name) / "validation.csv" for name in related.index})
+write_csv(paths.tables / "related_budgets.csv", budgets, index=False)
+display(budgets.round(3) if len(budgets) else "no row of this profile measured its validation tiles (training.eval_every)")
+"""),
     md("## Error maps of the best model of each paper\nTrue positive, false extraction and missed extraction over "
        "the test area; the best of each paper by F1 on this run."),
     code("""
@@ -898,7 +908,7 @@ best = {name: experiment_folder(folders, name) / "error_map.tif"
 plot_error_maps_side_by_side(best, save=paths.figures / "error_maps_related.png");
 """),
     md("## With intervals over seeds\nThe sweeps `params/sweeps/related.yaml` (Liu et al.'s and Chen et al.'s six "
-       "experiments, five seeds), `related_fcn.yaml` (Chen et al.'s three, three seeds) and `related_ii.yaml` (the "
+       "experiments, five seeds), `related_fcn.yaml` (Chen et al.'s three, five seeds) and `related_ii.yaml` (the "
        "zoo and Gao et al.'s models, three seeds) judge each claim on the paired "
        "differences (`holds` / `contradicted` / `inconclusive` when the 95 % interval spans zero), as notebook 07 "
        "does for Yang et al.'s claims; every sweep named `related*` that has run for this profile (or for the "

@@ -20,7 +20,7 @@ The papers train far longer from pretrained weights and keep no validation set; 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 from landslide_utils.files.atomic import write_csv
 
 __all__ = ["CURVE_COLUMNS", "learning_curves", "curve_summary", "choose_settings", "setting_label",
-           "convergence_report"]
+           "convergence_report", "budget_check"]
 
 #: the columns of a run's curve (``validation.csv`` of :mod:`landslide_utils.training.monitor`)
 CURVE_COLUMNS: tuple[str, ...] = ("step", "seconds", "val_loss", "val_ap", "val_f1", "val_threshold")
@@ -144,3 +144,37 @@ def convergence_report(results: pd.DataFrame, *, root: str | Path = ".", factors
     if tables_dir is not None and not curves.empty:
         write_csv(Path(tables_dir) / "convergence.csv", choice, index=False)
     return curves, choice
+
+
+def budget_check(validation_csvs: Mapping[str, str | Path], *, reach: float = 0.9,
+                 budget_reach: float = 0.95) -> pd.DataFrame:
+    """The rule's budget read on single runs: for each experiment whose ``validation.csv`` exists (written by
+    ``training.eval_every``), ``steps`` (its last evaluation), ``best_ap`` and ``best_step``, ``step_90`` (first
+    evaluation at ``reach`` x its best validation AP), ``rule_budget`` (first at ``budget_reach`` x best, as
+    :func:`choose_settings` sets a budget) and ``still_rising`` (its best AP came at its last evaluation, so the
+    budget may have stopped it early). One seed, so it says whether a row levelled off, not by how much it varies.
+    Experiments without a log are left out; an empty table when none has one."""
+    parts = []
+    for name, csv in validation_csvs.items():
+        path = Path(csv)
+        if not path.is_file():
+            continue
+        curve = pd.read_csv(path)
+        if curve.empty:
+            continue
+        curve = curve.assign(experiment=name, model="", setting="trained", seed=0,
+                             kept_step=int(curve["step"].max()))
+        parts.append(curve)
+    columns = ["experiment", "steps", "best_ap", "best_step", "step_90", "rule_budget", "still_rising"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    curves = pd.concat(parts, ignore_index=True)
+    rule = choose_settings(curves, reach=reach, budget_reach=budget_reach).set_index("experiment")
+    rows = []
+    for name, curve in curves.groupby("experiment", sort=False):
+        best = curve.loc[curve["val_ap"].idxmax()]
+        last = int(curve["step"].max())
+        rows.append({"experiment": name, "steps": last, "best_ap": float(best["val_ap"]),
+                     "best_step": int(best["step"]), "step_90": rule.loc[name, "step_90"],
+                     "rule_budget": rule.loc[name, "budget"], "still_rising": int(best["step"]) == last})
+    return pd.DataFrame(rows, columns=columns)
