@@ -11,8 +11,13 @@ import pytest
 
 from landslide_utils.plots.convergence import plot_validation_curves
 from landslide_utils.sweeps.analysis import swept_factors
-from landslide_utils.sweeps.convergence import (budget_check, choose_settings, convergence_report, curve_summary,
-                                               learning_curves)
+from landslide_utils.sweeps.convergence import (
+    budget_check,
+    choose_settings,
+    convergence_report,
+    curve_summary,
+    learning_curves,
+)
 
 
 def curve(steps: list[int], aps: list[float], *, f1: float = 0.5, seconds_per_step: float = 0.5) -> dict:
