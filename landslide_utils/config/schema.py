@@ -70,6 +70,10 @@ class Profile(Strict):
     description: str = ""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    heap: Literal["default", "small"] = Field(
+        default="default", description="the notebook kernels' malloc (glibc): 'small' returns every freed block of "
+                                       "1 MB or more to the system at once (GLIBC_TUNABLES, set by the runner for its "
+                                       "kernels): a lower memory peak for more page faults; the lab profile's (2 GB)")
     data: DataSpec
     areas: tuple[AreaSpec, ...] | None = None
     tiling: TilingSpec

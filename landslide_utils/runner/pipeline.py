@@ -45,7 +45,7 @@ from landslide_utils.files.atomic import remove_temporaries, write_json
 from landslide_utils.files.output_sets import says_write_failure, study_output_problem
 from landslide_utils.notices import ENV_VAR, StudyWarning, read_notices
 from landslide_utils.paths import StudyPaths, relative_path
-from landslide_utils.runner.notebook import NotebookFailure, execute_notebook, export_html
+from landslide_utils.runner.notebook import NotebookFailure, execute_notebook, export_html, kernel_heap
 from landslide_utils.runner.plan import (
     MULTITEMPORAL_EXPERIMENT,
     PAPER_EXPERIMENTS,
@@ -240,8 +240,9 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
     previous = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = notices  # the kernel inherits it: notify() there records for this console
     try:
-        failure = execute_notebook(st.notebook, out_path, parameters=st.parameters, root=root,
-                                   kernel_name=kernel_name, progress=progress)
+        with kernel_heap(profile.heap):
+            failure = execute_notebook(st.notebook, out_path, parameters=st.parameters, root=root,
+                                       kernel_name=kernel_name, progress=progress)
         if failure is not None:
             raise StepFailed(_failure_message(st, failure, data_dir=paths.data))
     finally:

@@ -1,0 +1,69 @@
+"""The runner's kernels: a profile's ``heap: small`` reaches the processes it starts (and glibc acts on it), the
+runner's own environment is left as it was, and Binder's start script sets the same malloc settings."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from landslide_utils.runner.notebook import SMALL_HEAP_TUNABLES, kernel_heap
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: a child process that frees a 4 MB block, then allocates 2 MB: prints whether the 2 MB were mapped on their own
+#: (glibc raises its mmap threshold to a freed mapped block's size unless the threshold is fixed)
+_MAPPED_CHILD = """
+import ctypes
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+libc.free(libc.malloc(4 << 20))
+before = libc.mallinfo2().hblkhd
+block = libc.malloc(2 << 20)
+print(libc.mallinfo2().hblkhd - before >= 2 << 20)
+"""
+
+
+def _child_maps_2mb() -> bool:
+    out = subprocess.run([sys.executable, "-c", _MAPPED_CHILD], capture_output=True, text=True, check=True)
+    return out.stdout.strip() == "True"
+
+
+def test_a_small_heap_reaches_the_kernels_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    with kernel_heap("small"):
+        seen = subprocess.run([sys.executable, "-c", "import os; print(os.environ['GLIBC_TUNABLES'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert seen == SMALL_HEAP_TUNABLES and "GLIBC_TUNABLES" not in os.environ
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")  # a user's own settings are kept
+    with kernel_heap("small"):
+        assert os.environ["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{SMALL_HEAP_TUNABLES}"
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+    with kernel_heap("default"):
+        assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+                    reason="glibc only")
+def test_glibc_maps_large_blocks_on_their_own_under_a_small_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    assert not _child_maps_2mb()  # glibc's default: the threshold rose to 4 MB, the 2 MB come from the heap
+    with kernel_heap("small"):
+        assert _child_maps_2mb()
+
+
+def test_binder_starts_jupyter_with_the_same_heap() -> None:
+    start = ROOT / "binder" / "start"
+    text = start.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/bash\n") and text.rstrip().endswith('exec "$@"')
+    assert f"GLIBC_TUNABLES={SMALL_HEAP_TUNABLES}" in text
+    assert os.stat(start).st_mode & stat.S_IXUSR, "binder/start must be executable (git update-index --chmod=+x)"
