@@ -307,7 +307,8 @@ def losses(sweeps: list[str]) -> None:
 
 def related(profile: str) -> None:
     """Notebook 08's side-by-side table (percent) with the steps and seconds each row trained and whether its map
-    is empty at the threshold, then the rows the profile leaves to a GPU, with the reason."""
+    is empty at the threshold, then whether each budget sufficed (``related_budgets.csv``: "levelled off" when the
+    rule's 95 % step came before the last evaluation) and the rows the profile leaves to a GPU, with the reason."""
     tables = ROOT / "reports" / profile / "tables"
     df = pd.read_csv(tables / "related_side_by_side.csv")
     rows = []
@@ -320,6 +321,17 @@ def related(profile: str) -> None:
                     "empty map": "yes" if r["recall"] == 0 else "no"})
         rows.append(row)
     print(table(pd.DataFrame(rows)))
+    budgets = tables / "related_budgets.csv"
+    if budgets.exists() and len(pd.read_csv(budgets)):
+        rows = []
+        for _, r in pd.read_csv(budgets).iterrows():
+            levelled = r["rule_budget"] < r["steps"]
+            rows.append({"experiment": r["experiment"], "steps": int(r["steps"]),
+                         "best validation AP (step)": f"{100 * r['best_ap']:.1f} ({int(r['best_step'])})",
+                         "90 % of it at": int(r["step_90"]), "95 % at (the rule's budget)": int(r["rule_budget"]),
+                         "within budget": "levelled off" if levelled else "**still rising**"})
+        print("\n**Did each budget suffice? Validation AP every 20 steps, read by the convergence rule (one seed)**\n")
+        print(table(pd.DataFrame(rows)))
     gpu = tables / "gpu_only.csv"
     if gpu.exists() and len(pd.read_csv(gpu)):
         print("\n**Left to a GPU (the profile's `gpu_only`)**\n")

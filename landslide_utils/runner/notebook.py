@@ -31,9 +31,9 @@ KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 
 #: a profile's ``heap: small``: glibc's mmap threshold fixed at 1 MB (by default it rises to the largest block freed,
 #: up to 32 MB, and the blocks below it come from arenas that fragment as a model trains) and the heap trimmed from
-#: 1 MB free at its top. Measured on Mask R-CNN IV of the lab profile, trained and evaluated in one process: peak
-#: resident memory 1.80 -> 1.44 GB, the same weights (docs/methods.md, "The teaching lab's memory"). Binder's
-#: ``binder/start`` sets the same value.
+#: 1 MB free at its top. A probe on Mask R-CNN IV of the lab profile, trained and evaluated in one process (these two
+#: and two arenas): peak resident memory 1.80 -> 1.44 GB, the same losses; ``make bench-lab`` measures the lab with
+#: these two (docs/methods.md, "The teaching lab's memory"). Binder's ``binder/start`` sets the same value.
 SMALL_HEAP_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=1048576"
 
 
