@@ -105,7 +105,7 @@ def test_budget_check_reads_each_runs_validation_log(tmp_path: Path) -> None:
     assert list(table["experiment"]) == ["flat", "rising"]
     row = table.set_index("experiment").loc["flat"]
     assert (row["steps"], row["best_step"], row["step_90"], row["rule_budget"]) == (100, 80, 60, 60)
-    assert not row["best_at_last"] and row["best_ap"] == pytest.approx(0.8)
+    assert not row["still_rising"] and row["best_ap"] == pytest.approx(0.8)
     row = table.set_index("experiment").loc["rising"]
-    assert row["best_at_last"] and row["rule_budget"] == 100 and row["step_90"] == 100
+    assert row["still_rising"] and row["rule_budget"] == 100 and row["step_90"] == 100
     assert budget_check({}).empty

@@ -893,10 +893,8 @@ plot_training_curves({name: experiment_folder(folders, name) / "loss.csv" for na
 """),
     md("The same curves read by the budget rule of the convergence sweeps (docs/methods.md, \"Choosing the training "
        "defaults\"), one seed each: `step_90` is the first evaluation at 90 % of the row's best validation AP, "
-       "`rule_budget` the first at 95 % (the budget the rule would give), `best_at_last` marks a row whose best AP "
-       "came at its last evaluation. A row levelled off within its budget when `rule_budget` is below `steps`; one "
-       "with `best_at_last` and `rule_budget` equal to `steps` was still rising when it stopped, and more steps "
-       "would likely raise its scores. Rows trained without `training.eval_every` are not listed."),
+       "`rule_budget` the first at 95 % (the budget the rule would give), `still_rising` marks a row whose best AP "
+       "came at its last evaluation. Rows trained without `training.eval_every` are not listed."),
     code("""
 budgets = budget_check({name: experiment_folder(folders, name) / "validation.csv" for name in related.index})
 write_csv(paths.tables / "related_budgets.csv", budgets, index=False)

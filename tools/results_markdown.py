@@ -330,7 +330,8 @@ def related(profile: str) -> None:
                          "best validation AP (step)": f"{100 * r['best_ap']:.1f} ({int(r['best_step'])})",
                          "90 % of it at": int(r["step_90"]), "95 % at (the rule's budget)": int(r["rule_budget"]),
                          "within budget": "levelled off" if levelled else "**still rising**"})
-        print("\n**Did each budget suffice? Validation AP every 20 steps, read by the convergence rule (one seed)**\n")
+        print("\n**Did each budget suffice? Validation AP every 20 steps, read by the convergence rule (one seed; "
+              "levelled off: within 5 % of its best before its last evaluation)**\n")
         print(table(pd.DataFrame(rows)))
     gpu = tables / "gpu_only.csv"
     if gpu.exists() and len(pd.read_csv(gpu)):

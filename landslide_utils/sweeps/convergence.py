@@ -151,10 +151,9 @@ def budget_check(validation_csvs: Mapping[str, str | Path], *, reach: float = 0.
     """The rule's budget read on single runs: for each experiment whose ``validation.csv`` exists (written by
     ``training.eval_every``), ``steps`` (its last evaluation), ``best_ap`` and ``best_step``, ``step_90`` (first
     evaluation at ``reach`` x its best validation AP), ``rule_budget`` (first at ``budget_reach`` x best, as
-    :func:`choose_settings` sets a budget) and ``best_at_last`` (its best AP came at its last evaluation, so more
-    steps may have raised it; with ``rule_budget`` below ``steps`` it had come within 5 % of it earlier). One seed:
-    it says whether a row levelled off, not how much that varies. Experiments without a log are left out; an empty
-    table when none has one."""
+    :func:`choose_settings` sets a budget) and ``still_rising`` (its best AP came at its last evaluation, so the
+    budget may have stopped it early). One seed, so it says whether a row levelled off, not by how much it varies.
+    Experiments without a log are left out; an empty table when none has one."""
     parts = []
     for name, csv in validation_csvs.items():
         path = Path(csv)
@@ -166,7 +165,7 @@ def budget_check(validation_csvs: Mapping[str, str | Path], *, reach: float = 0.
         curve = curve.assign(experiment=name, model="", setting="trained", seed=0,
                              kept_step=int(curve["step"].max()))
         parts.append(curve)
-    columns = ["experiment", "steps", "best_ap", "best_step", "step_90", "rule_budget", "best_at_last"]
+    columns = ["experiment", "steps", "best_ap", "best_step", "step_90", "rule_budget", "still_rising"]
     if not parts:
         return pd.DataFrame(columns=columns)
     curves = pd.concat(parts, ignore_index=True)
@@ -177,5 +176,5 @@ def budget_check(validation_csvs: Mapping[str, str | Path], *, reach: float = 0.
         last = int(curve["step"].max())
         rows.append({"experiment": name, "steps": last, "best_ap": float(best["val_ap"]),
                      "best_step": int(best["step"]), "step_90": rule.loc[name, "step_90"],
-                     "rule_budget": rule.loc[name, "budget"], "best_at_last": int(best["step"]) == last})
+                     "rule_budget": rule.loc[name, "budget"], "still_rising": int(best["step"]) == last})
     return pd.DataFrame(rows, columns=columns)
