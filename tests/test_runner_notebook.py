@@ -15,7 +15,7 @@ from landslide_utils.runner.notebook import SMALL_HEAP_TUNABLES, kernel_heap
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: a child process that frees a 4 MB block, then allocates 2 MB: prints whether the 2 MB were mapped on their own
+#: a child process that frees an 8 MB block, then allocates 6 MB: prints whether the 6 MB were mapped on their own
 #: (glibc raises its mmap threshold to a freed mapped block's size unless the threshold is fixed)
 _MAPPED_CHILD = """
 import ctypes
@@ -26,14 +26,14 @@ class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
                                                 "fsmblks", "uordblks", "fordblks", "keepcost")]
 libc.mallinfo2.restype = Info
-libc.free(libc.malloc(4 << 20))
+libc.free(libc.malloc(8 << 20))
 before = libc.mallinfo2().hblkhd
-block = libc.malloc(2 << 20)
-print(libc.mallinfo2().hblkhd - before >= 2 << 20)
+block = libc.malloc(6 << 20)
+print(libc.mallinfo2().hblkhd - before >= 6 << 20)
 """
 
 
-def _child_maps_2mb() -> bool:
+def _child_maps_6mb() -> bool:
     out = subprocess.run([sys.executable, "-c", _MAPPED_CHILD], capture_output=True, text=True, check=True)
     return out.stdout.strip() == "True"
 
@@ -56,9 +56,9 @@ def test_a_small_heap_reaches_the_kernels_only(monkeypatch: pytest.MonkeyPatch) 
                     reason="glibc only")
 def test_glibc_maps_large_blocks_on_their_own_under_a_small_heap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    assert not _child_maps_2mb()  # glibc's default: the threshold rose to 4 MB, the 2 MB come from the heap
+    assert not _child_maps_6mb()  # glibc's default: the threshold rose to 8 MB, the 6 MB come from the heap
     with kernel_heap("small"):
-        assert _child_maps_2mb()
+        assert _child_maps_6mb()
 
 
 def test_binder_starts_jupyter_with_the_same_heap() -> None:

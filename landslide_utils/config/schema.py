@@ -72,7 +72,7 @@ class Profile(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     heap: Literal["default", "small"] = Field(
         default="default", description="the notebook kernels' malloc (glibc): 'small' returns every freed block of "
-                                       "1 MB or more to the system at once (GLIBC_TUNABLES, set by the runner for its "
+                                       "4 MB or more to the system at once (GLIBC_TUNABLES, set by the runner for its "
                                        "kernels): a lower memory peak for more page faults; the lab profile's (2 GB)")
     data: DataSpec
     areas: tuple[AreaSpec, ...] | None = None

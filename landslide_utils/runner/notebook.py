@@ -29,12 +29,12 @@ __all__ = ["KERNEL_ARGUMENTS", "SMALL_HEAP_TUNABLES", "NotebookFailure", "execut
 #: the notebook's outputs and errors still come back through papermill
 KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 
-#: a profile's ``heap: small``: glibc's mmap threshold fixed at 1 MB (by default it rises to the largest block freed,
+#: a profile's ``heap: small``: glibc's mmap threshold fixed at 4 MB (by default it rises to the largest block freed,
 #: up to 32 MB, and the blocks below it come from arenas that fragment as a model trains) and the heap trimmed from
-#: 1 MB free at its top. A probe on Mask R-CNN IV of the lab profile, trained and evaluated in one process (these two
-#: and two arenas): peak resident memory 1.80 -> 1.44 GB, the same losses; ``make bench-lab`` measures the lab with
-#: these two (docs/methods.md, "The teaching lab's memory"). Binder's ``binder/start`` sets the same value.
-SMALL_HEAP_TUNABLES = "glibc.malloc.mmap_threshold=1048576:glibc.malloc.trim_threshold=1048576"
+#: 1 MB free at its top. ``make bench-lab`` (2 cores, AMD EPYC): the whole lab peaks at 1713 MB instead of 2318 MB and
+#: takes 7 min 32 s instead of 6 min 29 s, the same weights and metrics; a 1 MB threshold gave 1678 MB in 9 min 13 s
+#: (docs/methods.md, "The teaching lab's memory"). Binder's ``binder/start`` sets the same value.
+SMALL_HEAP_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=1048576"
 
 
 @contextlib.contextmanager
