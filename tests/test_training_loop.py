@@ -202,3 +202,14 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path: Path) -> None:
     res = experiment_mod.train_experiment(profile, exp("pspnet", "rgb+factors", name="X"), root=tmp_path,
                                      progress=False, force=True)
     assert res.steps == 1 and not res.reused
+
+
+def test_a_budget_that_shapes_the_earlier_steps_is_not_continued() -> None:
+    """A longer budget continues a checkpoint only where the steps before it do not depend on it: a constant rate
+    with the last weights; not a decaying schedule, the best weights, or a frozen first phase (its length is a share
+    of the budget, as the zoo of Yang S. et al. 2022 trains)."""
+    shapes = train_mod._budget_shapes_run
+    assert not shapes({"training": {"schedule": "constant", "keep": "last", "frozen_share": 0.0}})
+    assert not shapes({})  # an older checkpoint without training settings
+    assert shapes({"training": {"schedule": "cosine"}}) and shapes({"training": {"keep": "best"}})
+    assert shapes({"training": {"schedule": "constant", "frozen_share": 0.5}})

@@ -272,8 +272,8 @@ def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, to
                              f"{total_steps}; pass force=True to retrain")
         if _budget_shapes_run(meta) and int(ckpt["steps"]) != total_steps:
             raise ValueError(f"{ckpt_path}: checkpoint was trained for a budget of {ckpt['steps']} steps; under "
-                             "training.schedule cosine/onecycle or keep: best the budget shapes every step, so it "
-                             f"cannot continue to {total_steps}; pass force=True to retrain")
+                             "training.schedule cosine/onecycle, keep: best or frozen_share the budget shapes every "
+                             f"step, so it cannot continue to {total_steps}; pass force=True to retrain")
         if ckpt["step"] == total_steps:
             model.load_state_dict(ckpt["model_state"])
             model.to(device)
@@ -288,10 +288,12 @@ def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, to
 
 
 def _budget_shapes_run(meta: CheckpointMeta) -> bool:
-    """Whether the budget changes the steps before it (a decaying schedule, the choice of the best weights), so
-    that a checkpoint cannot be continued to a longer budget."""
+    """Whether the budget changes the steps before it (a decaying schedule, the choice of the best weights, a frozen
+    first phase whose length is a share of the budget), so that a checkpoint cannot be continued to a longer
+    budget."""
     training = meta.get("training") or {}
-    return training.get("schedule", "constant") != "constant" or training.get("keep", "last") == "best"
+    return (training.get("schedule", "constant") != "constant" or training.get("keep", "last") == "best"
+            or float(training.get("frozen_share") or 0.0) > 0)
 
 
 def _check_batches(training: TrainingSpec, *, n: int, total_steps: int, dist: DistContext) -> None:
