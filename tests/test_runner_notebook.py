@@ -1,5 +1,6 @@
 """The runner's kernels: a profile's ``heap: small`` reaches the processes it starts (and glibc acts on it), the
-runner's own environment is left as it was, and Binder's start script sets the same malloc settings."""
+runner's own environment is left as it was, and Binder's start script sets the same malloc settings; kernels talk
+over socket files of their own (no TCP port another process could take) and leave none behind."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from landslide_utils.runner.notebook import SMALL_HEAP_TUNABLES, kernel_heap
+from landslide_utils.runner.notebook import SMALL_HEAP_TUNABLES, execute_notebook, kernel_heap, kernel_manager_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +70,29 @@ def test_binder_starts_jupyter_with_the_same_heap() -> None:
     assert text.startswith("#!/bin/bash\n") and text.rstrip().endswith('exec "$@"')
     assert f"GLIBC_TUNABLES={SMALL_HEAP_TUNABLES}" in text
     assert os.stat(start).st_mode & stat.S_IXUSR, "binder/start must be executable (git update-index --chmod=+x)"
+
+
+_CONNECTION_CELL = "from ipykernel import get_connection_info\nprint(get_connection_info(unpack=True)['transport'], " \
+                   "get_connection_info(unpack=True)['ip'])"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix-domain sockets")
+def test_kernels_talk_over_socket_files_that_are_removed_afterwards(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(_CONNECTION_CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    source, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, source)
+    assert execute_notebook(source, out, parameters={}, root=tmp_path, kernel_name=None) is None
+    transport, ip = nbformat.read(out, as_version=4).cells[0].outputs[0]["text"].split()
+    assert transport == "ipc"
+    assert Path(ip).parent == Path(tempfile.gettempdir()) and Path(ip).name.startswith("landslide-kernel-")
+    assert not list(Path(ip).parent.glob(Path(ip).name + "-*"))  # the five sockets went with the kernel
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ipynb", "out.ipynb"]  # nothing in the working dir
+
+
+def test_every_kernel_gets_its_own_socket_names() -> None:
+    first, second = kernel_manager_class()(), kernel_manager_class()()
+    if os.name == "posix":
+        assert first.transport == second.transport == "ipc"
+        assert first.ip != second.ip

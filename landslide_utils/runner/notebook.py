@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
+from traitlets import default
 
 from landslide_utils.files.atomic import atomic_path, write_text
 from landslide_utils.runner.notebook_output import squash_notebook_file
 
-__all__ = ["KERNEL_ARGUMENTS", "SMALL_HEAP_TUNABLES", "NotebookFailure", "execute_notebook", "export_html",
-           "failed_copy", "kernel_heap"]
+__all__ = ["KERNEL_ARGUMENTS", "SMALL_HEAP_TUNABLES", "NotebookFailure", "SocketFileKernelManager",
+           "execute_notebook", "export_html", "failed_copy", "kernel_heap", "kernel_manager_class"]
 
 
 #: arguments of every notebook kernel: its own log (a shutdown on Ctrl-C, transport notices) stays off the console;
@@ -35,6 +39,31 @@ KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 #: takes 7 min 32 s instead of 6 min 29 s, the same weights and metrics; a 1 MB threshold gave 1678 MB in 9 min 13 s
 #: (docs/methods.md, "The teaching lab's memory"). Binder's ``binder/start`` sets the same value.
 SMALL_HEAP_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=1048576"
+
+
+class SocketFileKernelManager(AsyncKernelManager):
+    """A kernel whose five channels are Unix-domain sockets named ``<tmp>/landslide-kernel-<random>-1`` to ``-5``.
+
+    Over TCP (jupyter_client's default) the manager picks five free ports, closes them and writes them into the
+    connection file; the kernel binds them moments later. With two notebooks starting at once (a sweep's workers, a
+    test run beside a study) another process can take a port in between: the kernel fails with "Address already in
+    use" and the notebook with "Kernel didn't respond in 60 seconds". A socket file under a name no other kernel
+    uses cannot be taken; the files are removed when the kernel shuts down.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        return os.path.join(tempfile.gettempdir(), f"landslide-kernel-{uuid.uuid4().hex[:16]}")
+
+
+def kernel_manager_class() -> type[AsyncKernelManager]:
+    """The manager of every notebook kernel: :class:`SocketFileKernelManager` where Unix-domain sockets exist
+    (Linux, macOS), jupyter_client's TCP manager elsewhere."""
+    return SocketFileKernelManager if os.name == "posix" else AsyncKernelManager
 
 
 @contextlib.contextmanager
@@ -99,6 +128,7 @@ def execute_notebook(notebook: Path, out: Path, *, parameters: dict[str, object]
                     progress_bar=progress,
                     request_save_on_cell_execute=True,
                     extra_arguments=list(KERNEL_ARGUMENTS),
+                    kernel_manager_class=kernel_manager_class(),
                 )
             except PapermillExecutionError as exc:
                 if exc.ename == "KeyboardInterrupt":
