@@ -8,6 +8,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --generalisation quick     # trained here, tested there
     .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
     .venv/bin/python tools/results_markdown.py --convergence quick:convergence   # the convergence rule's choice
+    .venv/bin/python tools/results_markdown.py --curve quick:convergence_maskrcnn_long   # seed-mean validation curve
     .venv/bin/python tools/results_markdown.py --spread quick:claims     # each experiment's spread over seeds
     .venv/bin/python tools/results_markdown.py --memory                  # make bench's peak-memory runs
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from landslide_utils.evaluation.bootstrap import SUMMARY_METRICS
+from landslide_utils.sweeps.convergence import curve_summary, learning_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -355,14 +357,34 @@ def convergence(where: str) -> None:
                      "chosen": "**yes**" if r["chosen"] else "", "budget": "" if pd.isna(r["budget"]) else int(r["budget"])})
     print(table(pd.DataFrame(rows)))
     results = pd.read_csv(folder / "results.csv")
-    setting = [c for c in results.columns if c.split(".")[-2:-1] == ["training"] and results[c].nunique() > 1][0]
+    varied = [c for c in results.columns if c.split(".")[-2:-1] == ["training"] and results[c].nunique() > 1]
+    keys = ["experiment", *varied[:1]]  # a sweep of one setting (seeds only) has no setting column
     rows = []
-    for (exp, level), g in results.groupby(["experiment", setting], sort=False):
-        rows.append({"exp.": exp, setting: level, "test F1 mean": f"{100 * g['f1'].mean():.1f}",
+    for level, g in results.groupby(keys, sort=False):
+        level = level if isinstance(level, tuple) else (level,)
+        rows.append({"exp.": level[0], **({varied[0]: level[1]} if varied else {}),
+                     "test F1 mean": f"{100 * g['f1'].mean():.1f}",
                      "sd over seeds": f"{100 * g['f1'].std(ddof=1):.1f}",
                      "min–max": f"{100 * g['f1'].min():.1f}–{100 * g['f1'].max():.1f}",
                      "runs with F1 = 0": int((g["f1"] == 0).sum()), "test AP mean": f"{100 * g['ap'].mean():.1f}"})
     print("\n**The test area, read after the choice (F1 at 0.5, percent; 5 seeds)**\n")
+    print(table(pd.DataFrame(rows)))
+
+
+def curve(where: str) -> None:
+    """A sweep's seed-mean validation-AP curve, one row per evaluation, with the share of its plateau (the mean of
+    the seeds' best validation AP, ``tables/convergence.csv``): ``where`` is ``PROFILE:SWEEP``, a sweep of one
+    setting (seeds only)."""
+    profile, name = where.split(":")
+    folder = ROOT / "reports" / profile / "sweeps" / name
+    plateau = float(pd.read_csv(folder / "tables" / "convergence.csv")["plateau"].iloc[0])
+    summary = curve_summary(learning_curves(pd.read_csv(folder / "results.csv"), root=ROOT))
+    rows = [{"step": int(r["step"]), "training seconds (mean)": f"{r['seconds']:.0f}",
+             "validation AP, seed mean": f"{100 * r['mean']:.1f}",
+             "lowest–highest seed": f"{100 * r['low']:.1f}–{100 * r['high']:.1f}",
+             "share of the plateau": f"{100 * r['mean'] / plateau:.0f} %"} for _, r in summary.iterrows()]
+    print(f"**Seed-mean validation AP against steps ({int(summary['seeds'].max())} seeds; plateau "
+          f"{100 * plateau:.1f})**\n")
     print(table(pd.DataFrame(rows)))
 
 
@@ -372,6 +394,8 @@ def run(args: list[str]) -> None:
         related(args[args.index("--related") + 1])
     elif "--convergence" in args:
         convergence(args[args.index("--convergence") + 1])
+    elif "--curve" in args:
+        curve(args[args.index("--curve") + 1])
     elif "--measured" in args:
         measured(args[args.index("--measured") + 1])
     elif "--generalisation" in args:
