@@ -377,7 +377,10 @@ def curve(where: str) -> None:
     setting (seeds only)."""
     profile, name = where.split(":")
     folder = ROOT / "reports" / profile / "sweeps" / name
-    plateau = float(pd.read_csv(folder / "tables" / "convergence.csv")["plateau"].iloc[0])
+    choice = pd.read_csv(folder / "tables" / "convergence.csv")
+    if len(choice) != 1:
+        raise SystemExit(f"--curve {where}: the sweep compares {len(choice)} settings; use --convergence")
+    plateau = float(choice["plateau"].iloc[0])
     summary = curve_summary(learning_curves(pd.read_csv(folder / "results.csv"), root=ROOT))
     rows = [{"step": int(r["step"]), "training seconds (mean)": f"{r['seconds']:.0f}",
              "validation AP, seed mean": f"{100 * r['mean']:.1f}",
