@@ -96,3 +96,10 @@ def test_every_kernel_gets_its_own_socket_names() -> None:
     if os.name == "posix":
         assert first.transport == second.transport == "ipc"
         assert first.ip != second.ip
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix-domain sockets")
+def test_socket_names_fit_a_unix_socket_path_under_a_long_tmpdir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", "/" + "x" * 120)
+    ip = kernel_manager_class()().ip
+    assert len(ip) + 2 < 104 and Path(ip).parent == Path("/tmp")

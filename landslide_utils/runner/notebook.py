@@ -41,6 +41,11 @@ KERNEL_ARGUMENTS: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)
 SMALL_HEAP_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=1048576"
 
 
+#: the longest temporary folder a kernel's socket files go in (``<folder>/landslide-kernel-<16 hex>-<n>`` must stay
+#: under the 104 bytes of a Unix socket's path on macOS); a longer ``TMPDIR`` falls back to ``/tmp``
+_SOCKET_FOLDER_MAX = 64
+
+
 class SocketFileKernelManager(AsyncKernelManager):
     """A kernel whose five channels are Unix-domain sockets named ``<tmp>/landslide-kernel-<random>-1`` to ``-5``.
 
@@ -57,7 +62,10 @@ class SocketFileKernelManager(AsyncKernelManager):
 
     @default("ip")
     def _default_ip(self) -> str:
-        return os.path.join(tempfile.gettempdir(), f"landslide-kernel-{uuid.uuid4().hex[:16]}")
+        folder = tempfile.gettempdir()
+        if len(folder) > _SOCKET_FOLDER_MAX and os.path.isdir("/tmp"):
+            folder = "/tmp"  # a socket's path must fit sockaddr_un (108 bytes on Linux, 104 on macOS)
+        return os.path.join(folder, f"landslide-kernel-{uuid.uuid4().hex[:16]}")
 
 
 def kernel_manager_class() -> type[AsyncKernelManager]:
