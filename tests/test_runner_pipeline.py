@@ -14,7 +14,7 @@ import pytest
 
 from landslide_utils.config.base import ConfigError
 from landslide_utils.config.load import load_profile
-from landslide_utils.runner.pipeline import StaleUpstream, StepFailed, metrics_warnings, run_pipeline
+from landslide_utils.runner.pipeline import StaleUpstream, StepFailed, curve_notice, metrics_warnings, run_pipeline
 from landslide_utils.runner.plan import plan_steps
 from landslide_utils.runner.stamps import _prepared_difference
 
@@ -134,6 +134,23 @@ def test_guard_warnings_reach_the_console(project, capsys):
     assert lines == ["[3/3] 04_run_experiment_II: warning: Experiment II predicts no landslide pixel"]
     assert metrics_warnings(project / "reports/smoke/metrics/I.json") == []
     assert metrics_warnings(project / "no/such.json") == []
+
+
+def test_a_budget_that_ended_a_rising_curve_is_said_on_the_console(project, capsys):
+    """Step 04's learning curve still climbing at the last step gets a note naming the curve's file; a curve
+    that levelled off, or a run without one, gets none."""
+    body = ("import json\nfrom pathlib import Path\nname = Path(experiment).stem\n"
+            "out = Path('reports/smoke/metrics') / f'{name}.json'\nout.parent.mkdir(parents=True, exist_ok=True)\n"
+            "ap = [0.2, 0.3, 0.5] if name == 'II' else [0.2, 0.6, 0.61]\n"
+            "out.write_text(json.dumps({'warnings': [], 'learning_curve': {'step': [2, 4, 6], 'val_ap': ap}}))")
+    _nb(project / "notebooks/04_run_experiment.ipynb", body, 'experiment = ""')
+    run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
+                 steps=["01", "04"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "note:" in ln]
+    assert len(lines) == 1 and lines[0].startswith("[3/3] 04_run_experiment_II: note: validation AP was still rising")
+    assert lines[0].endswith("(data/smoke/experiments/II/validation.csv)")
+    assert curve_notice(project / "reports/smoke/metrics/I.json") is None
+    assert curve_notice(project / "no/such.json") is None
 
 
 def test_failure_names_notebook_and_cell_and_keeps_no_output(project):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from landslide_utils.config.load import load_profile
@@ -15,7 +17,7 @@ from landslide_utils.evaluation.validation_curve import validation_curve
 from landslide_utils.paths import StudyPaths
 from landslide_utils.training import experiment as experiment_mod
 from landslide_utils.training.checkpoint import load_checkpoint
-from landslide_utils.training.monitor import VALIDATION_COLUMNS, better
+from landslide_utils.training.monitor import VALIDATION_COLUMNS, better, still_rising
 from tests.test_training_loop import exp, interrupted_at, make_study, same_weights, weights
 
 NEW_KEYS = ("validation_share: 0.3, eval_every: 2, keep: best, schedule: cosine, warmup_steps: 1, "
@@ -87,3 +89,30 @@ def test_keep_best_needs_evaluations_and_validation_tiles(tmp_path: Path) -> Non
         TrainingSpec(steps=3, eval_every=1)
     with pytest.raises(ValidationError, match="keep: best chooses among the evaluations"):
         TrainingSpec(steps=3, keep="best", validation_share=0.1)
+
+
+def test_a_curve_still_climbing_at_its_last_evaluation_is_said() -> None:
+    said = still_rising([40, 80, 120, 160], [0.20, 0.30, 0.35, 0.44])
+    assert said is not None and "step 160" in said and "0.350" in said and "0.440" in said
+    assert "training.steps" in said
+
+
+def test_a_curve_that_levelled_off_is_not_said_even_if_its_last_point_is_its_best() -> None:
+    assert still_rising([40, 80, 120, 160], [0.50, 0.90, 0.935, 0.946]) is None  # 0.935 >= 0.95 x 0.946
+    assert still_rising([40, 80, 120, 160], [0.50, 0.90, 0.95, 0.94]) is None
+
+
+def test_too_short_or_unmeasured_curves_say_nothing() -> None:
+    assert still_rising([20, 40], [0.1, 0.5]) is None
+    assert still_rising([20, 40, 60], [float("nan"), 0.1, 0.5]) is None  # two finite points
+    assert still_rising([], []) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=3, max_size=12))
+def test_said_exactly_when_every_earlier_point_is_below_95_percent_of_the_last(aps: list[float]) -> None:
+    steps = [20 * (i + 1) for i in range(len(aps))]
+    said = still_rising(steps, aps) is not None
+    best = max(aps)
+    assert said == (aps[-1] == best and all(a < 0.95 * best - 1e-12 for a in aps[:-1]))
+

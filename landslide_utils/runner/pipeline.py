@@ -56,6 +56,7 @@ from landslide_utils.runner.plan import (
 )
 from landslide_utils.runner.stamps import changed_during_run, stamp_digest, stamp_path, step_digest, upstream_problem
 from landslide_utils.steps.related_references import related_skip_reason
+from landslide_utils.training.monitor import still_rising
 
 __all__ = ["cuda_available", "gpu_skip_reason", "run_pipeline", "StepFailed", "StaleUpstream", "RunInterrupted", "metrics_warnings", "step_skip_reason", "experiment_skip_reason"]
 
@@ -139,6 +140,16 @@ def metrics_warnings(path: Path) -> list[str]:
         found = json.loads(Path(path).read_text(encoding="utf-8")).get("warnings") or []
         return [str(w) for w in found]
     return []
+
+
+def curve_notice(path: Path) -> str | None:
+    """What :func:`landslide_utils.training.monitor.still_rising` says of the learning curve in an experiment's
+    metrics JSON (step 04, with ``training.eval_every``); None when it has none, levelled off, or is unreadable."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        curve = json.loads(Path(path).read_text(encoding="utf-8")).get("learning_curve")
+        if curve:
+            return still_rising(curve["step"], curve["val_ap"])
+    return None
 
 
 def _failure_message(step: Step, failure: NotebookFailure, *, data_dir: Path) -> str:
@@ -266,8 +277,13 @@ def _run_step(st: Step, tag: str, *, root: Path, profile_path: Path, profile: Pr
         write_json(stamp, {**record, "seconds": seconds, "profile_file": relative_path(profile_path, root)})
     print(f"{tag}: done in {seconds:.1f} s -> {relative_path(out_path, root)}", flush=True)
     if st.experiment is not None:
-        for w in metrics_warnings(paths.metrics / f"{load_experiment(st.experiment).name}.json"):
+        name = load_experiment(st.experiment).name
+        for w in metrics_warnings(paths.metrics / f"{name}.json"):
             print(f"{tag}: warning: {w}", flush=True)
+        rising = curve_notice(paths.metrics / f"{name}.json")
+        if rising is not None:
+            print(f"{tag}: note: {rising} ({relative_path(paths.experiment(name) / 'validation.csv', root)})",
+                  flush=True)
     return "ran"
 
 

@@ -30,7 +30,8 @@ from landslide_utils.files.atomic import write_text
 from landslide_utils.models.losses import segmentation_loss
 from landslide_utils.training.checkpoint import CheckpointMeta
 
-__all__ = ["Validator", "ValidatorFactory", "VALIDATION_COLUMNS", "validation_loss", "ValidationLog", "better", "frozen_statistics"]
+__all__ = ["Validator", "ValidatorFactory", "VALIDATION_COLUMNS", "validation_loss", "ValidationLog", "better",
+           "frozen_statistics", "still_rising"]
 
 #: ``validator(model)`` -> ``{"val_loss": ..., "val_ap": ..., "val_f1": ..., "val_threshold": ...}``
 Validator = Callable[[nn.Module], dict[str, float]]
@@ -113,3 +114,28 @@ class ValidationLog:
         row = [str(step), f"{seconds:.3f}"] + [f"{float(values.get(k, math.nan)):.6g}" for k in VALIDATION_COLUMNS[2:]]
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(",".join(row) + "\n")
+
+
+def still_rising(steps: Sequence[int], val_ap: Sequence[float], *, reach: float = 0.95,
+                 min_evaluations: int = 3) -> str | None:
+    """A sentence for the console when a run's validation AP (``val_ap`` at ``steps``, its learning curve) was
+    still rising at its last evaluation, else None.
+
+    "Still rising" is the convergence rule's budget read on one run (docs/methods.md, "Choosing the training
+    defaults"; :func:`landslide_utils.sweeps.convergence.budget_check`): the first evaluation reaching ``reach``
+    (95 %) of the run's best validation AP is its last one, so the budget ended while the curve was still climbing
+    towards a level it had not reached. A curve that levelled off and gained a little at the end is not flagged.
+    None as well with fewer than ``min_evaluations`` finite points (nothing to read).
+    """
+    points = [(int(step), float(ap)) for step, ap in zip(steps, val_ap) if math.isfinite(float(ap))]
+    if len(points) < min_evaluations:
+        return None
+    best = max(ap for _, ap in points)
+    first = next(step for step, ap in points if ap >= reach * best - 1e-12)
+    last = points[-1][0]
+    if first != last:
+        return None
+    earlier = max(ap for _, ap in points[:-1])
+    return (f"validation AP was still rising when training stopped at step {last} (best before: {earlier:.3f}; "
+            f"last evaluation: {best:.3f}): the budget may be short for these data; try a longer training.steps "
+            "and compare the learning curves")
