@@ -372,22 +372,30 @@ def convergence(where: str) -> None:
 
 
 def curve(where: str) -> None:
-    """A sweep's seed-mean validation-AP curve, one row per evaluation, with the share of its plateau (the mean of
-    the seeds' best validation AP, ``tables/convergence.csv``): ``where`` is ``PROFILE:SWEEP``, a sweep of one
-    setting (seeds only)."""
-    profile, name = where.split(":")
+    """A sweep's seed-mean validation-AP curves, one row per experiment and evaluation, with the share of the
+    experiment's plateau (the mean of the seeds' best validation AP, ``tables/convergence.csv``): ``where`` is
+    ``PROFILE:SWEEP`` or ``PROFILE:SWEEP:EVERY`` (only the evaluations at multiples of EVERY steps), a sweep of one
+    setting per experiment (seeds and one budget only)."""
+    profile, name, *every = where.split(":")
     folder = ROOT / "reports" / profile / "sweeps" / name
     choice = pd.read_csv(folder / "tables" / "convergence.csv")
-    if len(choice) != 1:
-        raise SystemExit(f"--curve {where}: the sweep compares {len(choice)} settings; use --convergence")
-    plateau = float(choice["plateau"].iloc[0])
+    if choice["experiment"].duplicated().any():
+        raise SystemExit(f"--curve {where}: the sweep compares settings; use --convergence")
+    plateau = choice.set_index("experiment")["plateau"]
+    model = choice.set_index("experiment")["model"]
     summary = curve_summary(learning_curves(pd.read_csv(folder / "results.csv"), root=ROOT))
-    rows = [{"step": int(r["step"]), "training seconds (mean)": f"{r['seconds']:.0f}",
-             "validation AP, seed mean": f"{100 * r['mean']:.1f}",
-             "lowest–highest seed": f"{100 * r['low']:.1f}–{100 * r['high']:.1f}",
-             "share of the plateau": f"{100 * r['mean'] / plateau:.0f} %"} for _, r in summary.iterrows()]
-    print(f"**Seed-mean validation AP against steps ({int(summary['seeds'].max())} seeds; plateau "
-          f"{100 * plateau:.1f})**\n")
+    if every:
+        summary = summary[summary["step"] % int(every[0]) == 0]
+    rows = []
+    for _, r in summary.iterrows():
+        rows.append({"exp.": r["experiment"], "model": MODELS.get(model[r["experiment"]], model[r["experiment"]]),
+                     "step": int(r["step"]), "training seconds (mean)": f"{r['seconds']:.0f}",
+                     "validation AP, seed mean": f"{100 * r['mean']:.1f}",
+                     "lowest–highest seed": f"{100 * r['low']:.1f}–{100 * r['high']:.1f}",
+                     "share of the plateau": f"{100 * r['mean'] / plateau[r['experiment']]:.0f} %"})
+    seeds = int(summary["seeds"].max())
+    print(f"**Seed-mean validation AP against steps ({seeds} seeds; plateau: "
+          + ", ".join(f"{e} {100 * v:.1f}" for e, v in plateau.items()) + ")**\n")
     print(table(pd.DataFrame(rows)))
 
 
