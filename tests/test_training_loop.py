@@ -204,6 +204,18 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path: Path) -> None:
     assert res.steps == 1 and not res.reused
 
 
+def test_a_checkpoint_that_cannot_serve_a_longer_budget_says_how_to_retrain(tmp_path: Path) -> None:
+    """Raising ``training.steps`` under a cosine schedule cannot continue the old run: the refusal names the
+    checkpoint and the way to retrain from the command line as well as from Python."""
+    profile = make_study(tmp_path, steps=1)
+    cosine = profile.model_copy(update={"training": profile.training.model_copy(update={"schedule": "cosine"})})
+    experiment_mod.train_experiment(cosine, exp("pspnet", name="X"), root=tmp_path, progress=False)
+    longer = cosine.model_copy(update={"training": cosine.training.model_copy(update={"steps": 2})})
+    with pytest.raises(ValueError, match=r"X/checkpoint\.pt: checkpoint was trained for a budget of 1 steps.*"
+                                         r"delete this checkpoint file and run the step again.*force=True"):
+        experiment_mod.train_experiment(longer, exp("pspnet", name="X"), root=tmp_path, progress=False)
+
+
 def test_a_budget_that_shapes_the_earlier_steps_is_not_continued() -> None:
     """A longer budget continues a checkpoint only where the steps before it do not depend on it: a constant rate
     with the last weights; not a decaying schedule, the best weights, or a frozen first phase (its length is a share

@@ -9,6 +9,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
     .venv/bin/python tools/results_markdown.py --convergence quick:convergence   # the convergence rule's choice
     .venv/bin/python tools/results_markdown.py --curve quick:convergence_maskrcnn_long   # seed-mean validation curve
+    .venv/bin/python tools/results_markdown.py --budgets bijie_sample:bijie_be:convergence_bijie   # two budgets, paired
     .venv/bin/python tools/results_markdown.py --spread quick:claims     # each experiment's spread over seeds
     .venv/bin/python tools/results_markdown.py --memory                  # make bench's peak-memory runs
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from landslide_utils.evaluation.bootstrap import SUMMARY_METRICS
+from landslide_utils.evaluation.intervals import MIN_PAIRS, t_interval
 from landslide_utils.sweeps.convergence import curve_summary, learning_curves
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -399,12 +401,39 @@ def curve(where: str) -> None:
     print(table(pd.DataFrame(rows)))
 
 
+def budgets(where: str) -> None:
+    """The test metrics of the experiments two sweeps of one profile share, trained to different budgets, paired by
+    seed: ``where`` is ``PROFILE:SHORTER:LONGER``; the difference is LONGER - SHORTER with its paired t-interval
+    (read after the budget was chosen on validation tiles; fewer than the minimum pairs: too few seeds)."""
+    profile, first, second = where.split(":")
+    runs = [pd.read_csv(ROOT / "reports" / profile / "sweeps" / name / "results.csv") for name in (first, second)]
+    rows = []
+    for exp in [e for e in runs[1]["experiment"].unique() if e in set(runs[0]["experiment"])]:
+        a, b = (r[r["experiment"] == exp].set_index("seed") for r in runs)
+        seeds = sorted(set(a.index) & set(b.index))
+        row = {"exp.": exp, "model": MODELS.get(b["model"].iloc[0], b["model"].iloc[0]),
+               "steps": f"{int(a.loc[seeds, 'steps'].max())} → {int(b.loc[seeds, 'steps'].max())}",
+               "seeds (paired)": len(seeds)}
+        for metric in ("f1", "ap"):
+            mean, low, high = t_interval(100 * (b.loc[seeds, metric] - a.loc[seeds, metric]))
+            row[f"{metric.upper()}: {first}"] = f"{100 * a.loc[seeds, metric].mean():.1f}"
+            row[f"{metric.upper()}: {second}"] = f"{100 * b.loc[seeds, metric].mean():.1f}"
+            row[f"{metric.upper()} difference"] = (f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]" if len(seeds) >= MIN_PAIRS
+                                                   else "too few seeds")
+        rows.append(row)
+    print(f"**The test chips at two budgets (sweeps {first} and {second}; percent; paired by seed, 95 % paired "
+          "t-interval)**\n")
+    print(table(pd.DataFrame(rows)))
+
+
 def run(args: list[str]) -> None:
     """The command line's choice of table (see the module docstring)."""
     if "--related" in args:
         related(args[args.index("--related") + 1])
     elif "--convergence" in args:
         convergence(args[args.index("--convergence") + 1])
+    elif "--budgets" in args:
+        budgets(args[args.index("--budgets") + 1])
     elif "--curve" in args:
         curve(args[args.index("--curve") + 1])
     elif "--measured" in args:

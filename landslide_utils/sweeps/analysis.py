@@ -162,7 +162,8 @@ def analyse_results(results_csv: str | Path, *, root: str | Path = ".", tables_d
     judged_rows = results
     # the budget is an axis when the sweep varies it (a grid or zip key); results.csv also records every run's
     # effective budget, which differs between experiments that the profile trains for other step counts
-    budget_axis = STEPS_KEY in keys if keys else STEPS_KEY in results.columns
+    # (a results.csv written before a file pinned its budget in the zip has no such column: no axis then)
+    budget_axis = (STEPS_KEY in keys if keys else True) and STEPS_KEY in results.columns
     if budget_axis and results[STEPS_KEY].nunique() > 1:
         final_steps = int(results[STEPS_KEY].max())
         judged_rows = results[results[STEPS_KEY] == final_steps]

@@ -258,6 +258,11 @@ def fit(
     return FitResult(total_steps, run.seconds, run.final_loss, reused=False)
 
 
+#: how to retrain when a checkpoint cannot serve the budget asked for, from the command line and from Python
+_RETRAIN = ("to retrain from scratch, delete this checkpoint file and run the step again (from Python: "
+            "train_experiment(..., force=True))")
+
+
 def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, total_steps: int, resume: bool,
                   device: torch.device, dist: DistContext) -> tuple[dict[str, Any] | None, FitResult | None]:
     """The checkpoint to continue from (None: start over), or the result of a finished one whose weights are
@@ -269,11 +274,11 @@ def _resume_point(ckpt_path: Path, *, model: nn.Module, meta: CheckpointMeta, to
         check_compatible(ckpt_path, ckpt["meta"], meta)
         if ckpt["step"] > total_steps:
             raise ValueError(f"{ckpt_path}: checkpoint has {ckpt['step']} steps, more than the budget of "
-                             f"{total_steps}; pass force=True to retrain")
+                             f"{total_steps}; {_RETRAIN}")
         if _budget_shapes_run(meta) and int(ckpt["steps"]) != total_steps:
             raise ValueError(f"{ckpt_path}: checkpoint was trained for a budget of {ckpt['steps']} steps; under "
                              "training.schedule cosine/onecycle, keep: best or frozen_share the budget shapes every "
-                             f"step, so it cannot continue to {total_steps}; pass force=True to retrain")
+                             f"step, so it cannot continue to {total_steps}; {_RETRAIN}")
         if ckpt["step"] == total_steps:
             model.load_state_dict(ckpt["model_state"])
             model.to(device)
