@@ -290,10 +290,21 @@ def test_plot_claims_forest(tmp_path) -> None:
     judged = judge_claims(res, n_boot=200)
     fig = plot_claims_forest(judged, save=tmp_path / "forest.png")
     ax = fig.axes[0]
-    assert len(ax.get_yticks()) == len(judged) == len(PAPER_CLAIMS)
-    assert [t.get_text() for t in ax.get_yticklabels()][0] == judged["name"].iloc[0]
+    testable = judged[judged["verdict"] != "not testable"]
+    assert 0 < len(testable) < len(judged) == len(PAPER_CLAIMS)  # the runs hold I, II, III only
+    assert len(ax.get_yticks()) == len(testable)
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == testable["name"].iloc[0]
     assert (tmp_path / "forest.png").is_file()
     plt.close(fig)
+
+
+def test_a_forest_of_no_testable_claim_draws_nothing_and_removes_an_old_figure(tmp_path, capsys) -> None:
+    res = _results({"III": [0.05, 0.06, 0.04, 0.07, 0.05], "II": [-0.03, 0.02, -0.01, 0.03, 0.0]})
+    judged = judge_claims(res, n_boot=200).assign(verdict="not testable")
+    (tmp_path / "forest.png").write_bytes(b"an earlier figure")
+    assert plot_claims_forest(judged, save=tmp_path / "forest.png") is None
+    assert not (tmp_path / "forest.png").exists()
+    assert "no claim is testable here" in capsys.readouterr().out
 
 
 def test_plot_learning_curves_and_seed_spread(tmp_path) -> None:

@@ -41,7 +41,7 @@ def _is_be(training_data: object) -> bool:
 
 
 def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str | None = None,
-                       xlabel: str = "paired difference, better − worse", save: Path | None = None) -> Figure:
+                       xlabel: str = "paired difference, better − worse", save: Path | None = None) -> Figure | None:
     """Forest plot of judged claims: one row per claim (first on top), the mean paired difference as a dot,
     its paired t-interval as a horizontal bar, a vertical line at 0, colour and right-hand text by verdict
     (Holm-adjusted within the table).
@@ -55,7 +55,16 @@ def plot_claims_forest(judged: pd.DataFrame, *, scale: float = 100.0, title: str
         save: PNG path, or ``None``.
 
     A claim with ``side="-"`` is drawn as its difference like any other; its verdict text carries the side.
+    Claims that are ``not testable`` (the runs hold neither of their experiments) are left out: the table lists
+    them. With no testable claim nothing is drawn, a line says so, a figure left at ``save`` by an earlier call is
+    removed, and None is returned.
     """
+    judged = judged[judged["verdict"] != "not testable"] if "verdict" in judged else judged
+    if judged.empty:
+        print("no claim is testable here: the runs hold none of the pairs of experiments the claims compare")
+        if save is not None:
+            Path(save).unlink(missing_ok=True)
+        return None
     n = len(judged)
     fig, ax = plt.subplots(figsize=(8.5, 0.9 + 0.32 * max(n, 1)), constrained_layout=True)
     y = np.arange(n)[::-1]
