@@ -26,3 +26,14 @@ def test_a_hand_edited_block_is_found_stale() -> None:
     edited = text[:m.start("body")] + m.group("body").replace("|", "| 1", 1) + text[m.end("body"):]
     _, stale = readme_results.regenerate(edited)
     assert stale == [m.group("args")]
+
+
+def test_a_malformed_table_argument_names_the_option_and_its_form() -> None:
+    for args, says in ((["--budgets", "bijie_sample:bijie_be"], "--budgets bijie_sample:bijie_be: expected "
+                        "PROFILE:SHORTER:LONGER"),
+                       (["--curve", "quick:convergence:x"], "EVERY is a number of steps"),
+                       (["--spread", "quick"], "--spread quick: expected PROFILE:SWEEP")):
+        proc = subprocess.run([sys.executable, str(ROOT / "tools/results_markdown.py"), *args], capture_output=True,
+                              text=True, cwd=ROOT)
+        assert proc.returncode != 0 and says in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr

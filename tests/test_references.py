@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,10 @@ THIS = Path(__file__).resolve()
 
 #: roots of absolute paths that point into a particular machine
 MACHINE_ROOTS = ("work", "home", "root", "Users", "mnt", "media", "scratch", "nfs", "private", "var/folders")
+
+#: folders every machine has: a checkout's parent may be one of them (a clone into ``/tmp/check``), and a text that
+#: names one (a socket under ``/tmp``) names no particular machine
+SHARED_FOLDERS = frozenset({"/tmp", "/var/tmp", tempfile.gettempdir()})
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
 _MD = re.compile(r"(?<![\w/.*~-])((?:\.{1,2}/)*(?:[\w.-]+/)*[\w-][\w.-]*\.md)(?![\w-])")
@@ -60,10 +65,16 @@ def _resolves(ref: str, folder: Path) -> bool:
     return any(_inside(c) and _exists_exactly(c) for c in (folder / ref, ROOT / ref))
 
 
+def machine_locations(root: Path) -> list[str]:
+    """The absolute locations a text must not name: the checkout ``root`` and its parent folder, unless that is the
+    file system's root or a folder every machine has (:data:`SHARED_FOLDERS`)."""
+    return [str(p) for p in {root, root.parent} if p != Path(p.anchor) and str(p) not in SHARED_FOLDERS]
+
+
 def check_text(text: str, where: Path) -> list[tuple[int, str]]:
     """Findings ``(line number, message)`` for a text that lives at ``where`` (a path inside the repository)."""
     folder = where.parent
-    machine = [str(p) for p in {ROOT, ROOT.parent} if p != Path(p.anchor)]
+    machine = machine_locations(ROOT)
     findings: list[tuple[int, str]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = _URL.sub(lambda m: " " * len(m.group()), raw)
@@ -178,3 +189,10 @@ def test_the_checker_accepts_good_references():
     assert check_text("see methods.md", ROOT / "docs" / "architecture.md") == []
     assert check_text("see methods.md", where)
     assert check_text("[the methods](methods.md), ![a figure](../reports/none.png)", ROOT / "docs" / "x.md")
+
+
+def test_a_checkout_in_a_shared_folder_keeps_its_parent_nameable():
+    # a clone into /tmp/check: "/tmp/check" is the checkout's own location, "/tmp" is every machine's
+    assert machine_locations(Path("/tmp/check")) == ["/tmp/check"]
+    assert sorted(machine_locations(Path("/work/main"))) == ["/work", "/work/main"]
+    assert machine_locations(Path("/repo")) == ["/repo"]

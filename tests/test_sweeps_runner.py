@@ -113,6 +113,12 @@ def test_a_grid_key_reaches_one_experiments_overrides_and_no_other(params_projec
     assert last["VII"]["training"] == shared  # a YAML alias shared between patterns is not written through
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "params/sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_committed_sweep_file_loads(path):
+    sw = load_sweep(path)
+    assert sw.points and sw.spec.experiments
+
+
 def test_smoke_sweep_file_and_shared_keys(params_project):
     sw = load_sweep(ROOT / "params/sweeps/smoke.yaml")
     assert [p.name for p in sw.points] == ["seed=0", "seed=1"]

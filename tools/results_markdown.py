@@ -126,10 +126,19 @@ def _interval(r: pd.Series, est: str, low: str, high: str) -> str:
     return f"{100 * r[est]:+.1f} [{100 * r[low]:+.1f}, {100 * r[high]:+.1f}]"
 
 
+def _parts(option: str, where: str, form: str, *, extra: bool = False) -> list[str]:
+    """``where`` split at ``:`` into the parts ``form`` names (``PROFILE:SWEEP``...; ``extra``: one optional part
+    more), or an exit naming the option and the form expected."""
+    parts, wanted = where.split(":"), form.split("[")[0].count(":") + 1
+    if not (wanted <= len(parts) <= wanted + extra) or not all(parts):
+        sys.exit(f"{option} {where}: expected {form}")
+    return parts
+
+
 def spread(where: str) -> None:
     """Each experiment of a sweep over its seeds: F1 at 0.5 (mean, standard deviation, lowest, highest), the runs
     with F1 = 0 (an empty or entirely wrong map) and AP (mean, standard deviation), in percent."""
-    profile, name = where.split(":")
+    profile, name = _parts("--spread", where, "PROFILE:SWEEP")
     df = pd.read_csv(ROOT / "reports" / profile / "sweeps" / name / "results.csv")
     rows = []
     for exp, g in df.groupby("experiment", sort=False):
@@ -346,7 +355,7 @@ def related(profile: str) -> None:
 def convergence(where: str) -> None:
     """The convergence rule's table (``<sweep reports>/tables/convergence.csv``) and the seed spread of the test F1
     of every setting (``results.csv``): ``where`` is ``PROFILE:SWEEP``."""
-    profile, name = where.split(":")
+    profile, name = _parts("--convergence", where, "PROFILE:SWEEP")
     folder = ROOT / "reports" / profile / "sweeps" / name
     choice = pd.read_csv(folder / "tables" / "convergence.csv")
     rows = []
@@ -378,7 +387,9 @@ def curve(where: str) -> None:
     experiment's plateau (the mean of the seeds' best validation AP, ``tables/convergence.csv``): ``where`` is
     ``PROFILE:SWEEP`` or ``PROFILE:SWEEP:EVERY`` (only the evaluations at multiples of EVERY steps), a sweep of one
     setting per experiment (seeds and one budget only)."""
-    profile, name, *every = where.split(":")
+    profile, name, *every = _parts("--curve", where, "PROFILE:SWEEP[:EVERY]", extra=True)
+    if every and not every[0].isdigit():
+        sys.exit(f"--curve {where}: EVERY is a number of steps (PROFILE:SWEEP[:EVERY])")
     folder = ROOT / "reports" / profile / "sweeps" / name
     choice = pd.read_csv(folder / "tables" / "convergence.csv")
     if choice["experiment"].duplicated().any():
@@ -405,7 +416,7 @@ def budgets(where: str) -> None:
     """The test metrics of the experiments two sweeps of one profile share, trained to different budgets, paired by
     seed: ``where`` is ``PROFILE:SHORTER:LONGER``; the difference is LONGER - SHORTER with its paired t-interval
     (read after the budget was chosen on validation tiles; fewer than the minimum pairs: too few seeds)."""
-    profile, first, second = where.split(":")
+    profile, first, second = _parts("--budgets", where, "PROFILE:SHORTER:LONGER")
     runs = [pd.read_csv(ROOT / "reports" / profile / "sweeps" / name / "results.csv") for name in (first, second)]
     rows = []
     for exp in [e for e in runs[1]["experiment"].unique() if e in set(runs[0]["experiment"])]:
