@@ -121,13 +121,17 @@ def test_selecting_experiments_reruns_no_step(project):
         ("04_run_experiment_II.ipynb", "skipped"), ("04_run_experiment_III.ipynb", "skipped")]
 
 
-def test_guard_warnings_reach_the_console(project, capsys):
-    """A model that predicts no landslide is said on the console, not only in the executed notebook."""
+def _metrics_notebook(project: Path, payload: str) -> None:
+    """A notebook 04 that writes the metrics JSON ``payload`` (a Python expression of ``name``, the experiment)."""
     body = ("import json\nfrom pathlib import Path\nname = Path(experiment).stem\n"
             "out = Path('reports/smoke/metrics') / f'{name}.json'\nout.parent.mkdir(parents=True, exist_ok=True)\n"
-            "out.write_text(json.dumps({'warnings': ['Experiment II predicts no landslide pixel'] if name == 'II' "
-            "else []}))")
+            f"out.write_text(json.dumps({payload}))")
     _nb(project / "notebooks/04_run_experiment.ipynb", body, 'experiment = ""')
+
+
+def test_guard_warnings_reach_the_console(project, capsys):
+    """A model that predicts no landslide is said on the console, not only in the executed notebook."""
+    _metrics_notebook(project, "{'warnings': ['Experiment II predicts no landslide pixel'] if name == 'II' else []}")
     run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
                  steps=["01", "04"])
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "warning:" in ln]
@@ -139,11 +143,8 @@ def test_guard_warnings_reach_the_console(project, capsys):
 def test_a_budget_that_ended_a_rising_curve_is_said_on_the_console(project, capsys):
     """Step 04's learning curve still climbing at the last step gets a note naming the curve's file; a curve
     that levelled off, or a run without one, gets none."""
-    body = ("import json\nfrom pathlib import Path\nname = Path(experiment).stem\n"
-            "out = Path('reports/smoke/metrics') / f'{name}.json'\nout.parent.mkdir(parents=True, exist_ok=True)\n"
-            "ap = [0.2, 0.3, 0.5] if name == 'II' else [0.2, 0.6, 0.61]\n"
-            "out.write_text(json.dumps({'warnings': [], 'learning_curve': {'step': [2, 4, 6], 'val_ap': ap}}))")
-    _nb(project / "notebooks/04_run_experiment.ipynb", body, 'experiment = ""')
+    _metrics_notebook(project, "{'warnings': [], 'learning_curve': {'step': [2, 4, 6], 'val_ap': "
+                               "[0.2, 0.3, 0.5] if name == 'II' else [0.2, 0.6, 0.61]}}")
     run_pipeline(profile_path=project / "params/profiles/smoke.yaml", root=project, progress=False, html=False,
                  steps=["01", "04"])
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "note:" in ln]
