@@ -9,7 +9,7 @@ multi-temporal table of a profile as Markdown, from the files the study wrote (f
     .venv/bin/python tools/results_markdown.py --related related          # notebook 08's rows, GPU-only rows
     .venv/bin/python tools/results_markdown.py --convergence quick:convergence   # the convergence rule's choice
     .venv/bin/python tools/results_markdown.py --curve quick:convergence_maskrcnn_long   # seed-mean validation curve
-    .venv/bin/python tools/results_markdown.py --budgets bijie_sample:bijie_be:convergence_bijie   # two budgets, paired
+    .venv/bin/python tools/results_markdown.py --budgets bijie_sample:bijie_be:bijie_be_480   # two budgets, paired by seed
     .venv/bin/python tools/results_markdown.py --spread quick:claims     # each experiment's spread over seeds
     .venv/bin/python tools/results_markdown.py --memory                  # make bench's peak-memory runs
 """
@@ -378,7 +378,8 @@ def convergence(where: str) -> None:
                      "sd over seeds": f"{100 * g['f1'].std(ddof=1):.1f}",
                      "min–max": f"{100 * g['f1'].min():.1f}–{100 * g['f1'].max():.1f}",
                      "runs with F1 = 0": int((g["f1"] == 0).sum()), "test AP mean": f"{100 * g['ap'].mean():.1f}"})
-    print("\n**The test area, read after the choice (F1 at 0.5, percent; 5 seeds)**\n")
+    seeds = "/".join(str(n) for n in sorted(results.groupby(keys, sort=False).size().unique()))
+    print(f"\n**The test area, read after the choice (F1 at 0.5, percent; {seeds} seeds)**\n")
     print(table(pd.DataFrame(rows)))
 
 
