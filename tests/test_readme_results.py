@@ -32,7 +32,8 @@ def test_a_malformed_table_argument_names_the_option_and_its_form() -> None:
     for args, says in ((["--budgets", "bijie_sample:bijie_be"], "--budgets bijie_sample:bijie_be: expected "
                         "PROFILE:SHORTER:LONGER"),
                        (["--curve", "quick:convergence:x"], "EVERY is a number of steps"),
-                       (["--spread", "quick"], "--spread quick: expected PROFILE:SWEEP")):
+                       (["--spread", "quick"], "--spread quick: expected PROFILE:SWEEP"),
+                       (["--spread", "quick:no_such_sweep"], "no_such_sweep/results.csv does not exist")):
         proc = subprocess.run([sys.executable, str(ROOT / "tools/results_markdown.py"), *args], capture_output=True,
                               text=True, cwd=ROOT)
         assert proc.returncode != 0 and says in proc.stderr, (args, proc.stderr)

@@ -466,4 +466,8 @@ def run(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    run(sys.argv[1:])
+    try:
+        run(sys.argv[1:])
+    except FileNotFoundError as exc:  # a table of a study or sweep that has not run (or a misspelt name)
+        sys.exit(f"results_markdown: {exc.filename} does not exist: run the study or sweep that writes it, or "
+                 "check the profile and sweep names")

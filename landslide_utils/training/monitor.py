@@ -124,7 +124,9 @@ def still_rising(steps: Sequence[int], val_ap: Sequence[float], *, reach: float 
     "Still rising" is the convergence rule's budget read on one run (docs/methods.md, "Choosing the training
     defaults"; :func:`landslide_utils.sweeps.convergence.budget_check`): the first evaluation reaching ``reach``
     (95 %) of the run's best validation AP is its last one, so the budget ended while the curve was still climbing
-    towards a level it had not reached. A curve that levelled off and gained a little at the end is not flagged.
+    towards a level it had not reached. A curve that levelled off and gained a little at the end is not flagged:
+    stricter than ``budget_check``'s ``still_rising`` column (best AP at the last evaluation), so that the console
+    speaks only where a longer budget is likely to help.
     None as well with fewer than ``min_evaluations`` finite points (nothing to read).
     """
     points = [(int(step), float(ap)) for step, ap in zip(steps, val_ap) if math.isfinite(float(ap))]
